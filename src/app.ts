@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DestinationStream } from 'pino';
+import type { Config } from './config/index.ts';
+import { migrateToLatest, openStore } from './db/index.ts';
+import { type DemoDocument, readDemoFile, writeDemoFile } from './demo/demo-file.ts';
+import { registerHealthRoutes } from './http/health.ts';
+import { createLogger, type Logger } from './http/logger.ts';
+import { createHttpServer, type FastifyInstance } from './http/server.ts';
+import { loadTlsMaterial, type TlsMaterial } from './http/tls.ts';
+import { type Clock, systemClock } from './lib/clock.ts';
+import { createSealer } from './lib/sealer.ts';
+import { createAuditLog } from './modules/audit/index.ts';
+import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
+import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
+
+export interface CreateAppOptions {
+  /** Domain clock; tests pass a manual clock. */
+  clock?: Clock;
+  /** Log destination; tests capture lines. */
+  logDestination?: DestinationStream;
+  logger?: Logger;
+  /** Change-feed poll interval (ms). */
+  changePollMs?: number;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly context: ModuleContext;
+  readonly http: FastifyInstance;
+  readonly tls: TlsMaterial | undefined;
+  /** Run migrations, seed or refresh the demo (with `--demo`), start background work. Idempotent. */
+  prepare(): Promise<void>;
+  /** prepare() then listen; resolves to the URL actually bound. */
+  listen(): Promise<string>;
+  /** Stop accepting, finish in-flight requests (bounded), stop background work, close the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Build the whole platform from a configuration: store, shared state, every module, the HTTP server.
+ * This file is the architecture on one screen: modules are created and registered here by hand, in
+ * dependency order.
+ */
+export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel, destination: options.logDestination });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = store.db;
+  const changes = createChangeFeed({
+    db,
+    intervalMs: options.changePollMs,
+    onError: (error) => logger.warn({ err: error }, 'change feed poll failed'),
+  });
+  const shared = createSharedState(config.redisUrl);
+  const sealer = createSealer(await loadKek(config));
+  const context: ModuleContext = {
+    config,
+    clock,
+    logger,
+    store,
+    db,
+    changes,
+    shared,
+    settings: createSettings({ db, clock, changes }),
+    sealer,
+    audit: createAuditLog({ db, clock }),
+    baseUrl: config.publicUrl,
+  };
+
+  const tls = config.trustProxy.length > 0 ? undefined : await loadTlsMaterial(config);
+  const http = await createHttpServer({
+    baseUrl: config.publicUrl,
+    clock,
+    logger,
+    tls: tls ? { key: tls.key, cert: tls.cert } : undefined,
+    trustProxy: config.trustProxy,
+  });
+
+  let prepared = false;
+  registerHealthRoutes(http, { isReady: async () => prepared && (await store.ping()) });
+
+  // ---- modules, in dependency order -------------------------------------------------------------
+  const demoSeeders: DemoSeeder[] = [];
+  const backgroundStops: (() => Promise<void>)[] = [];
+  // (identity, oauth, developers, entitlements, gateway, banking are wired here.)
+
+  async function prepare(): Promise<void> {
+    if (prepared) return;
+    await migrateToLatest(store, config.databaseUrl);
+    if (config.demo) await seedOrRefreshDemo(context, demoSeeders, tls);
+    changes.start();
+    prepared = true;
+  }
+
+  return {
+    config,
+    context,
+    http,
+    tls,
+    prepare,
+    async listen() {
+      await prepare();
+      await http.listen({
+        port: config.port,
+        host: config.host,
+        listenTextResolver: (address) => `listening on ${address.replace(/^http:/, tls ? 'https:' : 'http:')}`,
+      });
+      const address = http.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      return `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    },
+    async close() {
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
+      await Promise.race([http.close(), deadline]);
+      for (const stop of backgroundStops.reverse()) await stop().catch((error) => logger.warn({ err: error }, 'stop failed'));
+      await changes.stop();
+      await shared.close();
+      await store.close();
+      logger.flush?.();
+    },
+  };
+}
+
+/** The key-encryption key: configured, or generated once into `<dataDir>/kek` (mode 0600). */
+async function loadKek(config: Config): Promise<Buffer> {
+  if (config.kek) return Buffer.from(config.kek, 'base64');
+  const file = path.join(config.dataDir, 'kek');
+  if (!existsSync(file)) {
+    try {
+      await writeFile(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      // Another process created it first: use theirs.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  const kek = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
+  if (kek.length !== 32) throw new Error(`${file} does not hold a base64 32-byte key`);
+  return kek;
+}
+
+const DEMO_MARKER = 'demo.seededAt';
+
+/**
+ * Seed the demo institution into an empty store (once), or, on later starts, rewrite only the URL
+ * fields of demo.json (and let modules update demo redirect URIs). demo.json is written before the
+ * server reports ready.
+ */
+async function seedOrRefreshDemo(context: ModuleContext, seeders: DemoSeeder[], tls: TlsMaterial | undefined) {
+  const { config, settings } = context;
+  const urls = {
+    baseUrl: config.publicUrl,
+    issuer: `${config.publicUrl}/auth`,
+    audience: `${config.publicUrl}/`,
+    caCertFile: tls?.caFile ?? null,
+  };
+  const seededAt = await settings.get<string | null>(DEMO_MARKER, null);
+  const existing = await readDemoFile(config.dataDir);
+  if (seededAt && existing) {
+    const demo: DemoDocument = { ...existing, ...urls };
+    for (const seeder of seeders) await seeder.refresh?.(demo);
+    await writeDemoFile(config.dataDir, demo);
+    return;
+  }
+  if (seededAt && !existing) {
+    context.logger.warn('the store holds a demo institution but demo.json is missing; it cannot be rebuilt (secrets are stored hashed)');
+    return;
+  }
+  const demo: DemoDocument = { ...urls, apps: {}, users: [] };
+  for (const seeder of seeders) await seeder.seed(demo);
+  await settings.set(DEMO_MARKER, new Date().toISOString());
+  await writeDemoFile(config.dataDir, demo);
+}

@@ -1,0 +1,9 @@
+import type { Command } from '../command.ts';
+import { migrateCommand } from './migrate.ts';
+import { startCommand } from './start.ts';
+
+/**
+ * Every command of the `strongroom` CLI. Modules add their administration commands here
+ * (one import and one entry each), named `<noun> <verb>` (e.g. `users add`).
+ */
+export const commands: Command[] = [startCommand, migrateCommand];

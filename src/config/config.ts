@@ -1,0 +1,285 @@
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+/**
+ * Strongroom's configuration: one frozen, typed object built from flags and environment variables
+ * (DESIGN.md §3). Every flag `--some-flag` is also `STRONGROOM_SOME_FLAG`; `DATABASE_URL` and `REDIS_URL`
+ * also work without the prefix. Flags win over environment variables. This is the only module that
+ * reads `process.env` (through the `env` argument of `loadConfig`).
+ */
+export interface Config {
+  /** TCP port of the HTTPS (or, behind a proxy, HTTP) listener. Default 8443. */
+  readonly port: number;
+  /** Interface to bind. Default 127.0.0.1. */
+  readonly host: string;
+  /** Absolute path of the data directory (SQLite file, TLS material, demo.json, key-encryption key). */
+  readonly dataDir: string;
+  /** `postgres://…` for PostgreSQL; undefined for the embedded SQLite file `<dataDir>/strongroom.db`. */
+  readonly databaseUrl: string | undefined;
+  /** `redis://…` to share rate limits, caches and events between processes; undefined for in-memory. */
+  readonly redisUrl: string | undefined;
+  /** Public base URL without trailing slash, e.g. `https://localhost:8443`. */
+  readonly publicUrl: string;
+  /** PEM files of a real certificate; without them a local CA and certificate are generated. */
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  /**
+   * Addresses/CIDRs of TLS-terminating proxies whose `X-Forwarded-*` headers are trusted. When set the
+   * listener speaks plain HTTP (TLS is the proxy's job). Empty: HTTPS, forwarded headers ignored.
+   */
+  readonly trustProxy: readonly string[];
+  /** Seed the demo institution into an empty store and write `<dataDir>/demo.json`. */
+  readonly demo: boolean;
+  /** The institution's IANA time zone (transfer due dates). Default UTC. */
+  readonly timeZone: string;
+  /** pino level. Default info. */
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Name of the institution shown on pages. */
+  readonly institutionName: string;
+  /** Base64 32-byte key-encryption key; default: generated once into `<dataDir>/kek` (mode 0600). */
+  readonly kek: string | undefined;
+  /** Extra APIs: name → OpenAPI document path (`--api name=file`, repeatable). */
+  readonly apis: Readonly<Record<string, string>>;
+  /** Upstream base URLs of proxied APIs: name → URL (`--upstream name=url`, repeatable). */
+  readonly upstreams: Readonly<Record<string, string>>;
+  /** Optional JSON/YAML config file with `apis` and `upstreams` maps. */
+  readonly configFile: string | undefined;
+}
+
+type Kind = 'port' | 'string' | 'url' | 'boolean' | 'list' | 'map' | 'level' | 'timeZone' | 'path';
+
+/** The documented option table; README's configuration table mirrors it (`strongroom start --help`). */
+export const OPTIONS = [
+  { key: 'port', flag: 'port', kind: 'port', default: '8443', help: 'TCP port to listen on' },
+  { key: 'host', flag: 'host', kind: 'string', default: '127.0.0.1', help: 'Interface to bind' },
+  { key: 'dataDir', flag: 'data-dir', kind: 'path', default: './.strongroom', help: 'Data directory (SQLite file, TLS material, demo.json, key-encryption key)' },
+  { key: 'databaseUrl', flag: 'database-url', kind: 'url', default: undefined, help: 'postgres:// URL; default: embedded SQLite in the data directory', bareEnv: 'DATABASE_URL' },
+  { key: 'redisUrl', flag: 'redis-url', kind: 'url', default: undefined, help: 'redis:// URL for shared rate limits, caches and events', bareEnv: 'REDIS_URL' },
+  { key: 'publicUrl', flag: 'public-url', kind: 'url', default: undefined, help: 'Public base URL (default https://localhost:<port>)' },
+  { key: 'tlsCert', flag: 'tls-cert', kind: 'path', default: undefined, help: 'PEM certificate chain (default: generated local CA + certificate)' },
+  { key: 'tlsKey', flag: 'tls-key', kind: 'path', default: undefined, help: 'PEM private key for --tls-cert' },
+  { key: 'trustProxy', flag: 'trust-proxy', kind: 'list', default: undefined, help: 'Comma-separated proxy addresses/CIDRs; serve plain HTTP behind them' },
+  { key: 'demo', flag: 'demo', kind: 'boolean', default: 'false', help: 'Seed the demo institution into an empty store and write demo.json' },
+  { key: 'timeZone', flag: 'time-zone', kind: 'timeZone', default: 'UTC', help: "The institution's IANA time zone" },
+  { key: 'logLevel', flag: 'log-level', kind: 'level', default: 'info', help: 'Log level (fatal … trace, silent)' },
+  { key: 'institutionName', flag: 'institution-name', kind: 'string', default: 'Strongroom Demo Bank', help: 'Institution name shown on pages' },
+  { key: 'kek', flag: 'kek', kind: 'string', default: undefined, help: 'Base64 32-byte key-encryption key (default: <data-dir>/kek, generated once)' },
+  { key: 'apis', flag: 'api', kind: 'map', default: undefined, help: 'Register an API: name=openapi-file (repeatable)' },
+  { key: 'upstreams', flag: 'upstream', kind: 'map', default: undefined, help: 'Proxy an API to an upstream: name=url (repeatable)' },
+  { key: 'configFile', flag: 'config', kind: 'path', default: undefined, help: 'JSON or YAML file with "apis" and "upstreams" maps' },
+] as const satisfies readonly {
+  key: keyof Config;
+  flag: string;
+  kind: Kind;
+  default: string | undefined;
+  help: string;
+  bareEnv?: string;
+}[];
+
+/** `--data-dir` → `STRONGROOM_DATA_DIR`. */
+export function envName(flag: string): string {
+  return `STRONGROOM_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+export interface ConfigIssue {
+  name: string;
+  message: string;
+}
+
+/** Options of a particular command, parsed beside the configuration flags. */
+export type ExtraOptions = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+export type ExtraValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export type ConfigResult =
+  | { ok: true; config: Config; rest: string[]; extras: ExtraValues }
+  | { ok: false; issues: ConfigIssue[] };
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Parse flags (`argv`, without the command name) and environment variables into a Config.
+ * Reports every problem at once instead of stopping at the first.
+ */
+export function loadConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string = process.cwd(),
+  extraOptions: ExtraOptions = {},
+): ConfigResult {
+  const issues: ConfigIssue[] = [];
+  const parseOptions: ExtraOptions = { ...extraOptions };
+  for (const option of OPTIONS) {
+    parseOptions[option.flag] = {
+      type: option.kind === 'boolean' ? 'boolean' : 'string',
+      ...(option.kind === 'map' ? { multiple: true } : {}),
+    };
+  }
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined> = {};
+  let positionals: string[] = [];
+  try {
+    const parsed = parseArgs({ args: [...argv], options: parseOptions, strict: true, allowPositionals: true });
+    values = parsed.values;
+    positionals = parsed.positionals;
+  } catch (error) {
+    issues.push({ name: 'arguments', message: (error as Error).message });
+    return { ok: false, issues };
+  }
+
+  const raw: Partial<Record<keyof Config, unknown>> = {};
+  for (const option of OPTIONS) {
+    const fromFlag = values[option.flag];
+    const fromEnv = env[envName(option.flag)] ?? ('bareEnv' in option ? env[option.bareEnv] : undefined);
+    const name = fromFlag !== undefined ? `--${option.flag}` : envName(option.flag);
+    const value = fromFlag ?? (fromEnv === '' ? undefined : fromEnv) ?? option.default;
+    if (value === undefined) continue;
+    const result = convert(option.kind, value, cwd);
+    if (!result.ok) issues.push({ name, message: result.message });
+    else raw[option.key] = result.value;
+  }
+
+  const port = (raw.port as number | undefined) ?? 8443;
+  if (raw.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(raw.databaseUrl as string)) {
+    issues.push({
+      name: 'DATABASE_URL',
+      message: 'must be a postgres:// or postgresql:// URL (leave it unset for the embedded SQLite store)',
+    });
+  }
+  if (raw.redisUrl !== undefined && !/^rediss?:\/\//.test(raw.redisUrl as string)) {
+    issues.push({ name: 'REDIS_URL', message: 'must be a redis:// or rediss:// URL' });
+  }
+  if ((raw.tlsCert === undefined) !== (raw.tlsKey === undefined)) {
+    issues.push({ name: '--tls-cert/--tls-key', message: 'give both the certificate and its key, or neither' });
+  }
+  const trustProxy = (raw.trustProxy as string[] | undefined) ?? [];
+  const publicUrl = ((raw.publicUrl as string | undefined) ?? `${trustProxy.length ? 'http' : 'https'}://localhost:${port}`).replace(/\/+$/, '');
+  if (raw.publicUrl !== undefined) {
+    const url = new URL(publicUrl);
+    if (url.pathname !== '/' && url.pathname !== '') {
+      issues.push({ name: '--public-url', message: 'must be an origin without a path, e.g. https://api.bank.example' });
+    }
+    if (url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) {
+      issues.push({ name: '--public-url', message: 'must use https:// (http:// only for localhost)' });
+    }
+  }
+  if (raw.kek !== undefined && Buffer.from(raw.kek as string, 'base64').length !== 32) {
+    issues.push({ name: envName('kek'), message: 'must be 32 bytes, base64-encoded (openssl rand -base64 32)' });
+  }
+  if (issues.length > 0) return { ok: false, issues };
+
+  const config: Config = {
+    port,
+    host: (raw.host as string | undefined) ?? '127.0.0.1',
+    dataDir: raw.dataDir as string,
+    databaseUrl: raw.databaseUrl as string | undefined,
+    redisUrl: raw.redisUrl as string | undefined,
+    publicUrl,
+    tlsCert: raw.tlsCert as string | undefined,
+    tlsKey: raw.tlsKey as string | undefined,
+    trustProxy: Object.freeze(trustProxy),
+    demo: (raw.demo as boolean | undefined) ?? false,
+    timeZone: raw.timeZone as string,
+    logLevel: raw.logLevel as Config['logLevel'],
+    institutionName: raw.institutionName as string,
+    kek: raw.kek as string | undefined,
+    apis: Object.freeze((raw.apis as Record<string, string> | undefined) ?? {}),
+    upstreams: Object.freeze((raw.upstreams as Record<string, string> | undefined) ?? {}),
+    configFile: raw.configFile as string | undefined,
+  };
+  const extras: ExtraValues = {};
+  for (const name of Object.keys(extraOptions)) extras[name] = values[name];
+  return { ok: true, config: Object.freeze(config), rest: positionals, extras };
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+}
+
+type Converted = { ok: true; value: unknown } | { ok: false; message: string };
+
+function convert(kind: Kind, value: string | boolean | (string | boolean)[], cwd: string): Converted {
+  switch (kind) {
+    case 'boolean': {
+      if (typeof value === 'boolean') return { ok: true, value };
+      const text = String(value).toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(text)) return { ok: true, value: true };
+      if (['0', 'false', 'no', 'off'].includes(text)) return { ok: true, value: false };
+      return { ok: false, message: `expected true or false, got "${value}"` };
+    }
+    case 'port': {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) {
+        return { ok: false, message: `expected a port number 0-65535, got "${value}"` };
+      }
+      return { ok: true, value: n };
+    }
+    case 'url': {
+      try {
+        new URL(String(value));
+        return { ok: true, value: String(value) };
+      } catch {
+        return { ok: false, message: `expected a URL, got "${redactUrl(String(value))}"` };
+      }
+    }
+    case 'path':
+      return { ok: true, value: path.resolve(cwd, String(value)) };
+    case 'string':
+      return String(value).length > 0 ? { ok: true, value: String(value) } : { ok: false, message: 'must not be empty' };
+    case 'level':
+      return LEVELS.includes(String(value))
+        ? { ok: true, value: String(value) }
+        : { ok: false, message: `expected one of ${LEVELS.join(', ')}, got "${value}"` };
+    case 'timeZone':
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: String(value) });
+        return { ok: true, value: String(value) };
+      } catch {
+        return { ok: false, message: `unknown time zone "${value}" (use an IANA name such as Europe/Paris)` };
+      }
+    case 'list': {
+      const items = String(value)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const bad = items.filter((item) => !isAddressOrCidr(item));
+      return bad.length
+        ? { ok: false, message: `not an IP address or CIDR: ${bad.join(', ')}` }
+        : { ok: true, value: items };
+    }
+    case 'map': {
+      const entries = Array.isArray(value) ? value.map(String) : String(value).split(',');
+      const map: Record<string, string> = {};
+      for (const entry of entries) {
+        const at = entry.indexOf('=');
+        if (at <= 0) return { ok: false, message: `expected name=value, got "${entry}"` };
+        map[entry.slice(0, at).trim()] = entry.slice(at + 1).trim();
+      }
+      return { ok: true, value: map };
+    }
+  }
+}
+
+function isAddressOrCidr(item: string): boolean {
+  const [address, bits, extra] = item.split('/');
+  if (extra !== undefined || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return Number.isInteger(n) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}
+
+/** Never echo credentials embedded in a URL. */
+export function redactUrl(value: string): string {
+  return value.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/** Human-readable option table for `--help`. */
+export function optionsHelp(): string {
+  return OPTIONS.map((o) => {
+    const flag = `--${o.flag}${o.kind === 'boolean' ? '' : ` <${o.kind === 'map' ? 'name=value' : o.kind}>`}`;
+    const envs = [envName(o.flag), 'bareEnv' in o ? o.bareEnv : undefined].filter(Boolean).join(', ');
+    const def = o.default === undefined ? '' : ` (default ${o.default})`;
+    return `  ${flag.padEnd(30)} ${o.help}${def}\n  ${''.padEnd(30)} env: ${envs}`;
+  }).join('\n');
+}

@@ -1,0 +1,1 @@
+export { type Config, type ConfigIssue, type ConfigResult, type ExtraOptions, type ExtraValues, envName, loadConfig, OPTIONS, optionsHelp, redactUrl } from './config.ts';

@@ -1,0 +1,20 @@
+import type { Migration } from 'kysely/migration';
+import * as m001 from './001-foundation.ts';
+import * as m002 from './002-identity.ts';
+import * as m003 from './003-oauth.ts';
+import * as m004 from './004-developers.ts';
+import * as m005 from './005-gateway.ts';
+import * as m006 from './006-banking.ts';
+
+/**
+ * Every migration, in order. Names are stable forever once released; add new ones at the end
+ * (e.g. `007-…`) rather than editing a released migration.
+ */
+export const migrations: Record<string, Migration> = {
+  '001-foundation': m001,
+  '002-identity': m002,
+  '003-oauth': m003,
+  '004-developers': m004,
+  '005-gateway': m005,
+  '006-banking': m006,
+};

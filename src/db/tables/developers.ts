@@ -1,0 +1,3 @@
+/** Tables owned by the developers module (see the conventions in foundation.ts). */
+// biome-ignore lint/complexity/noBannedTypes: filled in as the module's tables are added.
+export type DevelopersTables = {};

@@ -1,0 +1,273 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import helmet from '@fastify/helmet';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import FindMyWay from 'find-my-way';
+import { buildProblem, isAppError, PROBLEM_CONTENT_TYPE, typeNameForStatus } from '../errors/index.ts';
+import type { Clock } from '../lib/clock.ts';
+import { newRequestId } from '../lib/ids.ts';
+import type { Logger } from './logger.ts';
+import { sendProblem } from './problem-reply.ts';
+import { createAjv, type HttpPart, toValidationIssues } from './validation.ts';
+
+export interface HttpServerOptions {
+  /** Public base URL (problem `type` URIs). */
+  baseUrl: string;
+  clock: Clock;
+  logger: Logger;
+  /** TLS key/cert pairs (EC and RSA); undefined means plain HTTP behind a trusted proxy. */
+  tls: { key: string[]; cert: string[] } | undefined;
+  /** Proxy addresses/CIDRs whose forwarded headers are trusted (plain-HTTP mode). */
+  trustProxy: readonly string[];
+  /** JSON body limit in bytes. */
+  bodyLimit?: number;
+}
+
+/** Extra request fields the request log line picks up once modules know them. */
+export interface RequestLogContext {
+  applicationId?: string;
+  userId?: string;
+  apiKeyId?: string;
+  /** Why the request was refused, for the log only. */
+  refusal?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    logContext: RequestLogContext;
+  }
+}
+
+const MAX_URL_LENGTH = 8192;
+const MAX_HEADER_BYTES = 16 * 1024;
+const FAPI_INTERACTION_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Fastify with Strongroom's plumbing: TLS 1.2+, request ids, security headers, timeouts against slow
+ * clients, problem+json for every error (404/405/413/414/415/431/400/500), and one request log line
+ * without query strings or secrets.
+ */
+export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const { baseUrl, clock, logger } = options;
+  const env = { baseUrl, clock };
+
+  const serverFactory = (handler: http.RequestListener) => {
+    const common = {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: 10_000,
+      requestTimeout: 30_000,
+      keepAliveTimeout: 5_000,
+      connectionsCheckingInterval: 2_000,
+    };
+    const server = options.tls
+      ? https.createServer({ ...common, key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' }, handler)
+      : http.createServer(common, handler);
+    // HTTP Strict Transport Security etc. are headers; a slow TLS handshake is bounded here.
+    if (options.tls) (server as https.Server).setTimeout(60_000);
+    return server;
+  };
+
+  const app = Fastify({
+    loggerInstance: logger,
+    // Our own onResponse line replaces Fastify's request logs (which would include query strings).
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    genReqId: () => newRequestId(),
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    trustProxy: options.tls ? false : [...options.trustProxy],
+    serverFactory,
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => writeClientError(error, socket, env),
+    routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 2048 },
+  }) as unknown as FastifyInstance;
+
+  app.decorateRequest('logContext', null as unknown as RequestLogContext);
+
+  // Request ids: ours on every response; the FAPI interaction id echoed when the client sends one.
+  app.addHook('onRequest', async (request, reply) => {
+    request.logContext = {};
+    reply.header('x-request-id', request.id);
+    const interaction = request.headers['x-fapi-interaction-id'];
+    if (typeof interaction === 'string' && FAPI_INTERACTION_ID.test(interaction)) {
+      reply.header('x-fapi-interaction-id', interaction);
+    }
+    if (request.raw.url && request.raw.url.length > MAX_URL_LENGTH) {
+      return sendProblem(request, reply, env, 'uriTooLong', { detail: `The URL exceeds ${MAX_URL_LENGTH} bytes.` });
+    }
+  });
+
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        'default-src': ["'self'"],
+        'base-uri': ["'none'"],
+        'object-src': ["'none'"],
+        'frame-ancestors': ["'none'"],
+        'form-action': ["'self'"],
+        'img-src': ["'self'", 'data:'],
+        'style-src': ["'self'"],
+        'script-src': ["'self'"],
+        'connect-src': ["'self'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    crossOriginOpenerPolicy: { policy: 'same-origin' },
+  });
+
+  // Validation from JSON Schema 2020-12; bodies are never coerced and unknown fields are rejected.
+  const bodyAjv = createAjv({ coerce: false });
+  const paramAjv = createAjv({ coerce: true });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema as object),
+  );
+  app.setSchemaErrorFormatter((errors, dataVar) => {
+    const part = partOf(dataVar);
+    const error = new Error('validation failed') as FastifyError & { issues: unknown };
+    error.statusCode = 400;
+    error.issues = toValidationIssues(part, errors as never);
+    return error;
+  });
+
+  // A shadow router knows every path → methods, so a wrong method gets 405 with `Allow`, not 404.
+  const shadow = FindMyWay({ ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 2048 });
+  const methodsByRoute = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    let set = methodsByRoute.get(route.url);
+    if (!set) {
+      set = new Set();
+      methodsByRoute.set(route.url, set);
+      shadow.on('GET', route.url, () => {}, { url: route.url });
+    }
+    for (const method of methods) set.add(method);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
+    const match = shadow.find('GET', path);
+    const allowed = match ? methodsByRoute.get((match.store as { url: string }).url) : undefined;
+    if (allowed && allowed.size > 0) {
+      const allow = [...allowed].filter((m) => m !== 'HEAD').join(', ');
+      return sendProblem(request, reply, env, 'methodNotAllowed', {
+        detail: `${request.method} is not allowed here; use ${allow}.`,
+        headers: { allow },
+      });
+    }
+    if (['TRACE', 'TRACK', 'CONNECT'].includes(request.method)) {
+      return sendProblem(request, reply, env, 'methodNotAllowed', { detail: `${request.method} is not supported.` });
+    }
+    return sendProblem(request, reply, env, 'notFound', { detail: 'There is no resource at this address.' });
+  });
+
+  app.setErrorHandler((error: FastifyError & { issues?: unknown }, request, reply) => {
+    if (isAppError(error)) {
+      if (error.status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
+      if (error.reason) request.logContext.refusal = error.reason;
+      return sendProblem(request, reply, env, error.type, {
+        detail: error.detail,
+        remediation: error.remediation,
+        errors: error.errors,
+        headers: error.headers,
+      });
+    }
+    if (error.validation || error.issues) {
+      const issues = (error.issues as never) ?? toValidationIssues(partOf(error.validationContext), error.validation as never);
+      return sendProblem(request, reply, env, 'badRequest', { detail: 'The request is not valid.', errors: issues });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return sendProblem(request, reply, env, clientTypeFor(error), { detail: clientDetailFor(error) });
+    }
+    request.log.error({ err: error, requestId: request.id }, 'unexpected error');
+    return sendProblem(request, reply, env, 'internalError', {
+      detail: 'An unexpected error occurred. Quote the id when contacting support.',
+    });
+  });
+
+  // One log line per request: method, route, path without query string, status, duration, ids.
+  app.addHook('onResponse', async (request, reply) => {
+    const path = (request.raw.url ?? '').split('?')[0];
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        path: path && path.length > 512 ? `${path.slice(0, 512)}…` : path,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        ...request.logContext,
+      },
+      'request',
+    );
+  });
+
+  return app;
+}
+
+function partOf(dataVar: string | undefined): HttpPart {
+  switch (dataVar) {
+    case 'querystring':
+      return 'query';
+    case 'params':
+      return 'path';
+    case 'headers':
+      return 'header';
+    default:
+      return 'body';
+  }
+}
+
+function clientTypeFor(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'payloadTooLarge';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return error.statusCode === 415 ? 'unsupportedMediaType' : 'badRequest';
+    default:
+      return typeNameForStatus(error.statusCode ?? 400);
+  }
+}
+
+/** Messages we wrote ourselves for Fastify's client errors; never echo parser internals. */
+function clientDetailFor(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'The request body is too large.';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'This content type is not supported here; send application/json.';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'The JSON body is empty.';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'The body is not valid JSON.';
+    default:
+      return error.statusCode === 400 ? 'The request is malformed.' : 'The request cannot be processed.';
+  }
+}
+
+/** 431 and other parser-level errors happen before Fastify sees a request: answer on the raw socket. */
+function writeClientError(error: NodeJS.ErrnoException, socket: Socket, env: { baseUrl: string; clock: Clock }) {
+  if (!socket.writable) return socket.destroy();
+  const overflow = error.code === 'HPE_HEADER_OVERFLOW';
+  const typeName = overflow ? 'headersTooLarge' : 'badRequest';
+  const body = JSON.stringify(
+    buildProblem({
+      typeName,
+      detail: overflow ? 'The request headers exceed 16 KiB.' : 'The request is malformed.',
+      requestId: newRequestId(),
+      at: env.clock.now(),
+      baseUrl: env.baseUrl,
+    }),
+  );
+  const status = overflow ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+export type { FastifyInstance, FastifyRequest };

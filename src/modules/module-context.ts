@@ -1,0 +1,37 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../config/index.ts';
+import type { Database, Store } from '../db/index.ts';
+import type { DemoDocument } from '../demo/demo-file.ts';
+import type { Logger } from '../http/logger.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { Sealer } from '../lib/sealer.ts';
+import type { ChangeFeed, Settings, SharedState } from '../store/index.ts';
+import type { AuditLog } from './audit/index.ts';
+
+/** What every module's factory receives from `createApp`: the platform's shared services, nothing global. */
+export interface ModuleContext {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly db: Kysely<Database>;
+  readonly changes: ChangeFeed;
+  readonly shared: SharedState;
+  readonly settings: Settings;
+  /** Encrypts secrets at rest with the key-encryption key. */
+  readonly sealer: Sealer;
+  readonly audit: AuditLog;
+  /** Public base URL without trailing slash, e.g. `https://localhost:8443`. */
+  readonly baseUrl: string;
+}
+
+/**
+ * A module's part of the demo institution. `seed` runs once, into an empty store, in dependency order
+ * (identity → oauth → developers → banking), and fills in its part of the demo document. `refresh` runs
+ * on later starts so URL-dependent fields (redirect URIs) follow `--port` / `--public-url`.
+ */
+export interface DemoSeeder {
+  readonly name: string;
+  seed(demo: DemoDocument): Promise<void>;
+  refresh?(demo: DemoDocument): Promise<void>;
+}

@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { type App, type CreateAppOptions, createApp } from '../../src/app.ts';
+import { type Config, loadConfig } from '../../src/config/index.ts';
+import { randomBase62 } from '../../src/lib/ids.ts';
+
+/**
+ * The databases every store-backed test runs against: SQLite always, PostgreSQL when
+ * `TEST_DATABASE_URL` is set (CI sets it; e.g. postgres://postgres@127.0.0.1:5432/postgres), and Redis
+ * with it when `TEST_REDIS_URL` is set.
+ */
+export type TestDialect = 'sqlite' | 'postgres';
+
+export function testDialects(): TestDialect[] {
+  return process.env.TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+}
+
+export function testRedisUrl(): string | undefined {
+  return process.env.TEST_REDIS_URL || undefined;
+}
+
+/** A fresh, empty PostgreSQL database; `drop()` removes it. */
+export async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  if (!adminUrl) throw new Error('TEST_DATABASE_URL is not set');
+  const name = `sr_test_${randomBase62(12).toLowerCase()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+/** Captures log lines in memory so tests can assert on them (and on what must never be in them). */
+export function createLogCapture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  return {
+    destination,
+    lines,
+    text: () => lines.join('\n'),
+    entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+export interface TestApp {
+  app: App;
+  config: Config;
+  dataDir: string;
+  logs: ReturnType<typeof createLogCapture>;
+  dialect: TestDialect;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions extends CreateAppOptions {
+  dialect?: TestDialect;
+  /** Extra CLI-style flags, e.g. ['--demo']. */
+  args?: string[];
+  /** Use Redis (TEST_REDIS_URL) for shared state. */
+  redis?: boolean;
+  /** Reuse a data dir / database (e.g. to restart an app). */
+  dataDir?: string;
+  databaseUrl?: string;
+  /** Start listening on an ephemeral port (for real HTTPS clients). Default: inject only. */
+  listen?: boolean;
+}
+
+/**
+ * A whole Strongroom app on a fresh store (temporary data dir; fresh PostgreSQL database for 'postgres'),
+ * prepared (migrated, demo seeded with --demo). Use `app.http.inject()` or, with `listen`, real HTTPS.
+ */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dialect = options.dialect ?? 'sqlite';
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'strongroom-test-'));
+  let database: { url: string; drop: () => Promise<void> } | undefined;
+  let databaseUrl = options.databaseUrl;
+  if (dialect === 'postgres' && !databaseUrl) {
+    database = await createPostgresDatabase();
+    databaseUrl = database.url;
+  }
+  const env: Record<string, string> = {};
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  const redisUrl = options.redis ? testRedisUrl() : undefined;
+  if (redisUrl) env.REDIS_URL = redisUrl;
+  const result = loadConfig(
+    ['--data-dir', dataDir, '--port', '0', '--log-level', 'info', ...(options.args ?? [])],
+    env,
+  );
+  if (!result.ok) throw new Error(`test config: ${JSON.stringify(result.issues)}`);
+  let config = result.config;
+  const logs = createLogCapture();
+  let app = await createApp(config, { changePollMs: 50, ...options, logDestination: logs.destination });
+  if (options.listen) {
+    // Bind first to learn the port, then rebuild with the real public URL so issuer/links are right.
+    const url = await app.listen();
+    const port = new URL(url).port;
+    if (!options.args?.includes('--public-url')) {
+      await app.close();
+      const again = loadConfig(
+        ['--data-dir', dataDir, '--port', port, '--log-level', 'info', '--public-url', `https://localhost:${port}`, ...(options.args ?? [])],
+        env,
+      );
+      if (!again.ok) throw new Error(`test config: ${JSON.stringify(again.issues)}`);
+      config = again.config;
+      app = await createApp(config, { changePollMs: 50, ...options, logDestination: logs.destination });
+      await app.listen();
+    }
+  } else {
+    await app.prepare();
+  }
+  return {
+    app,
+    config,
+    dataDir,
+    logs,
+    dialect,
+    async close() {
+      await app.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      await database?.drop();
+    },
+  };
+}
+
+/** Make this test process's `fetch` (and openid-client) trust the app's local CA. */
+export async function trustCa(caFile: string | undefined): Promise<void> {
+  if (!caFile) return;
+  const tls = await import('node:tls');
+  const { readFileSync } = await import('node:fs');
+  const pem = readFileSync(caFile, 'utf8');
+  const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  tls.setDefaultCACertificates([...tls.getCACertificates('default'), ...certs]);
+}
