@@ -7,6 +7,7 @@ import type { Config } from './config/index.ts';
 import { migrateToLatest, openStore } from './db/index.ts';
 import { type DemoDocument, readDemoFile, writeDemoFile } from './demo/demo-file.ts';
 import { registerHealthRoutes } from './http/health.ts';
+import { createStaticFiles } from './http/static.ts';
 import { createLogger, type Logger } from './http/logger.ts';
 import { createHttpServer, type FastifyInstance } from './http/server.ts';
 import { loadTlsMaterial, type TlsMaterial } from './http/tls.ts';
@@ -83,11 +84,16 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
 
   let prepared = false;
   registerHealthRoutes(http, { isReady: async () => prepared && (await store.ping()) });
+  // Static assets of every page (shared CSS, icons, renderer bundles); modules add their own files.
+  const staticFiles = createStaticFiles();
+  staticFiles.addDirectory('/static', path.join(import.meta.dirname, 'web', 'static'));
 
   // ---- modules, in dependency order -------------------------------------------------------------
   const demoSeeders: DemoSeeder[] = [];
   const backgroundStops: (() => Promise<void>)[] = [];
   // (identity, oauth, developers, entitlements, gateway, banking are wired here.)
+
+  staticFiles.register(http);
 
   async function prepare(): Promise<void> {
     if (prepared) return;
