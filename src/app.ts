@@ -3,18 +3,24 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
+import { createBanking } from './banking/index.ts';
 import type { Config } from './config/index.ts';
 import { migrateToLatest, openStore } from './db/index.ts';
 import { type DemoDocument, readDemoFile, writeDemoFile } from './demo/demo-file.ts';
 import { registerHealthRoutes } from './http/health.ts';
-import { createStaticFiles } from './http/static.ts';
 import { createLogger, type Logger } from './http/logger.ts';
 import { createHttpServer, type FastifyInstance } from './http/server.ts';
+import { createStaticFiles } from './http/static.ts';
 import { loadTlsMaterial, type TlsMaterial } from './http/tls.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { createSealer } from './lib/sealer.ts';
 import { createAuditLog } from './modules/audit/index.ts';
+import { createDevelopers } from './modules/developers/index.ts';
+import { createEntitlements } from './modules/entitlements/index.ts';
+import { createGateway } from './modules/gateway/index.ts';
+import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
+import { createOauth } from './modules/oauth/index.ts';
 import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
 
 export interface CreateAppOptions {
@@ -32,6 +38,8 @@ export interface App {
   readonly context: ModuleContext;
   readonly http: FastifyInstance;
   readonly tls: TlsMaterial | undefined;
+  /** Every module's service object, for the CLI and tests. */
+  readonly services: AppServices;
   /** Run migrations, seed or refresh the demo (with `--demo`), start background work. Idempotent. */
   prepare(): Promise<void>;
   /** prepare() then listen; resolves to the URL actually bound. */
@@ -47,7 +55,8 @@ export interface App {
  */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger({ level: config.logLevel, destination: options.logDestination });
+  const logger =
+    options.logger ?? createLogger({ level: config.logLevel, destination: options.logDestination });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
   const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
@@ -89,9 +98,34 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   staticFiles.addDirectory('/static', path.join(import.meta.dirname, 'web', 'static'));
 
   // ---- modules, in dependency order -------------------------------------------------------------
-  const demoSeeders: DemoSeeder[] = [];
-  const backgroundStops: (() => Promise<void>)[] = [];
-  // (identity, oauth, developers, entitlements, gateway, banking are wired here.)
+  const identity = createIdentity(context);
+  const oauth = await createOauth(context, { identity });
+  oauth.register(http);
+  const entitlements = createEntitlements(context);
+  const developers = createDevelopers(context, { oauth, identity });
+  developers.register(http);
+  const banking = createBanking(context, { entitlements, identity });
+  banking.register(http);
+  const gateway = createGateway(context, {
+    keys: developers.keyVerifier,
+    tokens: oauth.authority,
+    entitlements,
+    usage: developers.usage,
+  });
+  // Every API — platform (developers) and banking — goes through the one gateway.
+  await gateway.register(http, [...developers.apis, ...banking.apis]);
+
+  const demoSeeders: DemoSeeder[] = [
+    identity.demoSeeder,
+    oauth.demoSeeder,
+    developers.demoSeeder,
+    banking.demoSeeder,
+  ];
+  const background = {
+    start: [developers.start, banking.start],
+    stop: [gateway.stop, banking.stop, developers.stop, oauth.stop],
+  };
+  const services = { identity, oauth, entitlements, developers, gateway, banking };
 
   staticFiles.register(http);
 
@@ -100,6 +134,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     await migrateToLatest(store, config.databaseUrl);
     if (config.demo) await seedOrRefreshDemo(context, demoSeeders, tls);
     changes.start();
+    for (const start of background.start) start();
     prepared = true;
   }
 
@@ -108,13 +143,15 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     context,
     http,
     tls,
+    services,
     prepare,
     async listen() {
       await prepare();
       await http.listen({
         port: config.port,
         host: config.host,
-        listenTextResolver: (address) => `listening on ${address.replace(/^http:/, tls ? 'https:' : 'http:')}`,
+        listenTextResolver: (address) =>
+          `listening on ${address.replace(/^http:/, tls ? 'https:' : 'http:')}`,
       });
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
@@ -123,13 +160,23 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     async close() {
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
       await Promise.race([http.close(), deadline]);
-      for (const stop of backgroundStops.reverse()) await stop().catch((error) => logger.warn({ err: error }, 'stop failed'));
+      for (const stop of background.stop)
+        await stop().catch((error) => logger.warn({ err: error }, 'stop failed'));
       await changes.stop();
       await shared.close();
       await store.close();
       logger.flush?.();
     },
   };
+}
+
+export interface AppServices {
+  identity: ReturnType<typeof createIdentity>;
+  oauth: Awaited<ReturnType<typeof createOauth>>;
+  entitlements: ReturnType<typeof createEntitlements>;
+  developers: ReturnType<typeof createDevelopers>;
+  gateway: ReturnType<typeof createGateway>;
+  banking: ReturnType<typeof createBanking>;
 }
 
 /** The key-encryption key: configured, or generated once into `<dataDir>/kek` (mode 0600). */
@@ -156,7 +203,11 @@ const DEMO_MARKER = 'demo.seededAt';
  * fields of demo.json (and let modules update demo redirect URIs). demo.json is written before the
  * server reports ready.
  */
-async function seedOrRefreshDemo(context: ModuleContext, seeders: DemoSeeder[], tls: TlsMaterial | undefined) {
+async function seedOrRefreshDemo(
+  context: ModuleContext,
+  seeders: DemoSeeder[],
+  tls: TlsMaterial | undefined,
+) {
   const { config, settings } = context;
   const urls = {
     baseUrl: config.publicUrl,
@@ -173,7 +224,9 @@ async function seedOrRefreshDemo(context: ModuleContext, seeders: DemoSeeder[], 
     return;
   }
   if (seededAt && !existing) {
-    context.logger.warn('the store holds a demo institution but demo.json is missing; it cannot be rebuilt (secrets are stored hashed)');
+    context.logger.warn(
+      'the store holds a demo institution but demo.json is missing; it cannot be rebuilt (secrets are stored hashed)',
+    );
     return;
   }
   const demo: DemoDocument = { ...urls, apps: {}, users: [] };

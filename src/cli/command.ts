@@ -1,6 +1,12 @@
 import type { Readable, Writable } from 'node:stream';
 import { type App, type CreateAppOptions, createApp } from '../app.ts';
-import { type Config, type ExtraOptions, type ExtraValues, loadConfig, optionsHelp } from '../config/index.ts';
+import {
+  type Config,
+  type ExtraOptions,
+  type ExtraValues,
+  loadConfig,
+  optionsHelp,
+} from '../config/index.ts';
 
 /** Where a command reads and writes; injected so commands are testable in-process. */
 export interface CliIo {
@@ -59,14 +65,23 @@ export function parseCommandArgs(command: Command, argv: string[], io: CliIo): C
     writeLine(io.stderr, `Run \`strongroom ${command.name} --help\` for the options.`);
     return null;
   }
-  return { config: result.config, options: result.extras, positionals: result.rest, json: result.extras.json === true };
+  return {
+    config: result.config,
+    options: result.extras,
+    positionals: result.rest,
+    json: result.extras.json === true,
+  };
 }
 
 /**
  * Run `fn` with a prepared app (migrated store, modules wired, no listener). Changes made through the
  * services are written to the change log, so a running server picks them up within a second.
  */
-export async function withApp<T>(config: Config, fn: (app: App) => Promise<T>, options: CreateAppOptions = {}): Promise<T> {
+export async function withApp<T>(
+  config: Config,
+  fn: (app: App) => Promise<T>,
+  options: CreateAppOptions = {},
+): Promise<T> {
   const app = await createApp({ ...config, demo: false, logLevel: 'warn' }, options);
   try {
     await app.prepare();

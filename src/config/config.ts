@@ -53,21 +53,113 @@ type Kind = 'port' | 'string' | 'url' | 'boolean' | 'list' | 'map' | 'level' | '
 export const OPTIONS = [
   { key: 'port', flag: 'port', kind: 'port', default: '8443', help: 'TCP port to listen on' },
   { key: 'host', flag: 'host', kind: 'string', default: '127.0.0.1', help: 'Interface to bind' },
-  { key: 'dataDir', flag: 'data-dir', kind: 'path', default: './.strongroom', help: 'Data directory (SQLite file, TLS material, demo.json, key-encryption key)' },
-  { key: 'databaseUrl', flag: 'database-url', kind: 'url', default: undefined, help: 'postgres:// URL; default: embedded SQLite in the data directory', bareEnv: 'DATABASE_URL' },
-  { key: 'redisUrl', flag: 'redis-url', kind: 'url', default: undefined, help: 'redis:// URL for shared rate limits, caches and events', bareEnv: 'REDIS_URL' },
-  { key: 'publicUrl', flag: 'public-url', kind: 'url', default: undefined, help: 'Public base URL (default https://localhost:<port>)' },
-  { key: 'tlsCert', flag: 'tls-cert', kind: 'path', default: undefined, help: 'PEM certificate chain (default: generated local CA + certificate)' },
-  { key: 'tlsKey', flag: 'tls-key', kind: 'path', default: undefined, help: 'PEM private key for --tls-cert' },
-  { key: 'trustProxy', flag: 'trust-proxy', kind: 'list', default: undefined, help: 'Comma-separated proxy addresses/CIDRs; serve plain HTTP behind them' },
-  { key: 'demo', flag: 'demo', kind: 'boolean', default: 'false', help: 'Seed the demo institution into an empty store and write demo.json' },
-  { key: 'timeZone', flag: 'time-zone', kind: 'timeZone', default: 'UTC', help: "The institution's IANA time zone" },
-  { key: 'logLevel', flag: 'log-level', kind: 'level', default: 'info', help: 'Log level (fatal … trace, silent)' },
-  { key: 'institutionName', flag: 'institution-name', kind: 'string', default: 'Strongroom Demo Bank', help: 'Institution name shown on pages' },
-  { key: 'kek', flag: 'kek', kind: 'string', default: undefined, help: 'Base64 32-byte key-encryption key (default: <data-dir>/kek, generated once)' },
-  { key: 'apis', flag: 'api', kind: 'map', default: undefined, help: 'Register an API: name=openapi-file (repeatable)' },
-  { key: 'upstreams', flag: 'upstream', kind: 'map', default: undefined, help: 'Proxy an API to an upstream: name=url (repeatable)' },
-  { key: 'configFile', flag: 'config', kind: 'path', default: undefined, help: 'JSON or YAML file with "apis" and "upstreams" maps' },
+  {
+    key: 'dataDir',
+    flag: 'data-dir',
+    kind: 'path',
+    default: './.strongroom',
+    help: 'Data directory (SQLite file, TLS material, demo.json, key-encryption key)',
+  },
+  {
+    key: 'databaseUrl',
+    flag: 'database-url',
+    kind: 'url',
+    default: undefined,
+    help: 'postgres:// URL; default: embedded SQLite in the data directory',
+    bareEnv: 'DATABASE_URL',
+  },
+  {
+    key: 'redisUrl',
+    flag: 'redis-url',
+    kind: 'url',
+    default: undefined,
+    help: 'redis:// URL for shared rate limits, caches and events',
+    bareEnv: 'REDIS_URL',
+  },
+  {
+    key: 'publicUrl',
+    flag: 'public-url',
+    kind: 'url',
+    default: undefined,
+    help: 'Public base URL (default https://localhost:<port>)',
+  },
+  {
+    key: 'tlsCert',
+    flag: 'tls-cert',
+    kind: 'path',
+    default: undefined,
+    help: 'PEM certificate chain (default: generated local CA + certificate)',
+  },
+  {
+    key: 'tlsKey',
+    flag: 'tls-key',
+    kind: 'path',
+    default: undefined,
+    help: 'PEM private key for --tls-cert',
+  },
+  {
+    key: 'trustProxy',
+    flag: 'trust-proxy',
+    kind: 'list',
+    default: undefined,
+    help: 'Comma-separated proxy addresses/CIDRs; serve plain HTTP behind them',
+  },
+  {
+    key: 'demo',
+    flag: 'demo',
+    kind: 'boolean',
+    default: 'false',
+    help: 'Seed the demo institution into an empty store and write demo.json',
+  },
+  {
+    key: 'timeZone',
+    flag: 'time-zone',
+    kind: 'timeZone',
+    default: 'UTC',
+    help: "The institution's IANA time zone",
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    kind: 'level',
+    default: 'info',
+    help: 'Log level (fatal … trace, silent)',
+  },
+  {
+    key: 'institutionName',
+    flag: 'institution-name',
+    kind: 'string',
+    default: 'Strongroom Demo Bank',
+    help: 'Institution name shown on pages',
+  },
+  {
+    key: 'kek',
+    flag: 'kek',
+    kind: 'string',
+    default: undefined,
+    help: 'Base64 32-byte key-encryption key (default: <data-dir>/kek, generated once)',
+  },
+  {
+    key: 'apis',
+    flag: 'api',
+    kind: 'map',
+    default: undefined,
+    help: 'Register an API: name=openapi-file (repeatable)',
+  },
+  {
+    key: 'upstreams',
+    flag: 'upstream',
+    kind: 'map',
+    default: undefined,
+    help: 'Proxy an API to an upstream: name=url (repeatable)',
+  },
+  {
+    key: 'configFile',
+    flag: 'config',
+    kind: 'path',
+    default: undefined,
+    help: 'JSON or YAML file with "apis" and "upstreams" maps',
+  },
 ] as const satisfies readonly {
   key: keyof Config;
   flag: string;
@@ -118,7 +210,12 @@ export function loadConfig(
   let values: Record<string, string | boolean | (string | boolean)[] | undefined> = {};
   let positionals: string[] = [];
   try {
-    const parsed = parseArgs({ args: [...argv], options: parseOptions, strict: true, allowPositionals: true });
+    const parsed = parseArgs({
+      args: [...argv],
+      options: parseOptions,
+      strict: true,
+      allowPositionals: true,
+    });
     values = parsed.values;
     positionals = parsed.positionals;
   } catch (error) {
@@ -149,21 +246,32 @@ export function loadConfig(
     issues.push({ name: 'REDIS_URL', message: 'must be a redis:// or rediss:// URL' });
   }
   if ((raw.tlsCert === undefined) !== (raw.tlsKey === undefined)) {
-    issues.push({ name: '--tls-cert/--tls-key', message: 'give both the certificate and its key, or neither' });
+    issues.push({
+      name: '--tls-cert/--tls-key',
+      message: 'give both the certificate and its key, or neither',
+    });
   }
   const trustProxy = (raw.trustProxy as string[] | undefined) ?? [];
-  const publicUrl = ((raw.publicUrl as string | undefined) ?? `${trustProxy.length ? 'http' : 'https'}://localhost:${port}`).replace(/\/+$/, '');
+  const publicUrl = (
+    (raw.publicUrl as string | undefined) ?? `${trustProxy.length ? 'http' : 'https'}://localhost:${port}`
+  ).replace(/\/+$/, '');
   if (raw.publicUrl !== undefined) {
     const url = new URL(publicUrl);
     if (url.pathname !== '/' && url.pathname !== '') {
-      issues.push({ name: '--public-url', message: 'must be an origin without a path, e.g. https://api.bank.example' });
+      issues.push({
+        name: '--public-url',
+        message: 'must be an origin without a path, e.g. https://api.bank.example',
+      });
     }
     if (url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) {
       issues.push({ name: '--public-url', message: 'must use https:// (http:// only for localhost)' });
     }
   }
   if (raw.kek !== undefined && Buffer.from(raw.kek as string, 'base64').length !== 32) {
-    issues.push({ name: envName('kek'), message: 'must be 32 bytes, base64-encoded (openssl rand -base64 32)' });
+    issues.push({
+      name: envName('kek'),
+      message: 'must be 32 bytes, base64-encoded (openssl rand -base64 32)',
+    });
   }
   if (issues.length > 0) return { ok: false, issues };
 
@@ -224,7 +332,9 @@ function convert(kind: Kind, value: string | boolean | (string | boolean)[], cwd
     case 'path':
       return { ok: true, value: path.resolve(cwd, String(value)) };
     case 'string':
-      return String(value).length > 0 ? { ok: true, value: String(value) } : { ok: false, message: 'must not be empty' };
+      return String(value).length > 0
+        ? { ok: true, value: String(value) }
+        : { ok: false, message: 'must not be empty' };
     case 'level':
       return LEVELS.includes(String(value))
         ? { ok: true, value: String(value) }

@@ -1,1 +1,12 @@
-export { type Config, type ConfigIssue, type ConfigResult, type ExtraOptions, type ExtraValues, envName, loadConfig, OPTIONS, optionsHelp, redactUrl } from './config.ts';
+export {
+  type Config,
+  type ConfigIssue,
+  type ConfigResult,
+  type ExtraOptions,
+  type ExtraValues,
+  envName,
+  loadConfig,
+  OPTIONS,
+  optionsHelp,
+  redactUrl,
+} from './config.ts';

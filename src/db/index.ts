@@ -1,3 +1,3 @@
-export { type DialectName, openStore, type OpenStoreOptions, type Store } from './database.ts';
-export { migrateToLatest, type MigrationReport, pendingMigrations } from './migrate.ts';
+export { type DialectName, type OpenStoreOptions, openStore, type Store } from './database.ts';
+export { type MigrationReport, migrateToLatest, pendingMigrations } from './migrate.ts';
 export type { Database } from './schema.ts';

@@ -16,13 +16,18 @@ export interface MigrationReport {
  * lock outside Kysely (Kysely's own lock is a no-op on SQLite, and on PostgreSQL its bookkeeping tables
  * are created before its lock is taken), so exactly one applies each migration and the others see them done.
  */
-export async function migrateToLatest(store: Store, databaseUrl: string | undefined): Promise<MigrationReport> {
+export async function migrateToLatest(
+  store: Store,
+  databaseUrl: string | undefined,
+): Promise<MigrationReport> {
   return withMigrationLock(store, databaseUrl, async () => {
     const migrator = new Migrator({ db: store.db, provider: { getMigrations: async () => migrations } });
     const result: MigrationResultSet = await migrator.migrateToLatest();
     if (result.error) {
       const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-      throw new Error(`migration ${failed} failed: ${(result.error as Error).message}`, { cause: result.error });
+      throw new Error(`migration ${failed} failed: ${(result.error as Error).message}`, {
+        cause: result.error,
+      });
     }
     const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     return { applied, pending: [] };
@@ -36,7 +41,11 @@ export async function pendingMigrations(store: Store): Promise<string[]> {
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
 
-async function withMigrationLock<T>(store: Store, databaseUrl: string | undefined, run: () => Promise<T>): Promise<T> {
+async function withMigrationLock<T>(
+  store: Store,
+  databaseUrl: string | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
   if (store.dialect === 'postgres' && databaseUrl) {
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();

@@ -19,7 +19,10 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    out[key] = SECRET_FIELD.test(key) && item !== undefined && item !== null ? REDACTED : redactSecrets(item, depth + 1);
+    out[key] =
+      SECRET_FIELD.test(key) && item !== undefined && item !== null
+        ? REDACTED
+        : redactSecrets(item, depth + 1);
   }
   return out;
 }

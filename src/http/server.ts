@@ -2,7 +2,12 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import FindMyWay from 'find-my-way';
 import { buildProblem, isAppError, PROBLEM_CONTENT_TYPE, typeNameForStatus } from '../errors/index.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -61,7 +66,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       connectionsCheckingInterval: 2_000,
     };
     const server = options.tls
-      ? https.createServer({ ...common, key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' }, handler)
+      ? https.createServer(
+          { ...common, key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' },
+          handler,
+        )
       : http.createServer(common, handler);
     // HTTP Strict Transport Security etc. are headers; a slow TLS handshake is bounded here.
     if (options.tls) (server as https.Server).setTimeout(60_000);
@@ -78,7 +86,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     forceCloseConnections: 'idle',
     trustProxy: options.tls ? false : [...options.trustProxy],
     serverFactory,
-    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => writeClientError(error, socket, env),
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) =>
+      writeClientError(error, socket, env),
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 2048 },
   }) as unknown as FastifyInstance;
 
@@ -93,7 +102,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       reply.header('x-fapi-interaction-id', interaction);
     }
     if (request.raw.url && request.raw.url.length > MAX_URL_LENGTH) {
-      return sendProblem(request, reply, env, 'uriTooLong', { detail: `The URL exceeds ${MAX_URL_LENGTH} bytes.` });
+      return sendProblem(request, reply, env, 'uriTooLong', {
+        detail: `The URL exceeds ${MAX_URL_LENGTH} bytes.`,
+      });
     }
   });
 
@@ -160,7 +171,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       });
     }
     if (['TRACE', 'TRACK', 'CONNECT'].includes(request.method)) {
-      return sendProblem(request, reply, env, 'methodNotAllowed', { detail: `${request.method} is not supported.` });
+      return sendProblem(request, reply, env, 'methodNotAllowed', {
+        detail: `${request.method} is not supported.`,
+      });
     }
     return sendProblem(request, reply, env, 'notFound', { detail: 'There is no resource at this address.' });
   });
@@ -177,8 +190,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       });
     }
     if (error.validation || error.issues) {
-      const issues = (error.issues as never) ?? toValidationIssues(partOf(error.validationContext), error.validation as never);
-      return sendProblem(request, reply, env, 'badRequest', { detail: 'The request is not valid.', errors: issues });
+      const issues =
+        (error.issues as never) ??
+        toValidationIssues(partOf(error.validationContext), error.validation as never);
+      return sendProblem(request, reply, env, 'badRequest', {
+        detail: 'The request is not valid.',
+        errors: issues,
+      });
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
@@ -251,7 +269,11 @@ function clientDetailFor(error: FastifyError): string {
 }
 
 /** 431 and other parser-level errors happen before Fastify sees a request: answer on the raw socket. */
-function writeClientError(error: NodeJS.ErrnoException, socket: Socket, env: { baseUrl: string; clock: Clock }) {
+function writeClientError(
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+  env: { baseUrl: string; clock: Clock },
+) {
   if (!socket.writable) return socket.destroy();
   const overflow = error.code === 'HPE_HEADER_OVERFLOW';
   const typeName = overflow ? 'headersTooLarge' : 'badRequest';

@@ -1,5 +1,5 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { ValidationIssue } from '../errors/index.ts';
 
@@ -32,7 +32,10 @@ export function createAjv(options: { coerce: boolean }): Ajv2020 {
 export type HttpPart = 'body' | 'query' | 'path' | 'header' | 'cookie';
 
 /** Turn Ajv errors into DESIGN.md §1 `errors[]` entries. */
-export function toValidationIssues(part: HttpPart, errors: ErrorObject[] | null | undefined): ValidationIssue[] {
+export function toValidationIssues(
+  part: HttpPart,
+  errors: ErrorObject[] | null | undefined,
+): ValidationIssue[] {
   return (errors ?? []).slice(0, 20).map((error) => {
     let name = error.instancePath.replace(/^\//, '').replaceAll('/', '.');
     let message = error.message ?? 'is invalid';

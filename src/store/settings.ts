@@ -16,12 +16,20 @@ export function createSettings(deps: { db: Kysely<Database>; clock: Clock; chang
   return {
     async get<T>(key: string, fallback: T): Promise<T> {
       if (cache.has(key)) return cache.get(key) as T;
-      const row = await db.selectFrom('settings').select('value_json').where('key', '=', key).executeTakeFirst();
+      const row = await db
+        .selectFrom('settings')
+        .select('value_json')
+        .where('key', '=', key)
+        .executeTakeFirst();
       const value = row ? (JSON.parse(row.value_json) as T) : fallback;
       cache.set(key, value);
       return value;
     },
-    async set(key: string, value: unknown, executor: Kysely<Database> | Transaction<Database> = db): Promise<void> {
+    async set(
+      key: string,
+      value: unknown,
+      executor: Kysely<Database> | Transaction<Database> = db,
+    ): Promise<void> {
       const valueJson = JSON.stringify(value);
       const updatedAt = isoAt(clock.now());
       await executor

@@ -95,11 +95,9 @@ export function createRedisState(url: string): SharedState {
   return {
     kind: 'redis',
     async increment(key, ttlMs, by = 1) {
-      const [[, value]] = (await client
-        .multi()
-        .incrby(key, by)
-        .pexpire(key, ttlMs, 'NX')
-        .exec()) as [[Error | null, number]];
+      const [[, value]] = (await client.multi().incrby(key, by).pexpire(key, ttlMs, 'NX').exec()) as [
+        [Error | null, number],
+      ];
       return Number(value);
     },
     async get(key) {

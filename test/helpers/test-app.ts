@@ -115,7 +115,17 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     if (!options.args?.includes('--public-url')) {
       await app.close();
       const again = loadConfig(
-        ['--data-dir', dataDir, '--port', port, '--log-level', 'info', '--public-url', `https://localhost:${port}`, ...(options.args ?? [])],
+        [
+          '--data-dir',
+          dataDir,
+          '--port',
+          port,
+          '--log-level',
+          'info',
+          '--public-url',
+          `https://localhost:${port}`,
+          ...(options.args ?? []),
+        ],
         env,
       );
       if (!again.ok) throw new Error(`test config: ${JSON.stringify(again.issues)}`);

@@ -24,7 +24,8 @@ export const startCommand: Command = {
     if (config.demo) {
       const demo = await readDemoFile(config.dataDir);
       lines.push(`  Demo:   ${config.publicUrl}/demo/`, `  Portal: ${config.publicUrl}/portal/`);
-      if (demo?.users.length) lines.push(`  Demo users: ${demo.users.map((u) => `${u.username} (${u.persona})`).join(', ')}`);
+      if (demo?.users.length)
+        lines.push(`  Demo users: ${demo.users.map((u) => `${u.username} (${u.persona})`).join(', ')}`);
       lines.push(`  Passwords, keys and client secrets are in ${demoFilePath(config.dataDir)} (mode 0600).`);
     }
     for (const line of lines) writeLine(io.stdout, line);

@@ -22,7 +22,11 @@ export async function up(db: MigrationDb): Promise<void> {
     .addColumn('after_json', 'text')
     .addColumn('request_id', 'text')
     .execute();
-  await db.schema.createIndex('audit_log_target').on('audit_log').columns(['target_type', 'target_id']).execute();
+  await db.schema
+    .createIndex('audit_log_target')
+    .on('audit_log')
+    .columns(['target_type', 'target_id'])
+    .execute();
   await db.schema.createIndex('audit_log_occurred_at').on('audit_log').column('occurred_at').execute();
 
   await db.schema

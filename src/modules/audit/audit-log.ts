@@ -26,7 +26,10 @@ export interface AuditEntry extends AuditEvent {
 export function createAuditLog(deps: { db: Kysely<Database>; clock: Clock }) {
   const { db, clock } = deps;
   return {
-    async record(event: AuditEvent, executor: Kysely<Database> | Transaction<Database> = db): Promise<string> {
+    async record(
+      event: AuditEvent,
+      executor: Kysely<Database> | Transaction<Database> = db,
+    ): Promise<string> {
       const id = newId('aud');
       await executor
         .insertInto('audit_log')
@@ -48,7 +51,9 @@ export function createAuditLog(deps: { db: Kysely<Database>; clock: Clock }) {
     },
 
     /** Newest first. */
-    async list(filter: { targetType?: string; targetId?: string; action?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+    async list(
+      filter: { targetType?: string; targetId?: string; action?: string; limit?: number } = {},
+    ): Promise<AuditEntry[]> {
       let query = db.selectFrom('audit_log').selectAll().orderBy('occurred_at', 'desc').orderBy('id', 'desc');
       if (filter.targetType) query = query.where('target_type', '=', filter.targetType);
       if (filter.targetId) query = query.where('target_id', '=', filter.targetId);

@@ -8,7 +8,10 @@
 // ---- API modules and handlers --------------------------------------------------------------------
 
 /** An OpenAPI 3.1 document as a plain object (parsed YAML/JSON). */
-export type OpenApiDocument = Record<string, unknown> & { openapi: string; info: { title: string; version: string } };
+export type OpenApiDocument = Record<string, unknown> & {
+  openapi: string;
+  info: { title: string; version: string };
+};
 
 /** Everything a handler may know about the caller, after the gateway has verified it. */
 export interface Principal {
