@@ -1,7 +1,12 @@
+import { randomBytes, webcrypto } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generate } from 'selfsigned';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as never);
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+type CryptoKey = webcrypto.CryptoKey;
 
 /** Key/certificate pairs for the HTTPS listener (EC first, RSA for the FAPI TLS 1.2 RSA suites). */
 export interface TlsMaterial {
@@ -19,10 +24,18 @@ const FILES = {
   serverRsa: 'server-rsa.pem',
   serverRsaKey: 'server-rsa-key.pem',
 } as const;
+type FileName = keyof typeof FILES;
+
+/** The only names the local CA may ever vouch for (RFC 5280 name constraints). */
+const LOCAL_DNS = 'localhost';
+const LOCAL_IPV4 = '127.0.0.1';
+const LOCAL_IPV6 = '::1';
 
 /**
  * TLS material for the listener: the configured certificate, or a local CA and server certificates for
  * localhost, 127.0.0.1 and ::1, generated once into `<dataDir>/tls/` (keys mode 0600) and reused.
+ * The CA is name-constrained to those names, so trusting it cannot expose a user to certificates for
+ * any other host even if its key leaked.
  */
 export async function loadTlsMaterial(options: {
   dataDir: string;
@@ -37,9 +50,9 @@ export async function loadTlsMaterial(options: {
     };
   }
   const dir = path.join(options.dataDir, 'tls');
-  const file = (name: keyof typeof FILES) => path.join(dir, FILES[name]);
-  if (!Object.keys(FILES).every((name) => existsSync(file(name as keyof typeof FILES)))) {
-    await generateLocalPki(dir, file);
+  const file = (name: FileName) => path.join(dir, FILES[name]);
+  if (!(Object.keys(FILES) as FileName[]).every((name) => existsSync(file(name)))) {
+    await writeFiles(file, await generateLocalPki(), dir);
   }
   return {
     key: [await readFile(file('serverKey'), 'utf8'), await readFile(file('serverRsaKey'), 'utf8')],
@@ -48,77 +61,117 @@ export async function loadTlsMaterial(options: {
   };
 }
 
-async function generateLocalPki(dir: string, file: (name: keyof typeof FILES) => string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const EC_SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
+const RSA = {
+  name: 'RSASSA-PKCS1-v1_5',
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1]),
+  hash: 'SHA-256',
+} as const;
+const DAY = 86_400_000;
+
+async function generateLocalPki(): Promise<Record<FileName, string>> {
+  const subtle = webcrypto.subtle;
   const now = Date.now();
-  const notBeforeDate = new Date(now - 60_000);
-  const ca = await generate([{ name: 'commonName', value: 'Strongroom local CA' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate: new Date(now + 10 * 365 * 86_400_000),
+  const notBefore = new Date(now - 60_000);
+  const caKeys = (await subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const caName = 'CN=Strongroom local CA, O=Strongroom';
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: caName,
+    notBefore,
+    notAfter: new Date(now + 10 * 365 * DAY),
+    keys: caKeys,
+    signingAlgorithm: EC_SIGN,
     extensions: [
-      { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      new x509.Extension('2.5.29.30', true, nameConstraintsDer()),
+      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });
-  const serverExtensions = [
-    { name: 'basicConstraints' as const, cA: false, critical: true },
-    { name: 'keyUsage' as const, digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage' as const, serverAuth: true },
-    {
-      name: 'subjectAltName' as const,
-      altNames: [
-        { type: 2 as const, value: 'localhost' },
-        { type: 7 as const, ip: '127.0.0.1' },
-        { type: 7 as const, ip: '::1' },
+
+  const leaf = async (keys: CryptoKeyPair) =>
+    x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject: 'CN=localhost',
+      issuer: ca.subject,
+      notBefore,
+      // Browsers refuse server certificates valid for more than 398 days.
+      notAfter: new Date(now + 397 * DAY),
+      publicKey: keys.publicKey,
+      signingKey: caKeys.privateKey,
+      signingAlgorithm: EC_SIGN,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+          true,
+        ),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension([
+          { type: 'dns', value: LOCAL_DNS },
+          { type: 'ip', value: LOCAL_IPV4 },
+          { type: 'ip', value: LOCAL_IPV6 },
+        ]),
+        await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
       ],
-    },
-  ];
-  const serverOptions = {
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate: new Date(now + 397 * 86_400_000),
-    extensions: serverExtensions,
-    ca: { key: ca.private, cert: ca.cert },
+    });
+  const ecKeys = (await subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const rsaKeys = (await subtle.generateKey(RSA, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const [ecCert, rsaCert] = [await leaf(ecKeys), await leaf(rsaKeys)];
+  return {
+    ca: ca.toString('pem'),
+    caKey: await privatePem(caKeys.privateKey),
+    server: ecCert.toString('pem'),
+    serverKey: await privatePem(ecKeys.privateKey),
+    serverRsa: rsaCert.toString('pem'),
+    serverRsaKey: await privatePem(rsaKeys.privateKey),
   };
-  const ec = await generate([{ name: 'commonName', value: 'localhost' }], {
-    ...serverOptions,
-    keyType: 'ec',
-    curve: 'P-256',
-  });
-  // selfsigned signs with a CA key of the leaf's own type, so the RSA leaf gets an RSA CA; ca.pem holds both.
-  const rsaCa = await generate([{ name: 'commonName', value: 'Strongroom local CA (RSA)' }], {
-    keyType: 'rsa',
-    keySize: 2048,
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate: new Date(now + 10 * 365 * 86_400_000),
-    extensions: [
-      { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    ],
-  });
-  const rsa = await generate([{ name: 'commonName', value: 'localhost' }], {
-    ...serverOptions,
-    ca: { key: rsaCa.private, cert: rsaCa.cert },
-    keyType: 'rsa',
-    keySize: 2048,
-  });
-  const writes: [keyof typeof FILES, string, number][] = [
-    ['caKey', `${ca.private.trim()}\n${rsaCa.private.trim()}\n`, 0o600],
-    ['serverKey', ec.private, 0o600],
-    ['serverRsaKey', rsa.private, 0o600],
-    ['ca', `${ca.cert.trim()}\n${rsaCa.cert.trim()}\n`, 0o644],
-    ['server', ec.cert, 0o644],
-    ['serverRsa', rsa.cert, 0o644],
-  ];
-  for (const [name, content, mode] of writes) {
+}
+
+async function writeFiles(file: (name: FileName) => string, contents: Record<FileName, string>, dir: string) {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Keys first and certificates last, each atomically: a reader never sees a certificate without its key.
+  const order: FileName[] = ['caKey', 'serverKey', 'serverRsaKey', 'ca', 'server', 'serverRsa'];
+  for (const name of order) {
+    const mode = name.endsWith('Key') ? 0o600 : 0o644;
     const target = file(name);
     const temp = `${target}.${process.pid}.tmp`;
-    await writeFile(temp, content, { mode });
+    await writeFile(temp, `${contents[name].trim()}\n`, { mode });
     await chmod(temp, mode);
     await rename(temp, target);
   }
+}
+
+async function privatePem(key: CryptoKey): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
+  const body = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trim();
+  return `-----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY-----\n`;
+}
+
+/** Positive 128-bit serial number (hex). */
+function serial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  return bytes.toString('hex');
+}
+
+/**
+ * DER of NameConstraints { permittedSubtrees [0] { dNSName localhost, iPAddress 127.0.0.1/32, iPAddress ::1/128 } }.
+ * Written out here because the x509 library has no typed builder for it; every length is < 128 bytes,
+ * so each TLV uses the short length form.
+ */
+function nameConstraintsDer(): Uint8Array {
+  const tlv = (tag: number, content: number[]) => [tag, content.length, ...content];
+  const ascii = (text: string) => [...Buffer.from(text, 'ascii')];
+  const subtree = (generalName: number[]) => tlv(0x30, generalName);
+  const dns = subtree(tlv(0x82, ascii(LOCAL_DNS)));
+  const ipv4 = subtree(tlv(0x87, [127, 0, 0, 1, 255, 255, 255, 255]));
+  const ipv6 = subtree(tlv(0x87, [...new Array(15).fill(0), 1, ...new Array(16).fill(255)]));
+  return new Uint8Array(tlv(0x30, tlv(0xa0, [...dns, ...ipv4, ...ipv6])));
 }

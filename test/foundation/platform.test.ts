@@ -28,6 +28,21 @@ describe('HTTPS platform', () => {
     }
   });
 
+  test('the local CA is name-constrained to localhost, 127.0.0.1 and ::1', async () => {
+    const x509 = await import('@peculiar/x509');
+    const ca = new x509.X509Certificate(readFileSync(path.join(t.dataDir, 'tls', 'ca.pem'), 'utf8'));
+    const constraints = ca.getExtension('2.5.29.30');
+    assert.ok(constraints, 'name constraints extension present');
+    assert.equal(constraints.critical, true);
+    const server = new x509.X509Certificate(readFileSync(path.join(t.dataDir, 'tls', 'server.pem'), 'utf8'));
+    assert.equal(server.issuer, ca.subject);
+    const san = server.getExtension(x509.SubjectAlternativeNameExtension);
+    assert.deepEqual(
+      san?.names.items.map((n) => n.value),
+      ['localhost', '127.0.0.1', '::1'],
+    );
+  });
+
   test('a client trusting ca.pem connects and /health/ready answers 200', async () => {
     const res = await fetch(`${baseUrl}/health/ready`);
     assert.equal(res.status, 200);
