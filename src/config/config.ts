@@ -137,7 +137,8 @@ export const OPTIONS = [
     flag: 'kek',
     kind: 'string',
     default: undefined,
-    help: 'Base64 32-byte key-encryption key (default: <data-dir>/kek, generated once)',
+    help: 'Base64 32-byte key-encryption key (default: <data-dir>/kek, generated once); environment only',
+    envOnly: true,
   },
   {
     key: 'apis',
@@ -167,6 +168,8 @@ export const OPTIONS = [
   default: string | undefined;
   help: string;
   bareEnv?: string;
+  /** Secrets: accepted from the environment only, so they never appear in a process listing. */
+  envOnly?: boolean;
 }[];
 
 /** `--data-dir` → `STRONGROOM_DATA_DIR`. */
@@ -202,6 +205,7 @@ export function loadConfig(
   const issues: ConfigIssue[] = [];
   const parseOptions: ExtraOptions = { ...extraOptions };
   for (const option of OPTIONS) {
+    if ('envOnly' in option) continue;
     parseOptions[option.flag] = {
       type: option.kind === 'boolean' ? 'boolean' : 'string',
       ...(option.kind === 'map' ? { multiple: true } : {}),
@@ -387,7 +391,10 @@ export function redactUrl(value: string): string {
 /** Human-readable option table for `--help`. */
 export function optionsHelp(): string {
   return OPTIONS.map((o) => {
-    const flag = `--${o.flag}${o.kind === 'boolean' ? '' : ` <${o.kind === 'map' ? 'name=value' : o.kind}>`}`;
+    const flag =
+      'envOnly' in o
+        ? '(environment only)'
+        : `--${o.flag}${o.kind === 'boolean' ? '' : ` <${o.kind === 'map' ? 'name=value' : o.kind}>`}`;
     const envs = [envName(o.flag), 'bareEnv' in o ? o.bareEnv : undefined].filter(Boolean).join(', ');
     const def = o.default === undefined ? '' : ` (default ${o.default})`;
     return `  ${flag.padEnd(30)} ${o.help}${def}\n  ${''.padEnd(30)} env: ${envs}`;
