@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { TokenAuthority } from '../gateway/contract.ts';
 import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
-import type { OAuthClients } from './contract.ts';
+import { createClients } from './clients-service.ts';
+import { createGrants } from './grants-service.ts';
 
 export type { OAuthClientInfo, OAuthClientSpec, OAuthClients, TokenEndpointAuthMethod } from './contract.ts';
 
@@ -11,18 +12,20 @@ export type { OAuthClientInfo, OAuthClientSpec, OAuthClients, TokenEndpointAuthM
  * lifetimes and the login/MFA/consent pages. (Scaffold: the oauth module fills this in.)
  */
 export async function createOauth(context: ModuleContext, _deps: { identity: Identity }) {
+  const grants = createGrants(context);
+  const clients = createClients(context, { grants });
   const authority: TokenAuthority = {
     issuer: `${context.baseUrl}/auth`,
     audience: `${context.baseUrl}/`,
     jwks: async () => ({ keys: [] }),
     onKeysChanged: () => () => {},
-    isRevoked: () => false,
+    isRevoked: (token) => grants.isRevoked(token),
   };
-  const clients = undefined as unknown as OAuthClients;
   const demoSeeder: DemoSeeder = { name: 'oauth', async seed() {} };
   return {
     authority,
     clients,
+    grants,
     demoSeeder,
     register(_app: FastifyInstance): void {},
     async stop(): Promise<void> {},

@@ -1,0 +1,207 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import { isoAt } from '../../lib/clock.ts';
+import type { ModuleContext } from '../module-context.ts';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/** Change-feed topics of this module. */
+export const TOPICS = {
+  grantRevoked: 'grant.revoked',
+  tokenRevoked: 'token.revoked',
+  signingKeys: 'signingKeys',
+  client: 'oauthClient',
+} as const;
+
+/**
+ * No access token lives longer than this (lifetimes are validated against it), so a denylist entry can
+ * be forgotten this long after the revocation.
+ */
+export const MAX_ACCESS_TOKEN_SECONDS = 24 * 60 * 60;
+
+export interface GrantSummary {
+  grantId: string;
+  clientId: string | null;
+  accountId: string | null;
+  scope: string;
+  expiresAt: string | null;
+}
+
+/**
+ * Grants and the denylist. Access tokens are stateless JWTs, so ending a grant must also list its id
+ * here: the gateway asks `isRevoked` (synchronous, in memory) on every request. The in-memory set is
+ * loaded at start, updated at once for revocations made in this process, and fed by the change feed for
+ * revocations made elsewhere (another instance, the CLI).
+ */
+export function createGrants(context: ModuleContext) {
+  const { db, clock, changes, audit, logger } = context;
+  const revoked = new Map<string, number>(); // `grant:<id>` | `jti:<id>` → expires (epoch s)
+  let lastPrune = 0;
+
+  const nowSeconds = () => Math.floor(clock.now() / 1000);
+
+  const remember = (kind: 'grant' | 'jti', id: string, expiresAt: number) => {
+    revoked.set(`${kind}:${id}`, expiresAt);
+  };
+
+  const loadOne = async (kind: 'grant' | 'jti', id: string) => {
+    const row = await db
+      .selectFrom('revoked_tokens')
+      .select('expires_at')
+      .where('kind', '=', kind)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    remember(kind, id, row ? Number(row.expires_at) : nowSeconds() + MAX_ACCESS_TOKEN_SECONDS);
+  };
+
+  const unsubscribe = [
+    changes.subscribe(TOPICS.grantRevoked, (change) => {
+      // Remember at once (the entry's exact expiry follows): the 1-second bound matters more.
+      remember('grant', change.key, nowSeconds() + MAX_ACCESS_TOKEN_SECONDS);
+      void loadOne('grant', change.key).catch(() => {});
+    }),
+    changes.subscribe(TOPICS.tokenRevoked, (change) => {
+      remember('jti', change.key, nowSeconds() + MAX_ACCESS_TOKEN_SECONDS);
+      void loadOne('jti', change.key).catch(() => {});
+    }),
+  ];
+
+  async function deny(kind: 'grant' | 'jti', id: string, reason: string, executor: Executor): Promise<void> {
+    const expiresAt = nowSeconds() + MAX_ACCESS_TOKEN_SECONDS;
+    await executor
+      .insertInto('revoked_tokens')
+      .values({ kind, id, revoked_at: isoAt(clock.now()), expires_at: expiresAt, reason })
+      .onConflict((oc) => oc.columns(['kind', 'id']).doUpdateSet({ expires_at: expiresAt }))
+      .execute();
+    await changes.publish(kind === 'grant' ? TOPICS.grantRevoked : TOPICS.tokenRevoked, id, executor);
+    remember(kind, id, expiresAt);
+  }
+
+  /** Delete every artifact of a grant (grant, codes, refresh tokens…) and deny its access tokens. */
+  async function revokeGrant(grantId: string, reason: string, executor: Executor = db): Promise<void> {
+    await executor
+      .deleteFrom('oidc_payloads')
+      .where((eb) =>
+        eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]),
+      )
+      .execute();
+    await deny('grant', grantId, reason, executor);
+  }
+
+  async function grantIdsWhere(column: 'account_id' | 'client_id', value: string): Promise<string[]> {
+    const rows = await db
+      .selectFrom('oidc_payloads')
+      .select(['model', 'id', 'grant_id'])
+      .where(column, '=', value)
+      .where((eb) => eb.or([eb('model', '=', 'Grant'), eb('grant_id', 'is not', null)]))
+      .execute();
+    const ids = new Set<string>();
+    for (const row of rows) {
+      if (row.model === 'Grant') ids.add(row.id);
+      else if (row.grant_id) ids.add(row.grant_id);
+    }
+    return [...ids];
+  }
+
+  return {
+    /** Synchronous and in-memory: the gateway calls it on every request. */
+    isRevoked(token: { grantId: string | undefined; jti: string }): boolean {
+      const now = nowSeconds();
+      if (now - lastPrune > 60) {
+        lastPrune = now;
+        for (const [key, expiresAt] of revoked) if (expiresAt < now) revoked.delete(key);
+      }
+      if (token.grantId && revoked.has(`grant:${token.grantId}`)) return true;
+      return revoked.has(`jti:${token.jti}`);
+    },
+
+    /** Load the live denylist (at start). */
+    async load(): Promise<void> {
+      const rows = await db
+        .selectFrom('revoked_tokens')
+        .select(['kind', 'id', 'expires_at'])
+        .where('expires_at', '>', nowSeconds())
+        .execute();
+      for (const row of rows) remember(row.kind as 'grant' | 'jti', row.id, Number(row.expires_at));
+      await db.deleteFrom('revoked_tokens').where('expires_at', '<=', nowSeconds()).execute();
+    },
+
+    revokeGrant,
+
+    /** Deny one access token (a client-credentials token has no grant). */
+    async revokeTokenId(jti: string, reason: string, executor: Executor = db): Promise<void> {
+      await deny('jti', jti, reason, executor);
+    },
+
+    /** Every grant of a user: sign-out everywhere (user disabled, password changed). Returns how many. */
+    async revokeUserGrants(userId: string, reason: string): Promise<number> {
+      const ids = await grantIdsWhere('account_id', userId);
+      await db.transaction().execute(async (trx) => {
+        for (const id of ids) await revokeGrant(id, reason, trx);
+        await trx
+          .deleteFrom('oidc_payloads')
+          .where('model', '=', 'Session')
+          .where('account_id', '=', userId)
+          .execute();
+        if (ids.length > 0) {
+          await audit.record(
+            {
+              actor: { type: 'system' },
+              action: 'grant.revokedForUser',
+              target: { type: 'user', id: userId },
+              reason,
+              after: { grants: ids.length },
+            },
+            trx,
+          );
+        }
+      });
+      return ids.length;
+    },
+
+    async revokeClientGrants(clientId: string, reason: string, executor?: Executor): Promise<number> {
+      const ids = await grantIdsWhere('client_id', clientId);
+      const run = async (trx: Executor) => {
+        for (const id of ids) await revokeGrant(id, reason, trx);
+      };
+      if (executor) await run(executor);
+      else await db.transaction().execute(run);
+      return ids.length;
+    },
+
+    async listUserGrants(userId: string): Promise<GrantSummary[]> {
+      const rows = await db
+        .selectFrom('oidc_payloads')
+        .select(['id', 'payload_json', 'expires_at'])
+        .where('model', '=', 'Grant')
+        .where('account_id', '=', userId)
+        .execute();
+      return rows.map((row) => {
+        const payload = JSON.parse(row.payload_json) as {
+          clientId?: string;
+          accountId?: string;
+          openid?: { scope?: string };
+          resources?: Record<string, string>;
+        };
+        const scopes = new Set<string>();
+        for (const s of (payload.openid?.scope ?? '').split(' ')) if (s) scopes.add(s);
+        for (const value of Object.values(payload.resources ?? {}))
+          for (const s of value.split(' ')) if (s) scopes.add(s);
+        return {
+          grantId: row.id,
+          clientId: payload.clientId ?? null,
+          accountId: payload.accountId ?? null,
+          scope: [...scopes].join(' '),
+          expiresAt: row.expires_at ? isoAt(Number(row.expires_at) * 1000) : null,
+        };
+      });
+    },
+
+    stop() {
+      for (const off of unsubscribe) off();
+      logger.debug('grants service stopped');
+    },
+  };
+}
+
+export type Grants = ReturnType<typeof createGrants>;
