@@ -1,25 +1,83 @@
-import type { ApiModule, KeyVerifier, UsageRecorder } from '../gateway/contract.ts';
+import type { FastifyInstance } from 'fastify';
+import type { ApiModule } from '../gateway/contract.ts';
 import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
 import type { Oauth } from '../oauth/index.ts';
+import { createAccess, systemActor } from './access.ts';
+import { createApiKeys } from './api-keys-service.ts';
+import { createApplications } from './applications-service.ts';
+import { createDemoSeeder } from './demo-seeder.ts';
+import { createDevelopersRepository } from './developers-repository.ts';
+import { createKeyVerifier, TOPICS } from './key-verifier.ts';
+import { createOrganizations } from './organizations-service.ts';
+import { createUsageRecorder } from './usage-recorder.ts';
+
+export type { Actor } from './access.ts';
+export { cliActor, systemActor } from './access.ts';
+export { ABUSE_SETTING, DEFAULT_ABUSE } from './usage-recorder.ts';
 
 /**
  * Developers: organizations, client applications, API keys, metering, abuse detection, the platform APIs
- * and the developer portal. (Scaffold: the developers module fills this in.)
+ * and the developer portal.
  */
-export function createDevelopers(_context: ModuleContext, _deps: { oauth: Oauth; identity: Identity }) {
-  const keyVerifier: KeyVerifier = { verify: () => ({ ok: false, reason: 'unknown' }) };
-  const usage: UsageRecorder = { record: () => {} };
+export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; identity: Identity }) {
+  const { db, clock, audit, changes, logger, settings, baseUrl } = context;
+  const repo = createDevelopersRepository(db);
+  const access = createAccess(repo);
+  const keyVerifier = createKeyVerifier({ repo, clock, changes });
+  const apiKeys = createApiKeys({ repo, access, clock, audit, changes, verifier: keyVerifier });
+  const applications = createApplications({
+    repo,
+    access,
+    clock,
+    audit,
+    changes,
+    verifier: keyVerifier,
+    apiKeys,
+    clients: () => {
+      if (!deps.oauth.clients) throw new Error('the oauth module provides no client registry');
+      return deps.oauth.clients;
+    },
+  });
+  const organizations = createOrganizations({ repo, access, clock, audit, baseUrl });
+  const usage = createUsageRecorder({
+    repo,
+    logger,
+    settings,
+    changes,
+    async onAbuse(event, refusals, limits) {
+      // Refuse at once in this process; the transaction below makes it durable and tells the others.
+      keyVerifier.markSuspended(event.keyId);
+      const reason = `automatic: ${refusals} refused answers (401/403/404) within ${limits.windowSeconds} s (threshold ${limits.maxRefusals})`;
+      logger.warn(
+        { apiKeyId: event.keyId, applicationId: event.applicationId, refusals },
+        'API key suspended for abuse',
+      );
+      await apiKeys.suspend(event.keyId, reason, systemActor, 'apiKey.autoSuspended');
+    },
+  });
+  const demoSeeder: DemoSeeder = createDemoSeeder({ repo, organizations, applications, baseUrl, logger });
   const apis: ApiModule[] = [];
-  const demoSeeder: DemoSeeder = { name: 'developers', async seed() {} };
+
   return {
     keyVerifier,
     usage,
     apis,
     demoSeeder,
-    register(_app: import('fastify').FastifyInstance): void {},
-    start(): void {},
-    async stop(): Promise<void> {},
+    /** Services for the CLI, the portal and tests. */
+    repo,
+    access,
+    organizations,
+    applications,
+    apiKeys,
+    topics: TOPICS,
+    register(_app: FastifyInstance): void {},
+    start(): void {
+      usage.start();
+    },
+    async stop(): Promise<void> {
+      await usage.stop();
+    },
   };
 }
 

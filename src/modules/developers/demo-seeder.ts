@@ -1,0 +1,130 @@
+import type { DemoDocument } from '../../demo/demo-file.ts';
+import type { Logger } from '../../http/logger.ts';
+import type { DemoSeeder } from '../module-context.ts';
+import { systemActor } from './access.ts';
+import type { Applications, CreateApplicationInput } from './applications-service.ts';
+import type { DevelopersRepository } from './developers-repository.ts';
+import { ALL_SCOPES } from './model.ts';
+import type { Organizations } from './organizations-service.ts';
+
+export const DEMO_ORGANIZATION = 'Fintech Labs';
+const BANKING_AND_PROFILE = ALL_SCOPES.filter((s) => s.startsWith('banking/') || s.startsWith('profile/'));
+
+/** The demo institution's fintech organization and its three production applications (DESIGN.md §3). */
+export function createDemoSeeder(deps: {
+  repo: DevelopersRepository;
+  organizations: Organizations;
+  applications: Applications;
+  baseUrl: string;
+  logger: Logger;
+}): DemoSeeder {
+  const { repo, organizations, applications, baseUrl, logger } = deps;
+
+  const specs = (): Record<
+    'backOffice' | 'mobile' | 'loadTest',
+    Omit<CreateApplicationInput, 'organizationId'>
+  > => ({
+    backOffice: {
+      name: 'backOffice',
+      description: 'The institution back office (demo).',
+      kind: 'web',
+      redirectUris: [`${baseUrl}/demo/callback`],
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      scopes: [...ALL_SCOPES],
+      firstParty: true,
+      environment: 'production',
+      state: 'active',
+      ratePlan: 'standard',
+    },
+    mobile: {
+      name: 'mobile',
+      description: 'Fintech Labs mobile app (demo).',
+      kind: 'native',
+      redirectUris: ['http://127.0.0.1:8765/callback'],
+      scopes: BANKING_AND_PROFILE,
+      environment: 'production',
+      state: 'active',
+      ratePlan: 'standard',
+    },
+    loadTest: {
+      name: 'loadTest',
+      description: 'Load tests and benchmarks (demo; exempt from abuse suspension).',
+      kind: 'web',
+      redirectUris: [`${baseUrl}/demo/loadtest-callback`],
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      scopes: BANKING_AND_PROFILE,
+      environment: 'production',
+      state: 'active',
+      ratePlan: 'loadTest',
+    },
+  });
+
+  return {
+    name: 'developers',
+    async seed(demo: DemoDocument) {
+      const at = new Date().toISOString();
+      await repo.upsertPlan(
+        {
+          id: 'plan_standard',
+          name: 'standard',
+          perSecond: 100,
+          burst: 200,
+          perDay: 1_000_000,
+          abuseExempt: false,
+        },
+        at,
+      );
+      await repo.upsertPlan(
+        {
+          id: 'plan_loadTest',
+          name: 'loadTest',
+          perSecond: 1_000_000,
+          burst: 2_000_000,
+          perDay: 1_000_000_000_000,
+          abuseExempt: true,
+        },
+        at,
+      );
+      const ivan = demo.users.find((u) => u.username === 'ivan');
+      if (!ivan) logger.warn('demo: user ivan not found; Fintech Labs is created without an owner');
+      const org = await organizations.create(
+        {
+          name: DEMO_ORGANIZATION,
+          owner: ivan ? { userId: ivan.id, displayName: ivan.username } : undefined,
+        },
+        systemActor,
+      );
+      for (const [name, spec] of Object.entries(specs())) {
+        const created = await applications.create({ ...spec, organizationId: org.id }, systemActor);
+        if (!created.apiKey) throw new Error(`demo: no key was issued for ${name}`);
+        demo.apps[name] = {
+          applicationId: created.application.id,
+          clientId: created.application.clientId,
+          ...(created.clientSecret ? { clientSecret: created.clientSecret } : {}),
+          apiKeyId: created.apiKey.id,
+          apiKey: created.apiKey.key,
+          redirectUri: created.application.redirectUris[0] ?? '',
+          tokenEndpointAuthMethod: created.application.tokenEndpointAuthMethod as
+            | 'client_secret_basic'
+            | 'none',
+          scopes: created.application.scopes,
+        };
+      }
+    },
+
+    async refresh(demo: DemoDocument) {
+      const org = await repo.findOrganizationByName(DEMO_ORGANIZATION);
+      if (!org) return;
+      for (const [name, spec] of Object.entries(specs())) {
+        const app = await repo.findApplicationByName(org.id, name);
+        if (!app) continue;
+        const redirectUris = spec.redirectUris ?? [];
+        if (JSON.stringify(app.redirectUris) !== JSON.stringify(redirectUris)) {
+          await applications.update(app.id, { redirectUris }, systemActor);
+        }
+        const entry = demo.apps[name];
+        if (entry) entry.redirectUri = redirectUris[0] ?? entry.redirectUri;
+      }
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import type { Clock } from '../../lib/clock.ts';
+import { safeEqualHex } from '../../lib/hash.ts';
+import type { ChangeFeed } from '../../store/index.ts';
+import type { KeyVerification, KeyVerifier, VerifiedKey } from '../gateway/contract.ts';
+import type { DevelopersRepository } from './developers-repository.ts';
+import { hashKey, parseKey } from './key-format.ts';
+import type { ApiKeyRecord, AppState } from './model.ts';
+
+/** Change-feed topics that invalidate cached verification data. */
+export const TOPICS = {
+  apiKey: 'apiKey',
+  application: 'clientApplication',
+  ratePlan: 'ratePlan',
+} as const;
+
+interface Entry {
+  key: Pick<ApiKeyRecord, 'id' | 'secretHash' | 'state' | 'expiresAt'>;
+  appState: AppState;
+  /** Epoch ms of `expiresAt`, precomputed for the hot path. */
+  expiresAtMs: number;
+  verified: VerifiedKey;
+}
+
+/** Cap on remembered "no such key" answers, so enumeration cannot grow memory without bound. */
+const MAX_NEGATIVE = 50_000;
+
+/**
+ * The gateway's KeyVerifier (DESIGN.md §1 rows 2–3): syntax and checksum first (no lookup for garbage),
+ * then the key's row from an in-process cache — loaded once, invalidated through the change feed (every
+ * process within one poll interval) and directly by this process's services after each commit — then a
+ * constant-time comparison of SHA-256 hashes. Unknown, malformed, revoked and expired keys are distinct
+ * reasons here (for logs and metering); the gateway answers all four identically.
+ */
+export function createKeyVerifier(deps: { repo: DevelopersRepository; clock: Clock; changes: ChangeFeed }) {
+  const { repo, clock, changes } = deps;
+  const entries = new Map<string, Entry>();
+  const missing = new Set<string>();
+  const keysByApp = new Map<string, Set<string>>();
+  const inFlight = new Map<string, Promise<Entry | undefined>>();
+  // Bumped by every invalidation: a load that started before one must not repopulate stale data.
+  let generation = 0;
+
+  const forget = (keyId: string) => {
+    generation++;
+    missing.delete(keyId);
+    const entry = entries.get(keyId);
+    if (entry) {
+      entries.delete(keyId);
+      keysByApp.get(entry.verified.applicationId)?.delete(keyId);
+    }
+  };
+  const forgetApplication = (applicationId: string) => {
+    generation++;
+    for (const keyId of keysByApp.get(applicationId) ?? []) entries.delete(keyId);
+    keysByApp.delete(applicationId);
+  };
+  const forgetAll = () => {
+    generation++;
+    entries.clear();
+    missing.clear();
+    keysByApp.clear();
+  };
+
+  changes.subscribe(TOPICS.apiKey, (change) => forget(change.key));
+  changes.subscribe(TOPICS.application, (change) => forgetApplication(change.key));
+  changes.subscribe(TOPICS.ratePlan, () => forgetAll());
+
+  async function load(keyId: string): Promise<Entry | undefined> {
+    const startedAt = generation;
+    const row = await repo.loadVerification(keyId);
+    const entry: Entry | undefined = row && {
+      key: row.key,
+      appState: row.application.state,
+      expiresAtMs: row.key.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(row.key.expiresAt),
+      verified: Object.freeze({
+        keyId: row.key.id,
+        applicationId: row.application.id,
+        clientId: row.application.clientId,
+        organizationId: row.application.organizationId,
+        plan: Object.freeze({
+          id: row.plan.id,
+          name: row.plan.name,
+          perSecond: row.plan.perSecond,
+          burst: row.plan.burst,
+          perDay: row.plan.perDay,
+        }),
+        corsOrigins: Object.freeze([...row.application.corsOrigins]),
+        apis: row.application.apis.includes('*') ? '*' : Object.freeze([...row.application.apis]),
+        abuseExempt: row.plan.abuseExempt,
+      }),
+    };
+    if (generation === startedAt) {
+      if (entry) {
+        entries.set(keyId, entry);
+        let set = keysByApp.get(entry.verified.applicationId);
+        if (!set) {
+          set = new Set();
+          keysByApp.set(entry.verified.applicationId, set);
+        }
+        set.add(keyId);
+      } else {
+        if (missing.size >= MAX_NEGATIVE) missing.clear();
+        missing.add(keyId);
+      }
+    }
+    return entry;
+  }
+
+  function decide(entry: Entry | undefined, presented: string): KeyVerification {
+    if (!entry) return { ok: false, reason: 'unknown' };
+    if (!safeEqualHex(hashKey(presented), entry.key.secretHash)) return { ok: false, reason: 'unknown' };
+    if (entry.key.state === 'revoked' || entry.appState === 'deleted')
+      return { ok: false, reason: 'revoked' };
+    if (entry.expiresAtMs <= clock.now()) return { ok: false, reason: 'expired' };
+    if (entry.key.state === 'pending') return { ok: false, reason: 'pending' };
+    if (entry.key.state === 'suspended') return { ok: false, reason: 'suspended' };
+    if (entry.appState === 'pending') return { ok: false, reason: 'applicationPending' };
+    if (entry.appState === 'suspended') return { ok: false, reason: 'applicationSuspended' };
+    return { ok: true, key: entry.verified };
+  }
+
+  const verifier: KeyVerifier & {
+    /** Drop one key from this process's cache (after a local commit). */
+    invalidateKey(keyId: string): void;
+    invalidateApplication(applicationId: string): void;
+    invalidateAll(): void;
+    /** Mark a cached key suspended at once (abuse detection), before its transaction commits. */
+    markSuspended(keyId: string): void;
+    /** The cached view of a key, if any (abuse detection reads its state). */
+    cachedState(keyId: string): ApiKeyRecord['state'] | undefined;
+  } = {
+    verify(presented: string) {
+      if (typeof presented !== 'string') return { ok: false, reason: 'malformed' };
+      const parsed = parseKey(presented);
+      if (!parsed.ok) return { ok: false, reason: 'malformed' };
+      const entry = entries.get(parsed.id);
+      if (entry) return decide(entry, presented);
+      if (missing.has(parsed.id)) return { ok: false, reason: 'unknown' };
+      let pending = inFlight.get(parsed.id);
+      if (!pending) {
+        pending = load(parsed.id).finally(() => inFlight.delete(parsed.id));
+        inFlight.set(parsed.id, pending);
+      }
+      return pending.then((loaded) => decide(loaded, presented));
+    },
+    invalidateKey: forget,
+    invalidateApplication: forgetApplication,
+    invalidateAll: forgetAll,
+    markSuspended(keyId) {
+      const entry = entries.get(keyId);
+      if (entry && entry.key.state === 'active') entry.key = { ...entry.key, state: 'suspended' };
+    },
+    cachedState(keyId) {
+      return entries.get(keyId)?.key.state;
+    },
+  };
+  return verifier;
+}
+
+export type DevelopersKeyVerifier = ReturnType<typeof createKeyVerifier>;

@@ -1,0 +1,184 @@
+import type { Logger } from '../../http/logger.ts';
+import { isoAt } from '../../lib/clock.ts';
+import type { ChangeFeed, Settings } from '../../store/index.ts';
+import type { UsageEvent, UsageRecorder } from '../gateway/contract.ts';
+import type { DevelopersRepository, UsageRow } from './developers-repository.ts';
+
+/** Institution setting (`settings` key) for abuse auto-suspension (DESIGN.md §3 defaults). */
+export const ABUSE_SETTING = 'developers.abuse';
+export interface AbuseSettings {
+  /** Suspend a key after MORE than this many refused (401/403/404) answers within the window. */
+  maxRefusals: number;
+  windowSeconds: number;
+}
+export const DEFAULT_ABUSE: AbuseSettings = { maxRefusals: 200, windowSeconds: 60 };
+
+/** Refusals caused by the key's own state: counting them would re-trigger on a key already stopped. */
+const STATE_REASONS = new Set(['pending', 'suspended', 'applicationPending', 'applicationSuspended']);
+const REFUSALS = new Set([401, 403, 404]);
+const FLUSH_EVERY_MS = 5_000;
+const FLUSH_AT_ENTRIES = 10_000;
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/**
+ * Metering and abuse detection behind the gateway's `UsageRecorder` port. `record` is synchronous and
+ * allocation-light: it adds one to an in-memory per-minute aggregate; a timer flushes aggregates in
+ * batches (minute, hour and day buckets, as increments, so several processes add up); a failed flush
+ * puts its counts back, and `stop()` flushes what is left, so nothing counted is lost on a graceful stop.
+ */
+export function createUsageRecorder(deps: {
+  repo: DevelopersRepository;
+  logger: Logger;
+  settings: Settings;
+  changes: ChangeFeed;
+  /** Called once when a key crosses the abuse threshold. */
+  onAbuse: (event: UsageEvent, refusals: number, settings: AbuseSettings) => Promise<void>;
+}) {
+  const { repo, logger, settings, changes } = deps;
+  let pending = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> | undefined;
+  let abuse: AbuseSettings = DEFAULT_ABUSE;
+  const refusals = new Map<string, number[]>();
+  const triggered = new Set<string>();
+
+  const loadSettings = async () => {
+    const value = await settings.get<Partial<AbuseSettings>>(ABUSE_SETTING, DEFAULT_ABUSE);
+    abuse = {
+      maxRefusals: Number.isInteger(value.maxRefusals)
+        ? Number(value.maxRefusals)
+        : DEFAULT_ABUSE.maxRefusals,
+      windowSeconds:
+        Number.isInteger(value.windowSeconds) && Number(value.windowSeconds) > 0
+          ? Number(value.windowSeconds)
+          : DEFAULT_ABUSE.windowSeconds,
+    };
+  };
+  changes.subscribe('setting', (change) => {
+    if (change.key === ABUSE_SETTING) void loadSettings().catch(() => {});
+  });
+
+  function watchAbuse(event: UsageEvent) {
+    if (event.abuseExempt || !REFUSALS.has(event.status)) return;
+    if (event.reason && STATE_REASONS.has(event.reason)) return;
+    if (triggered.has(event.keyId)) return;
+    let times = refusals.get(event.keyId);
+    if (!times) {
+      times = [];
+      refusals.set(event.keyId, times);
+    }
+    times.push(event.at);
+    const windowStart = event.at - abuse.windowSeconds * 1000;
+    let drop = 0;
+    while (drop < times.length && (times[drop] ?? 0) <= windowStart) drop++;
+    if (drop > 0) times.splice(0, drop);
+    if (times.length > abuse.maxRefusals) {
+      triggered.add(event.keyId);
+      const count = times.length;
+      refusals.delete(event.keyId);
+      deps
+        .onAbuse(event, count, abuse)
+        .catch((error) => logger.error({ err: error, apiKeyId: event.keyId }, 'abuse suspension failed'))
+        .finally(() => triggered.delete(event.keyId));
+    }
+  }
+
+  async function flushOnce(): Promise<void> {
+    if (pending.size === 0) return;
+    const batch = pending;
+    pending = new Map();
+    const rows = new Map<string, UsageRow>();
+    for (const [mapKey, count] of batch) {
+      const [keyId = '', applicationId = '', api = '', operationId = '', status = '0', minute = '0'] =
+        mapKey.split('\u0000');
+      const at = Number(minute);
+      for (const [granularity, size] of [
+        ['minute', MINUTE],
+        ['hour', HOUR],
+        ['day', DAY],
+      ] as const) {
+        const bucket = isoAt(Math.floor(at / size) * size);
+        const rowKey = `${keyId}\u0000${api}\u0000${operationId}\u0000${status}\u0000${granularity}\u0000${bucket}`;
+        const row = rows.get(rowKey);
+        if (row) row.count += count;
+        else
+          rows.set(rowKey, {
+            keyId,
+            applicationId,
+            api,
+            operationId,
+            status: Number(status),
+            granularity,
+            bucket,
+            count,
+          });
+      }
+    }
+    try {
+      await repo.db.transaction().execute((trx) => repo.addUsage([...rows.values()], trx));
+    } catch (error) {
+      // Put the counts back: they are retried with the next flush rather than lost.
+      for (const [mapKey, count] of batch) pending.set(mapKey, (pending.get(mapKey) ?? 0) + count);
+      throw error;
+    }
+  }
+
+  function flush(): Promise<void> {
+    const run = async () => {
+      await flushing;
+      await flushOnce();
+    };
+    const current = run().finally(() => {
+      if (flushing === current) flushing = undefined;
+    });
+    flushing = current.catch(() => {});
+    return current;
+  }
+
+  const recorder: UsageRecorder & {
+    flush(): Promise<void>;
+    start(): void;
+    stop(): Promise<void>;
+    /** Counts not yet written (tests, diagnostics). */
+    pendingCount(): number;
+  } = {
+    record(event) {
+      const minute = Math.floor(event.at / MINUTE) * MINUTE;
+      const mapKey = `${event.keyId}\u0000${event.applicationId}\u0000${event.api}\u0000${event.operationId}\u0000${event.status}\u0000${minute}`;
+      pending.set(mapKey, (pending.get(mapKey) ?? 0) + 1);
+      if (pending.size >= FLUSH_AT_ENTRIES && !flushing) {
+        flush().catch((error) => logger.warn({ err: error }, 'usage flush failed; will retry'));
+      }
+      watchAbuse(event);
+    },
+    flush,
+    start() {
+      void loadSettings().catch((error) => logger.warn({ err: error }, 'abuse settings not loaded'));
+      if (timer) return;
+      timer = setInterval(() => {
+        flush().catch((error) => logger.warn({ err: error }, 'usage flush failed; will retry'));
+        for (const [keyId, times] of refusals) {
+          const last = times[times.length - 1] ?? 0;
+          if (Date.now() - last > abuse.windowSeconds * 2000) refusals.delete(keyId);
+        }
+      }, FLUSH_EVERY_MS);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await flush();
+    },
+    pendingCount() {
+      let total = 0;
+      for (const count of pending.values()) total += count;
+      return total;
+    },
+  };
+  return recorder;
+}
+
+export type DevelopersUsageRecorder = ReturnType<typeof createUsageRecorder>;
