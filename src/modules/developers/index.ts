@@ -10,6 +10,7 @@ import { createDemoSeeder } from './demo-seeder.ts';
 import { createDevelopersRepository } from './developers-repository.ts';
 import { createKeyVerifier, TOPICS } from './key-verifier.ts';
 import { createOrganizations } from './organizations-service.ts';
+import { createPlatformApis } from './platform-api.ts';
 import { createUsageRecorder } from './usage-recorder.ts';
 
 export type { Actor } from './access.ts';
@@ -57,7 +58,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     },
   });
   const demoSeeder: DemoSeeder = createDemoSeeder({ repo, organizations, applications, baseUrl, logger });
-  const apis: ApiModule[] = [];
+  const apis: ApiModule[] = createPlatformApis({ applications, apiKeys, repo, usage });
 
   return {
     keyVerifier,
