@@ -1,14 +1,17 @@
 import type { FastifyInstance } from 'fastify';
+import { isoAt } from '../../lib/clock.ts';
+import { newId } from '../../lib/ids.ts';
 import type { ApiModule } from '../gateway/contract.ts';
 import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
 import type { Oauth } from '../oauth/index.ts';
-import { createAccess, systemActor } from './access.ts';
+import { type Actor, cliActor, createAccess, systemActor } from './access.ts';
 import { createApiKeys } from './api-keys-service.ts';
 import { createApplications } from './applications-service.ts';
 import { createDemoSeeder } from './demo-seeder.ts';
 import { createDevelopersRepository } from './developers-repository.ts';
 import { createKeyVerifier, TOPICS } from './key-verifier.ts';
+import type { RatePlanRecord } from './model.ts';
 import { createOrganizations } from './organizations-service.ts';
 import { createPlatformApis } from './platform-api.ts';
 import { createUsageRecorder } from './usage-recorder.ts';
@@ -72,6 +75,28 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     applications,
     apiKeys,
     topics: TOPICS,
+    /** Create or change a rate plan (institution); running gateways pick it up through the change feed. */
+    async setPlan(plan: Omit<RatePlanRecord, 'id'>, actor: Actor = cliActor): Promise<RatePlanRecord> {
+      const existing = await repo.findPlanByName(plan.name);
+      const record: RatePlanRecord = { ...plan, id: existing?.id ?? newId('plan') };
+      await db.transaction().execute(async (trx) => {
+        await repo.upsertPlan(record, isoAt(clock.now()), trx);
+        await audit.record(
+          {
+            actor: { type: actor.type, id: actor.id },
+            action: existing ? 'ratePlan.updated' : 'ratePlan.created',
+            target: { type: 'ratePlan', id: record.id },
+            before: existing,
+            after: record,
+            requestId: actor.requestId,
+          },
+          trx,
+        );
+        await changes.publish(TOPICS.ratePlan, record.id, trx);
+      });
+      keyVerifier.invalidateAll();
+      return record;
+    },
     register(_app: FastifyInstance): void {},
     start(): void {
       usage.start();

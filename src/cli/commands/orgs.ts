@@ -1,0 +1,48 @@
+import { cliActor } from '../../modules/developers/index.ts';
+import type { Command } from '../command.ts';
+import { appCommand, developersOf, EXIT, output, requireOption, table } from './developers-cli.ts';
+
+/** `orgs list|create|members` — organizations of the developer portal. */
+export const orgsCommands: Command[] = [
+  appCommand({ name: 'orgs list', summary: 'list organizations' }, async (app, args, io) => {
+    const orgs = await developersOf(app).organizations.list(cliActor);
+    output(io, args.json, orgs, () => table(orgs as never, ['id', 'name', 'createdAt']));
+    return EXIT.ok;
+  }),
+  appCommand(
+    {
+      name: 'orgs create',
+      summary: 'create an organization (optionally with an owner member)',
+      options: { name: { type: 'string' }, 'owner-id': { type: 'string' }, 'owner-name': { type: 'string' } },
+      usage: 'strongroom orgs create --name "Fintech Labs" [--owner-id usr_… --owner-name ivan]',
+    },
+    async (app, args, io) => {
+      const name = requireOption(args, io, 'name');
+      if (!name) return EXIT.usage;
+      const ownerId = args.options['owner-id'];
+      const owner =
+        typeof ownerId === 'string'
+          ? { userId: ownerId, displayName: String(args.options['owner-name'] ?? ownerId) }
+          : undefined;
+      const org = await developersOf(app).organizations.create({ name, owner }, cliActor);
+      output(io, args.json, org, () => `Created organization ${org.id} (${org.name}).`);
+      return EXIT.ok;
+    },
+  ),
+  appCommand(
+    {
+      name: 'orgs members',
+      summary: 'list the members of an organization',
+      options: { id: { type: 'string' } },
+    },
+    async (app, args, io) => {
+      const id = requireOption(args, io, 'id');
+      if (!id) return EXIT.usage;
+      const members = await developersOf(app).organizations.members(id, cliActor);
+      output(io, args.json, members, () =>
+        table(members as never, ['userId', 'displayName', 'role', 'createdAt']),
+      );
+      return EXIT.ok;
+    },
+  ),
+];
