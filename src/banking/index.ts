@@ -1,25 +1,138 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import YAML from 'yaml';
 import type { EntitlementAdmin } from '../modules/entitlements/contract.ts';
-import type { ApiModule, EntitlementService } from '../modules/gateway/contract.ts';
+import type { ApiModule, EntitlementService, OpenApiDocument } from '../modules/gateway/contract.ts';
 import type { Identity } from '../modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../modules/module-context.ts';
+import { registerDemoClient } from '../web/demo/demo-client.ts';
+import { createAccountsHandlers } from './accounts/accounts-handlers.ts';
+import { createAccountsRepository } from './accounts/accounts-repository.ts';
+import { createApplicationsHandlers } from './applications/applications-handlers.ts';
+import { createApplicationsRepository } from './applications/applications-repository.ts';
+import { createApplicationsService } from './applications/applications-service.ts';
+import { seedDemoBanking } from './demo-seed.ts';
+import './problems.ts';
+import { createProductsHandlers } from './products/products-handlers.ts';
+import { createProductsRepository } from './products/products-repository.ts';
+import { createTransferProcessor } from './transfer-processor.ts';
+import { createTransfersHandlers } from './transfers/transfers-handlers.ts';
+import { createTransfersRepository } from './transfers/transfers-repository.ts';
+import { createTransfersService } from './transfers/transfers-service.ts';
+
+/** The API names (path prefixes) of the banking APIs, each with its document in `openapi/<name>.yaml`. */
+export const BANKING_APIS = [
+  'accounts',
+  'transactions',
+  'transfers',
+  'products',
+  'accountApplications',
+] as const;
+
+export function loadBankingDocument(name: (typeof BANKING_APIS)[number]): OpenApiDocument {
+  const file = path.join(import.meta.dirname, 'openapi', `${name}.yaml`);
+  return YAML.parse(readFileSync(file, 'utf8')) as OpenApiDocument;
+}
 
 /**
  * The demo institution's digital banking APIs (accounts, transactions, transfers, products, account
- * applications), the transfer processor and the /demo/ browser client. (Scaffold: filled in by banking.)
+ * applications), the transfer processor and the /demo/ browser client.
  */
 export function createBanking(
-  _context: ModuleContext,
-  _deps: { entitlements: EntitlementService & EntitlementAdmin; identity: Identity },
+  context: ModuleContext,
+  deps: { entitlements: EntitlementService & EntitlementAdmin; identity: Identity },
 ) {
-  const apis: ApiModule[] = [];
-  const demoSeeder: DemoSeeder = { name: 'banking', async seed() {} };
+  const { db, clock, config, logger } = context;
+  const accounts = createAccountsRepository(db);
+  const products = createProductsRepository(db);
+  const transfers = createTransfersRepository(db);
+  const applicationsRepository = createApplicationsRepository(db);
+  const applications = createApplicationsService({
+    db,
+    applications: applicationsRepository,
+    accounts,
+    products,
+    entitlements: deps.entitlements,
+    sealer: context.sealer,
+    timeZone: config.timeZone,
+  });
+  const processor = createTransferProcessor({
+    db,
+    accounts,
+    transfers,
+    clock,
+    timeZone: config.timeZone,
+    logger,
+    onTick: async () => {
+      await applications.expire(clock.now());
+    },
+  });
+  const transfersService = createTransfersService({
+    db,
+    accounts,
+    transfers,
+    timeZone: config.timeZone,
+    onDueTransfer: () => processor.kick(),
+  });
+
+  const accountHandlers = createAccountsHandlers({ accounts, products });
+  const { getTransactions, ...accountOperations } = accountHandlers;
+  const apis: ApiModule[] = [
+    { name: 'accounts', document: loadBankingDocument('accounts'), handlers: accountOperations },
+    {
+      name: 'transactions',
+      document: loadBankingDocument('transactions'),
+      handlers: { getTransactions: getTransactions as NonNullable<typeof getTransactions> },
+    },
+    {
+      name: 'transfers',
+      document: loadBankingDocument('transfers'),
+      handlers: createTransfersHandlers({ service: transfersService, transfers }),
+      resolvers: { transferSourceAccount: (id) => transfers.sourceAccountOf(id) },
+    },
+    {
+      name: 'products',
+      document: loadBankingDocument('products'),
+      handlers: createProductsHandlers(products),
+    },
+    {
+      name: 'accountApplications',
+      document: loadBankingDocument('accountApplications'),
+      handlers: createApplicationsHandlers(applications),
+    },
+  ];
+
+  const demoSeeder: DemoSeeder = {
+    name: 'banking',
+    async seed(demo) {
+      await seedDemoBanking(demo, {
+        db,
+        accounts,
+        products,
+        applications,
+        entitlements: deps.entitlements,
+        timeZone: config.timeZone,
+        now: clock.now(),
+        logger,
+      });
+    },
+  };
+
   return {
     apis,
     demoSeeder,
-    register(_app: FastifyInstance): void {},
-    start(): void {},
-    async stop(): Promise<void> {},
+    /** Domain services, for the CLI and tests. */
+    services: { accounts, products, transfers, transfersService, applications, processor },
+    register(app: FastifyInstance): void {
+      registerDemoClient(app, context);
+    },
+    start(): void {
+      processor.start();
+    },
+    async stop(): Promise<void> {
+      await processor.stop();
+    },
   };
 }
 

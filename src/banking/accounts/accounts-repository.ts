@@ -1,0 +1,159 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import type { BankingAccountTable, BankingTransactionTable } from '../../db/tables/banking.ts';
+import { newId } from '../../lib/ids.ts';
+
+export type Executor = Kysely<Database> | Transaction<Database>;
+export type AccountRow = Selectable<BankingAccountTable>;
+export type TransactionRow = Selectable<BankingTransactionTable>;
+
+/** `'*'` (institution-wide) or the ids the caller may see. */
+export type Visible = '*' | ReadonlySet<string>;
+
+export interface Posting {
+  accountId: string;
+  type: 'debit' | 'credit';
+  amountMinor: number;
+  postedOn: string;
+  occurredAt: string;
+  description: string;
+  category: string;
+  transferId?: string;
+}
+
+/** SQL for accounts and their transactions. The only code that writes these tables. */
+export function createAccountsRepository(db: Kysely<Database>) {
+  return {
+    async find(id: string, executor: Executor = db): Promise<AccountRow | undefined> {
+      return executor.selectFrom('banking_accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    async list(visible: Visible, page: { start: number; limit: number }) {
+      if (visible !== '*' && visible.size === 0) return { rows: [] as AccountRow[], count: 0 };
+      let query = db.selectFrom('banking_accounts');
+      if (visible !== '*') query = query.where('id', 'in', [...visible]);
+      const { count } = await query
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .executeTakeFirstOrThrow();
+      const rows = await query
+        .selectAll()
+        .orderBy('opened_at')
+        .orderBy('id')
+        .limit(page.limit)
+        .offset(page.start)
+        .execute();
+      return { rows, count: Number(count) };
+    },
+
+    async insert(row: AccountRow, executor: Executor = db): Promise<void> {
+      await executor.insertInto('banking_accounts').values(row).execute();
+    },
+
+    /**
+     * Apply one posting: move the balance and append the transaction, in the caller's transaction. A debit
+     * that would take the available balance below zero is refused (returns undefined) unless
+     * `allowOverdraft`; the conditional UPDATE makes the check and the change one atomic step.
+     */
+    async post(
+      executor: Executor,
+      posting: Posting,
+      options: { allowOverdraft?: boolean } = {},
+    ): Promise<TransactionRow | undefined> {
+      const delta = posting.type === 'debit' ? -posting.amountMinor : posting.amountMinor;
+      let update = executor
+        .updateTable('banking_accounts')
+        .set((eb) => ({
+          current_minor: eb('current_minor', '+', delta),
+          available_minor: eb('available_minor', '+', delta),
+          revision: eb('revision', '+', 1),
+          updated_at: posting.occurredAt,
+        }))
+        .where('id', '=', posting.accountId)
+        .where('state', '=', 'open');
+      if (posting.type === 'debit' && !options.allowOverdraft) {
+        update = update.where('available_minor', '>=', posting.amountMinor);
+      }
+      const updated = await update.returning(['current_minor', 'revision']).executeTakeFirst();
+      if (!updated) return undefined;
+      const row: TransactionRow = {
+        id: newId('trn'),
+        account_id: posting.accountId,
+        posted_on: posting.postedOn,
+        occurred_at: posting.occurredAt,
+        type: posting.type,
+        amount_minor: posting.amountMinor,
+        balance_after_minor: Number(updated.current_minor),
+        description: posting.description,
+        category: posting.category,
+        transfer_id: posting.transferId ?? null,
+        sequence: Number(updated.revision),
+      };
+      await executor.insertInto('banking_transactions').values(row).execute();
+      return row;
+    },
+
+    /** Bulk history for the demo seed: rows already carry balances; the account gets the final balance. */
+    async insertHistory(
+      executor: Executor,
+      accountId: string,
+      rows: TransactionRow[],
+      balanceMinor: number,
+      at: string,
+    ): Promise<void> {
+      for (let i = 0; i < rows.length; i += 200) {
+        await executor
+          .insertInto('banking_transactions')
+          .values(rows.slice(i, i + 200))
+          .execute();
+      }
+      await executor
+        .updateTable('banking_accounts')
+        .set({
+          current_minor: balanceMinor,
+          available_minor: balanceMinor,
+          updated_at: at,
+          revision: rows.length + 1,
+        })
+        .where('id', '=', accountId)
+        .execute();
+    },
+
+    async transactions(
+      accountId: string,
+      filter: { startDate?: string; endDate?: string },
+      page: { start: number; limit: number },
+    ) {
+      let query = db.selectFrom('banking_transactions').where('account_id', '=', accountId);
+      if (filter.startDate) query = query.where('posted_on', '>=', filter.startDate);
+      if (filter.endDate) query = query.where('posted_on', '<=', filter.endDate);
+      const { count } = await query
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .executeTakeFirstOrThrow();
+      const rows = await query
+        .selectAll()
+        .orderBy('sequence', 'desc')
+        .limit(page.limit)
+        .offset(page.start)
+        .execute();
+      return { rows, count: Number(count) };
+    },
+
+    async totalMinor(executor: Executor = db): Promise<number> {
+      const row = await executor
+        .selectFrom('banking_accounts')
+        .select((eb) => eb.fn.sum<number>('current_minor').as('total'))
+        .executeTakeFirstOrThrow();
+      return Number(row.total ?? 0);
+    },
+
+    async postingsOfTransfer(transferId: string): Promise<TransactionRow[]> {
+      return db
+        .selectFrom('banking_transactions')
+        .selectAll()
+        .where('transfer_id', '=', transferId)
+        .execute();
+    },
+  };
+}
+
+export type AccountsRepository = ReturnType<typeof createAccountsRepository>;

@@ -1,0 +1,144 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import type { BankingIdempotencyTable, BankingTransferTable } from '../../db/tables/banking.ts';
+import type { Executor, Visible } from '../accounts/accounts-repository.ts';
+
+export type TransferRow = Selectable<BankingTransferTable>;
+export type IdempotencyRow = Selectable<BankingIdempotencyTable>;
+
+/** SQL for transfers and idempotency records. The only code that writes these tables. */
+export function createTransfersRepository(db: Kysely<Database>) {
+  return {
+    async find(id: string, executor: Executor = db): Promise<TransferRow | undefined> {
+      return executor.selectFrom('banking_transfers').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    async sourceAccountOf(id: string): Promise<string | undefined> {
+      const row = await db
+        .selectFrom('banking_transfers')
+        .select('source_account_id')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row?.source_account_id;
+    },
+
+    async list(visible: Visible, filter: { state?: string }, page: { start: number; limit: number }) {
+      if (visible !== '*' && visible.size === 0) return { rows: [] as TransferRow[], count: 0 };
+      let query = db.selectFrom('banking_transfers');
+      if (visible !== '*') query = query.where('source_account_id', 'in', [...visible]);
+      if (filter.state) query = query.where('state', '=', filter.state);
+      const { count } = await query
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .executeTakeFirstOrThrow();
+      const rows = await query
+        .selectAll()
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(page.limit)
+        .offset(page.start)
+        .execute();
+      return { rows, count: Number(count) };
+    },
+
+    async insert(row: TransferRow, executor: Executor = db): Promise<void> {
+      await executor.insertInto('banking_transfers').values(row).execute();
+    },
+
+    /** Cancel only while still scheduled (and at the expected revision); false when that no longer holds. */
+    async cancel(id: string, revision: number, at: string): Promise<boolean> {
+      const result = await db
+        .updateTable('banking_transfers')
+        .set((eb) => ({ state: 'canceled', updated_at: at, revision: eb('revision', '+', 1) }))
+        .where('id', '=', id)
+        .where('state', '=', 'scheduled')
+        .where('revision', '=', revision)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /** Ids of transfers due by `today`: scheduled ones, and processing ones whose claim went stale. */
+    async due(today: string, staleBefore: string, limit: number): Promise<string[]> {
+      const rows = await db
+        .selectFrom('banking_transfers')
+        .select('id')
+        .where('start_on', '<=', today)
+        .where((eb) =>
+          eb.or([
+            eb('state', '=', 'scheduled'),
+            eb.and([eb('state', '=', 'processing'), eb('claimed_at', '<', staleBefore)]),
+          ]),
+        )
+        .orderBy('start_on')
+        .orderBy('created_at')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => row.id);
+    },
+
+    /**
+     * Claim a due transfer for one worker: a single conditional UPDATE, so of several processes (or a
+     * restarted one) exactly one wins. A stale claim (the worker died) can be taken over.
+     */
+    async claim(id: string, worker: string, at: string, staleBefore: string): Promise<boolean> {
+      const result = await db
+        .updateTable('banking_transfers')
+        .set((eb) => ({
+          state: 'processing',
+          claimed_at: at,
+          claimed_by: worker,
+          updated_at: at,
+          revision: eb('revision', '+', 1),
+        }))
+        .where('id', '=', id)
+        .where((eb) =>
+          eb.or([
+            eb('state', '=', 'scheduled'),
+            eb.and([eb('state', '=', 'processing'), eb('claimed_at', '<', staleBefore)]),
+          ]),
+        )
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /**
+     * Finish a claimed transfer inside the posting transaction. It is the transaction's first statement
+     * (a write, so SQLite takes the write lock up front) and succeeds only for the current claim holder.
+     */
+    async finish(
+      executor: Executor,
+      id: string,
+      worker: string,
+      outcome: { state: 'processed' | 'failed'; failureReason: string | null; at: string },
+    ): Promise<boolean> {
+      const result = await executor
+        .updateTable('banking_transfers')
+        .set((eb) => ({
+          state: outcome.state,
+          failure_reason: outcome.failureReason,
+          processed_at: outcome.state === 'processed' ? outcome.at : null,
+          updated_at: outcome.at,
+          revision: eb('revision', '+', 1),
+        }))
+        .where('id', '=', id)
+        .where('state', '=', 'processing')
+        .where('claimed_by', '=', worker)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async findIdempotency(scope: string, key: string): Promise<IdempotencyRow | undefined> {
+      return db
+        .selectFrom('banking_idempotency')
+        .selectAll()
+        .where('scope', '=', scope)
+        .where('idempotency_key', '=', key)
+        .executeTakeFirst();
+    },
+
+    async insertIdempotency(row: IdempotencyRow, executor: Executor = db): Promise<void> {
+      await executor.insertInto('banking_idempotency').values(row).execute();
+    },
+  };
+}
+
+export type TransfersRepository = ReturnType<typeof createTransfersRepository>;
