@@ -141,6 +141,13 @@ export interface EntitlementCheck {
   notPermitted?: { status: number; type: string };
 }
 
+// ---- document-level extensions ------------------------------------------------------------------
+//
+// `x-strongroom-public-security` (document root): the security requirement of the generated
+// `GET /<api>/` and `GET /<api>/apiDoc` operations; default `[{ apiKey: [] }]` (API key only). Admin APIs
+// set e.g. `[{ apiKey: [], accessToken: [admin/full] }]`.
+// `x-strongroom-maxBytes` (operation or requestBody): body size limit for uploads (default 1 MiB).
+
 // ---- ports the gateway needs from other modules --------------------------------------------------
 
 export type KeyRefusal =
@@ -158,6 +165,12 @@ export type KeyVerification = { ok: true; key: VerifiedKey } | { ok: false; reas
 /** Implemented by the developers module: served from an in-process cache, no DB round trip in steady state. */
 export interface KeyVerifier {
   verify(presented: string): KeyVerification | Promise<KeyVerification>;
+  /**
+   * Optional: is `origin` (e.g. `https://app.example`) registered as a CORS origin by any active
+   * application? CORS preflights carry no API key, so the gateway can only answer them from this; without
+   * it the gateway falls back to origins it has seen on verified keys since it started.
+   */
+  isRegisteredOrigin?(origin: string): boolean | Promise<boolean>;
 }
 
 /** Implemented by the oauth module: what a resource server needs to verify access tokens. */
