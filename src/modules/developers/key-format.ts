@@ -47,9 +47,17 @@ function checksum(body: string): string {
 }
 
 export function generateKey(environment: 'sandbox' | 'production'): GeneratedKey {
-  const idPart = randomBase62(20);
+  return composeKey(environment, randomBase62(20), randomBase62(32));
+}
+
+/** Assemble a key from its parts (with its checksum). */
+export function composeKey(
+  environment: 'sandbox' | 'production',
+  idPart: string,
+  secret: string,
+): GeneratedKey {
   const prefix = `srk_${environment === 'production' ? 'live' : 'test'}_${idPart}_`;
-  const body = `${prefix}${randomBase62(32)}`;
+  const body = `${prefix}${secret}`;
   const key = `${body}${checksum(body)}`;
   return { id: `${KEY_ID_PREFIX}${idPart}`, key, prefix, last4: key.slice(-4), hash: hashKey(key) };
 }
