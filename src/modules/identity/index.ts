@@ -1,12 +1,19 @@
-import type { DemoSeeder, ModuleContext } from '../module-context.ts';
+import type { ModuleContext } from '../module-context.ts';
+import { createIdentityDemoSeeder } from './demo-seeder.ts';
+import { createIdentityService } from './identity-service.ts';
+
+export type { AuthenticationResult, Role, RoleCategory, User, UserStatus } from './identity-service.ts';
+export { DEFAULT_ROLES, SIGN_IN_LIMITS } from './identity-service.ts';
+export { API_SCOPE_NAMES, API_SCOPES, describeScope, isApiScope } from './scopes.ts';
 
 /**
- * Identity: users, argon2id passwords, roles → scopes, TOTP MFA, lockout.
- * (Scaffold: the identity module fills this in.)
+ * Identity: users, argon2id passwords, roles → scopes, TOTP MFA with recovery codes, lockout and
+ * throttling. The authorization server signs users in through it.
  */
-export function createIdentity(_context: ModuleContext) {
-  const demoSeeder: DemoSeeder = { name: 'identity', async seed() {} };
-  return { demoSeeder };
+export function createIdentity(context: ModuleContext) {
+  const service = createIdentityService(context);
+  const demoSeeder = createIdentityDemoSeeder(service);
+  return Object.assign(service, { demoSeeder });
 }
 
 export type Identity = ReturnType<typeof createIdentity>;

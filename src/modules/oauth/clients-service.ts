@@ -349,7 +349,8 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
         grant_types: info.grantTypes,
         response_types: info.grantTypes.includes('authorization_code') ? ['code'] : [],
         token_endpoint_auth_method: info.tokenEndpointAuthMethod,
-        application_type: info.kind === 'public' ? 'native' : 'web',
+        // Native (loopback http redirects, RFC 8252) only when a redirect needs it; https clients are web.
+        application_type: info.redirectUris.some((u) => u.startsWith('http:')) ? 'native' : 'web',
         id_token_signed_response_alg: 'ES256',
         'urn:strongroom:kind': info.kind,
         'urn:strongroom:first_party': info.firstParty === true,

@@ -1,34 +1,316 @@
-import type { FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenAuthority } from '../gateway/contract.ts';
 import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
+import { createAdapterClass } from './adapter.ts';
 import { createClients } from './clients-service.ts';
-import { createGrants } from './grants-service.ts';
+import { createGrants, TOPICS } from './grants-service.ts';
+import { AUTH_CSP, registerInteractionRoutes } from './interactions.ts';
+import { createKeys, type KeyMaterial, publicJwk } from './keys-service.ts';
+import { createLifetimes } from './lifetimes.ts';
+import { buildProvider } from './provider.ts';
 
 export type { OAuthClientInfo, OAuthClientSpec, OAuthClients, TokenEndpointAuthMethod } from './contract.ts';
+export type { Lifetimes } from './lifetimes.ts';
+
+/** The institution's own platform clients, present in every deployment. */
+export const PORTAL_CLIENT_ID = 'portal';
+
+function looksLikeJwt(token: string): boolean {
+  try {
+    return token.split('.').length === 3 && !!decodeProtectedHeader(token);
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The authorization server (oidc-provider at /auth), its storage adapter, signing keys, denylist,
- * lifetimes and the login/MFA/consent pages. (Scaffold: the oauth module fills this in.)
+ * lifetimes and the login/MFA/consent pages.
  */
-export async function createOauth(context: ModuleContext, _deps: { identity: Identity }) {
+export async function createOauth(context: ModuleContext, deps: { identity: Identity }) {
+  const { identity } = deps;
+  const { logger, changes, config } = context;
+  const issuer = `${context.baseUrl}/auth`;
+  const audience = `${context.baseUrl}/`;
   const grants = createGrants(context);
   const clients = createClients(context, { grants });
+  const keys = createKeys(context);
+  const lifetimes = createLifetimes(context);
+  const Adapter = createAdapterClass({ db: context.db, clients, grants });
+  const keyListeners = new Set<() => void>();
+
+  let current:
+    | { provider: Provider; handler: ReturnType<Provider['callback']>; material: KeyMaterial }
+    | undefined;
+  let initializing: Promise<void> | undefined;
+
+  identity.onCredentialsRevoked(async (userId, reason) => {
+    await grants.revokeUserGrants(userId, reason);
+  });
+
+  async function ensurePortalClient(): Promise<void> {
+    const redirectUris = [`${context.baseUrl}/portal/callback`];
+    const postLogoutRedirectUris = [`${context.baseUrl}/portal/`];
+    const existing = await clients.get(PORTAL_CLIENT_ID);
+    if (!existing) {
+      await clients
+        .register({
+          clientId: PORTAL_CLIENT_ID,
+          name: 'Developer portal',
+          kind: 'public',
+          redirectUris,
+          postLogoutRedirectUris,
+          grantTypes: ['authorization_code', 'refresh_token'],
+          tokenEndpointAuthMethod: 'none',
+          allowedScopes: ['admin/read', 'admin/write', 'admin/full', 'profile/read'],
+          firstParty: true,
+          organizationName: config.institutionName,
+        })
+        .catch(async (error) => {
+          if (!(await clients.get(PORTAL_CLIENT_ID))) throw error;
+        });
+    } else if (existing.redirectUris.join(' ') !== redirectUris.join(' ')) {
+      await clients.update(PORTAL_CLIENT_ID, { redirectUris, postLogoutRedirectUris });
+    }
+  }
+
+  async function build(): Promise<void> {
+    const material = await keys.material();
+    const provider = buildProvider({
+      issuer,
+      audience,
+      institutionName: config.institutionName,
+      keys: material,
+      Adapter: Adapter as never,
+      identity,
+      lifetimes,
+      behindProxy: config.trustProxy.length > 0,
+    });
+    // Secrets are stored hashed: compare against the hashes (current, and previous during an overlap).
+    const ClientClass = provider.Client as unknown as { prototype: Record<string, unknown> };
+    ClientClass.prototype.compareClientSecret = async function compareClientSecret(
+      this: { clientId: string },
+      actual: string,
+    ) {
+      return clients.verifySecret(this.clientId, actual);
+    };
+    provider.use(interceptJwt(material));
+    provider.on('server_error', (_ctx: unknown, error: Error) =>
+      logger.error({ err: error }, 'authorization server error'),
+    );
+    provider.on('grant.revoked', (_ctx: unknown, grantId: string) =>
+      logger.info({ grantId, event: 'grant.revoked' }, 'grant revoked'),
+    );
+    current = { provider, handler: provider.callback(), material };
+  }
+
+  /** Lazy start: the store is migrated only after the module is created. */
+  function ready(): Promise<void> {
+    initializing ??= (async () => {
+      await identity.ensureDefaultRoles();
+      await keys.ensure();
+      await lifetimes.load();
+      await grants.load();
+      await ensurePortalClient();
+      await build();
+    })();
+    initializing.catch(() => {
+      initializing = undefined;
+    });
+    return initializing;
+  }
+
+  const provider = async () => {
+    await ready();
+    return (current as NonNullable<typeof current>).provider;
+  };
+
+  const unsubscribeKeys = changes.subscribe(TOPICS.signingKeys, () => {
+    if (!current) return;
+    void build()
+      .then(() => {
+        for (const listener of keyListeners) listener();
+      })
+      .catch((error) => logger.error({ err: error }, 'rebuilding the authorization server failed'));
+  });
+
+  const verifyAccessToken = async (token: string, material: KeyMaterial) => {
+    const jwks = createLocalJWKSet({ keys: material.signing.map(publicJwk) as never });
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer,
+      audience,
+      typ: 'at+jwt',
+      algorithms: ['ES256'],
+    });
+    return payload;
+  };
+
+  /**
+   * oidc-provider refuses JWT access tokens at introspection and revocation. We hand it a placeholder
+   * token so that it still authenticates the client (every method, including private_key_jwt), then
+   * answer from the signature and the denylist, and revoke the token's grant.
+   */
+  function interceptJwt(material: KeyMaterial) {
+    return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
+      const route =
+        ctx.path === '/oauth2/introspect'
+          ? 'introspect'
+          : ctx.path === '/oauth2/revoke'
+            ? 'revoke'
+            : undefined;
+      const req = ctx.req as IncomingMessage & { body?: unknown };
+      let jwt: string | undefined;
+      if (route && ctx.method === 'POST' && typeof req.body === 'string') {
+        const params = new URLSearchParams(req.body);
+        const token = params.get('token');
+        if (token && params.getAll('token').length === 1 && looksLikeJwt(token)) {
+          jwt = token;
+          params.set('token', `jwt-${createHash('sha256').update(token).digest('base64url')}`);
+          req.body = params.toString();
+        }
+      }
+      await next();
+      const client = ctx.oidc?.client;
+      if (!jwt || ctx.status !== 200 || !client) return;
+      let claims: Awaited<ReturnType<typeof verifyAccessToken>> | undefined;
+      try {
+        claims = await verifyAccessToken(jwt, current?.material ?? material);
+      } catch {
+        claims = undefined;
+      }
+      const grantId = typeof claims?.grant_id === 'string' ? claims.grant_id : undefined;
+      const mine = claims !== undefined && claims.client_id === client.clientId;
+      if (route === 'introspect') {
+        ctx.set('cache-control', 'no-store');
+        ctx.type = 'application/json';
+        if (!claims || !mine || grants.isRevoked({ grantId, jti: String(claims.jti) })) {
+          ctx.body = { active: false };
+          return;
+        }
+        ctx.body = { active: true, token_type: 'Bearer', ...claims };
+        return;
+      }
+      if (claims && mine) {
+        if (grantId) await grants.revokeGrant(grantId, 'access token revoked by its client');
+        else await grants.revokeTokenId(String(claims.jti), 'access token revoked by its client');
+      }
+    };
+  }
+
+  async function mount(request: FastifyRequest, reply: FastifyReply, path: string): Promise<void> {
+    await ready();
+    const { handler } = current as NonNullable<typeof current>;
+    reply.hijack();
+    const raw = request.raw as IncomingMessage & { originalUrl?: string; body?: unknown };
+    for (const [name, value] of Object.entries(reply.getHeaders()))
+      if (value !== undefined) reply.raw.setHeader(name, value as string);
+    reply.raw.setHeader('content-security-policy', AUTH_CSP);
+    raw.originalUrl = raw.url;
+    raw.url = path;
+    if (typeof request.body === 'string') raw.body = request.body;
+    await handler(raw, reply.raw);
+  }
+
   const authority: TokenAuthority = {
-    issuer: `${context.baseUrl}/auth`,
-    audience: `${context.baseUrl}/`,
-    jwks: async () => ({ keys: [] }),
-    onKeysChanged: () => () => {},
+    issuer,
+    audience,
+    async jwks() {
+      await ready();
+      return { keys: (current as NonNullable<typeof current>).material.signing.map(publicJwk) };
+    },
+    onKeysChanged(listener) {
+      keyListeners.add(listener);
+      return () => keyListeners.delete(listener);
+    },
     isRevoked: (token) => grants.isRevoked(token),
   };
-  const demoSeeder: DemoSeeder = { name: 'oauth', async seed() {} };
+
+  const demoSeeder: DemoSeeder = {
+    name: 'oauth',
+    async seed(demo) {
+      await ready();
+      demo.platformClients = {
+        portal: {
+          clientId: PORTAL_CLIENT_ID,
+          redirectUri: `${context.baseUrl}/portal/callback`,
+          tokenEndpointAuthMethod: 'none',
+        },
+      };
+    },
+    async refresh(demo) {
+      await ready();
+      demo.platformClients = {
+        portal: {
+          clientId: PORTAL_CLIENT_ID,
+          redirectUri: `${context.baseUrl}/portal/callback`,
+          tokenEndpointAuthMethod: 'none',
+        },
+      };
+    },
+  };
+
   return {
     authority,
     clients,
     grants,
+    keys,
+    lifetimes,
     demoSeeder,
-    register(_app: FastifyInstance): void {},
-    async stop(): Promise<void> {},
+    /** The running oidc-provider (after start-up). */
+    provider,
+    ready,
+    register(app: FastifyInstance): void {
+      app.register(async (scope) => {
+        // oidc-provider parses bodies itself; we hand it the raw text (and read forms of our pages).
+        scope.removeAllContentTypeParsers();
+        scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) =>
+          done(null, body),
+        );
+        registerInteractionRoutes(scope, {
+          provider,
+          identity,
+          shared: context.shared,
+          institutionName: config.institutionName,
+          baseUrl: context.baseUrl,
+          audience,
+          csrfKey: async () => {
+            await ready();
+            const key = (current as NonNullable<typeof current>).material.cookies[0] ?? '';
+            return createHash('sha256').update(`csrf|${key}`).digest();
+          },
+          interactionMs: () => lifetimes.global().interaction * 1000,
+        });
+        const methods = ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'PATCH'] as const;
+        scope.route({
+          method: [...methods],
+          url: '/auth/*',
+          handler: (request, reply) =>
+            mount(request, reply, (request.raw.url ?? '/auth').slice('/auth'.length) || '/'),
+        });
+        scope.route({
+          method: ['GET', 'HEAD', 'OPTIONS'],
+          url: '/.well-known/oauth-authorization-server/auth',
+          handler: (request, reply) => {
+            const query = (request.raw.url ?? '').split('?')[1];
+            return mount(request, reply, `/.well-known/openid-configuration${query ? `?${query}` : ''}`);
+          },
+        });
+      });
+      app.addHook('onReady', async () => {
+        await ready();
+      });
+    },
+    async stop(): Promise<void> {
+      unsubscribeKeys();
+      grants.stop();
+      lifetimes.stop();
+    },
   };
 }
 

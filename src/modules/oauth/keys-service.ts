@@ -1,0 +1,168 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { isoAt } from '../../lib/clock.ts';
+import { randomBase62 } from '../../lib/ids.ts';
+import type { ModuleContext } from '../module-context.ts';
+import { MAX_ACCESS_TOKEN_SECONDS, TOPICS } from './grants-service.ts';
+
+export interface SigningKeyInfo {
+  kid: string;
+  alg: string;
+  createdAt: string;
+  /** When it was replaced; it stays published until `unpublishAt`. */
+  retiredAt: string | null;
+  unpublishAt: string | null;
+  state: 'active' | 'published';
+}
+
+export interface KeyMaterial {
+  /** Private JWKs, the active signing key first. */
+  signing: Record<string, unknown>[];
+  /** Cookie signing keys, newest first (older ones still verify). */
+  cookies: string[];
+}
+
+const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e', 'kid', 'alg', 'use'];
+
+export function publicJwk(jwk: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(jwk).filter(([k]) => PUBLIC_MEMBERS.includes(k)));
+}
+
+/**
+ * Signing keys (ES256) and cookie keys, sealed with the KEK in the store so that every instance uses the
+ * same ones. Rotation adds a new active key; the previous one stays published until every token it signed
+ * has expired. Running servers rebuild their provider on the `signingKeys` change.
+ */
+export function createKeys(context: ModuleContext) {
+  const { db, clock, sealer, changes, audit } = context;
+  const nowSeconds = () => Math.floor(clock.now() / 1000);
+
+  const newSigningRow = () => {
+    const kid = randomBase62(16);
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' };
+    return {
+      kid,
+      use: 'sig',
+      alg: 'ES256',
+      sealed_key: sealer.seal(JSON.stringify(jwk), `oauth-key:${kid}`),
+      created_at: isoAt(clock.now()),
+      retired_at: null,
+      unpublish_at: null,
+    };
+  };
+
+  const newCookieRow = () => {
+    const kid = `cookie-${randomBase62(12)}`;
+    return {
+      kid,
+      use: 'cookie',
+      alg: 'HS256',
+      sealed_key: sealer.seal(randomBytes(32).toString('base64url'), `oauth-key:${kid}`),
+      created_at: isoAt(clock.now()),
+      retired_at: null,
+      unpublish_at: null,
+    };
+  };
+
+  async function liveRows() {
+    return db
+      .selectFrom('oauth_keys')
+      .selectAll()
+      .where((eb) => eb.or([eb('unpublish_at', 'is', null), eb('unpublish_at', '>', nowSeconds())]))
+      .orderBy('created_at', 'desc')
+      .execute();
+  }
+
+  /** Longest access-token lifetime configured anywhere: a retired key is published at least that long. */
+  async function longestTokenLifetime(): Promise<number> {
+    const setting = await context.settings.get<{ accessToken?: number } | null>('oauth.lifetimes', null);
+    let longest = setting?.accessToken ?? 300;
+    const rows = await db.selectFrom('oauth_clients').select('lifetimes_json').execute();
+    for (const row of rows) {
+      const value = (JSON.parse(row.lifetimes_json) as { accessToken?: number }).accessToken;
+      if (value && value > longest) longest = value;
+    }
+    return Math.min(Math.max(longest, 300), MAX_ACCESS_TOKEN_SECONDS);
+  }
+
+  return {
+    /** Create the first keys if the store has none (idempotent; safe with concurrent starts). */
+    async ensure(): Promise<void> {
+      const rows = await liveRows();
+      for (const [use, make] of [
+        ['sig', newSigningRow],
+        ['cookie', newCookieRow],
+      ] as const) {
+        if (rows.some((r) => r.use === use)) continue;
+        await db.insertInto('oauth_keys').values(make()).execute();
+      }
+    },
+
+    async material(): Promise<KeyMaterial> {
+      const rows = await liveRows();
+      // The active (unretired) key first: oidc-provider signs with the first matching key.
+      const ordered = [...rows].sort((a, b) => Number(a.retired_at !== null) - Number(b.retired_at !== null));
+      const signing: Record<string, unknown>[] = [];
+      const cookies: string[] = [];
+      for (const row of ordered) {
+        const value = sealer.open(row.sealed_key, `oauth-key:${row.kid}`);
+        if (row.use === 'sig') signing.push(JSON.parse(value) as Record<string, unknown>);
+        else if (row.use === 'cookie') cookies.push(value);
+      }
+      return { signing, cookies };
+    },
+
+    async list(): Promise<SigningKeyInfo[]> {
+      const rows = await liveRows();
+      return rows
+        .filter((r) => r.use === 'sig')
+        .map((r) => ({
+          kid: r.kid,
+          alg: r.alg,
+          createdAt: r.created_at,
+          retiredAt: r.retired_at,
+          unpublishAt: r.unpublish_at === null ? null : isoAt(Number(r.unpublish_at) * 1000),
+          state: r.retired_at === null ? 'active' : 'published',
+        }));
+    },
+
+    /** Add a new active signing key (and cookie key); the old ones stay published for `keepSeconds`. */
+    async rotate(options: { keepSeconds?: number } = {}): Promise<{ kid: string; previous: string[] }> {
+      const keep = options.keepSeconds ?? (await longestTokenLifetime()) + 60;
+      const signing = newSigningRow();
+      const cookie = newCookieRow();
+      const previous: string[] = [];
+      await db.transaction().execute(async (trx) => {
+        const active = await trx
+          .selectFrom('oauth_keys')
+          .select(['kid', 'use'])
+          .where('retired_at', 'is', null)
+          .execute();
+        for (const row of active) {
+          if (row.use === 'sig') previous.push(row.kid);
+          // Cookie keys keep verifying for a session's lifetime; signing keys for the tokens' lifetime.
+          const unpublish = nowSeconds() + (row.use === 'sig' ? keep : 12 * 3600);
+          await trx
+            .updateTable('oauth_keys')
+            .set({ retired_at: isoAt(clock.now()), unpublish_at: unpublish })
+            .where('kid', '=', row.kid)
+            .execute();
+        }
+        await trx.insertInto('oauth_keys').values([signing, cookie]).execute();
+        await audit.record(
+          {
+            actor: { type: 'system' },
+            action: 'signingKey.rotated',
+            target: { type: 'signingKey', id: signing.kid },
+            after: { previous },
+          },
+          trx,
+        );
+        await changes.publish(TOPICS.signingKeys, signing.kid, trx);
+      });
+      return { kid: signing.kid, previous };
+    },
+  };
+}
+
+export type Keys = ReturnType<typeof createKeys>;
