@@ -1,6 +1,8 @@
 import type { Command } from '../command.ts';
 import { apiKeysCommands } from './api-keys.ts';
+import { apisCommands } from './apis.ts';
 import { appsCommands } from './apps.ts';
+import { entitlementsCommands } from './entitlements.ts';
 import { migrateCommand } from './migrate.ts';
 import { orgsCommands } from './orgs.ts';
 import { plansCommands } from './plans.ts';
@@ -17,4 +19,6 @@ export const commands: Command[] = [
   ...appsCommands,
   ...apiKeysCommands,
   ...plansCommands,
+  ...entitlementsCommands,
+  ...apisCommands,
 ];
