@@ -1,0 +1,440 @@
+/**
+ * `npm run bench` — the gateway's cost, measured (issue 5 item 8). One Strongroom server (TLS, logging,
+ * security headers on) runs in this process pinned to CPU 0; the load generator (autocannon, in its own
+ * process) and the small upstream run on CPU 1. Cases:
+ *   a0  a bare Fastify HTTPS server returning the same JSON
+ *   a   the Strongroom route with an empty security requirement (no key, token or entitlement)
+ *   b   the same JSON through the full pipeline: API key + JWT + binding + scope + entitlement + rate limit
+ *       + metering
+ *   c   b again with 100,000 extra API keys and 1,000,000 extra entitlements in the store
+ *   d   upstream mode (full pipeline + proxy) vs a bare Node HTTPS proxy to the same upstream
+ * Runs are short and interleaved (a0, a, b, …), repeated; ratios are medians of per-round ratios.
+ * Results are printed and written to bench/results/<time>.json.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Fastify from 'fastify';
+import pino from 'pino';
+import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config/index.ts';
+import type { ApiKeysTable } from '../src/db/tables/developers.ts';
+import { readDemoFile } from '../src/demo/demo-file.ts';
+import { randomBase62 } from '../src/lib/ids.ts';
+import type { EntitlementGrant } from '../src/modules/entitlements/index.ts';
+import type { ApiModule } from '../src/modules/gateway/contract.ts';
+import { authorizationCodeFlow } from '../test/helpers/oauth-flow.ts';
+import { trustCa } from '../test/helpers/test-app.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const EXTRA_KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
+const EXTRA_ENTITLEMENTS = Number(process.env.BENCH_ENTITLEMENTS ?? 1_000_000);
+const ACCOUNT = 'benchAccount1';
+const PAYLOAD = {
+  id: ACCOUNT,
+  name: 'Everyday checking',
+  type: 'checking',
+  accountNumbers: { masked: '*************3210' },
+  balance: { value: '1234.56', currency: 'USD' },
+  state: 'open',
+};
+
+interface Result {
+  case: string;
+  round: number;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+const pin = (cpu: number, pid: number) => {
+  try {
+    execFileSync('taskset', ['-cp', String(cpu), String(pid)], { stdio: 'ignore' });
+  } catch {
+    // No taskset (or one CPU): runs unpinned; the ratios are still paired.
+  }
+};
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** One autocannon run in its own process on CPU 1. */
+async function load(name: string, round: number, url: string, headers: Record<string, string>, ca: string) {
+  const args = [
+    path.join(ROOT, 'node_modules/autocannon/autocannon.js'),
+    '-j',
+    '-c',
+    String(CONNECTIONS),
+    '-d',
+    String(DURATION),
+  ];
+  for (const [key, value] of Object.entries(headers)) args.push('-H', `${key}=${value}`);
+  args.push(url);
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: ca },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid) pin(1, child.pid);
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  await new Promise((resolve) => child.on('exit', resolve));
+  const report = JSON.parse(out.trim().split('\n').pop() ?? '{}');
+  const result: Result = {
+    case: name,
+    round,
+    requestsPerSecond: Math.round(report.requests?.average ?? 0),
+    p50: report.latency?.p50 ?? Number.NaN,
+    p99: report.latency?.p99 ?? Number.NaN,
+    non2xx: report.non2xx ?? 0,
+    errors: report.errors ?? 0,
+  };
+  console.log(
+    `  ${name.padEnd(4)} round ${round}: ${String(result.requestsPerSecond).padStart(7)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms${result.non2xx || result.errors ? `  (non-2xx ${result.non2xx}, errors ${result.errors})` : ''}`,
+  );
+  return result;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+function benchApi(): ApiModule {
+  const accountId = { name: 'accountId', in: 'path', required: true, schema: { type: 'string' } };
+  const responses = { '200': { description: 'The account.' } };
+  return {
+    name: 'bench',
+    document: {
+      openapi: '3.1.0',
+      info: { title: 'Benchmark', version: '1.0.0' },
+      paths: {
+        '/open/{accountId}': {
+          get: { operationId: 'open', security: [], parameters: [accountId], responses },
+        },
+        '/accounts/{accountId}': {
+          get: {
+            operationId: 'account',
+            security: [{ apiKey: [], accessToken: ['banking/read'] }],
+            parameters: [accountId],
+            'x-strongroom-entitlement': [
+              { resource: 'account', in: 'path', name: 'accountId', permission: 'view' },
+            ],
+            responses,
+          },
+        },
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'API-Key' },
+          accessToken: {
+            type: 'oauth2',
+            flows: {
+              authorizationCode: { authorizationUrl: 'x', tokenUrl: 'y', scopes: { 'banking/read': 'read' } },
+            },
+          },
+        },
+      },
+    },
+    handlers: {
+      open: async () => ({ status: 200, body: PAYLOAD }),
+      account: async () => ({ status: 200, body: PAYLOAD }),
+    },
+  };
+}
+
+const UPSTREAM_DOCUMENT = `openapi: 3.1.0
+info: { title: Bench upstream, version: 1.0.0 }
+paths:
+  /items/{itemId}:
+    get:
+      operationId: getItem
+      security: [{ apiKey: [], accessToken: [banking/read] }]
+      parameters: [{ name: itemId, in: path, required: true, schema: { type: string } }]
+      responses: { '200': { description: ok } }
+components:
+  securitySchemes:
+    apiKey: { type: apiKey, in: header, name: API-Key }
+    accessToken: { type: oauth2, flows: { authorizationCode: { authorizationUrl: x, tokenUrl: y, scopes: { banking/read: r } } } }
+`;
+
+const UPSTREAM_SCRIPT = `
+const body = JSON.stringify(${JSON.stringify(PAYLOAD)});
+require('node:http').createServer({ keepAliveTimeout: 30000 }, (req, res) => {
+  req.resume();
+  req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }); res.end(body); });
+}).listen(Number(process.argv[1]), '127.0.0.1', () => process.send && process.send('ready'));
+`;
+
+async function main() {
+  pin(0, process.pid);
+  const dir = mkdtempSync(path.join(tmpdir(), 'strongroom-bench-'));
+  const cleanups: (() => Promise<unknown> | unknown)[] = [
+    () => rmSync(dir, { recursive: true, force: true }),
+  ];
+  const results: Result[] = [];
+  const notes: string[] = [];
+  try {
+    // The small upstream for case d, in its own process on CPU 1.
+    const upstreamPort = await freePort();
+    const upstream = spawn(process.execPath, ['-e', UPSTREAM_SCRIPT, String(upstreamPort)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    cleanups.push(() => upstream.kill());
+    await new Promise((resolve) => upstream.once('message', resolve));
+    if (upstream.pid) pin(1, upstream.pid);
+    const upstreamFile = path.join(dir, 'bench-upstream.yaml');
+    writeFileSync(upstreamFile, UPSTREAM_DOCUMENT);
+
+    const port = await freePort();
+    const baseUrl = `https://localhost:${port}`;
+    const configResult = loadConfig(
+      [
+        '--data-dir',
+        dir,
+        '--port',
+        String(port),
+        '--public-url',
+        baseUrl,
+        '--demo',
+        '--log-level',
+        'info',
+        '--api',
+        `benchup=${upstreamFile}`,
+        '--upstream',
+        `benchup=http://127.0.0.1:${upstreamPort}`,
+      ],
+      {},
+    );
+    if (!configResult.ok) throw new Error(JSON.stringify(configResult.issues));
+    const app = await createApp(configResult.config, {
+      logDestination: pino.destination({ dest: '/dev/null', sync: false }),
+    });
+    cleanups.unshift(() => app.close());
+    await app.services.gateway.register(app.http, [benchApi()]);
+    await app.listen();
+    const demo = await readDemoFile(dir);
+    if (!demo?.caCertFile) throw new Error('the demo did not write demo.json');
+    const ca = demo.caCertFile;
+    await trustCa(ca);
+    const loadTest = demo.apps.loadTest;
+    const alice = demo.users.find((user) => user.username === 'alice');
+    if (!loadTest || !alice) throw new Error('demo.json has no loadTest app or alice');
+    await app.services.entitlements.grant({
+      subject: alice.id,
+      resource: 'account',
+      resourceId: ACCOUNT,
+      permissions: ['view'],
+      relationship: 'owner',
+    });
+
+    // a0: bare Fastify over the same TLS certificate.
+    const tls = app.tls;
+    const bare = Fastify({
+      https: tls ? { key: tls.key, cert: tls.cert } : null,
+    } as never) as unknown as ReturnType<typeof Fastify>;
+    bare.get('/bench/accounts/:accountId', async () => PAYLOAD);
+    await bare.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.unshift(() => bare.close());
+    const barePort = (bare.server.address() as AddressInfo).port;
+
+    // d baseline: a bare Node HTTPS proxy to the same upstream.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    const bareProxy = https.createServer(tls ? { key: tls.key, cert: tls.cert } : {}, (req, res) => {
+      const forward = http.request(
+        {
+          host: '127.0.0.1',
+          port: upstreamPort,
+          method: req.method,
+          path: req.url?.replace(/^\/benchup/, ''),
+          headers: { accept: 'application/json' },
+          agent,
+        },
+        (upstreamResponse) => {
+          res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+          upstreamResponse.pipe(res);
+        },
+      );
+      forward.on('error', () => res.writeHead(502).end());
+      req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => bareProxy.listen(0, '127.0.0.1', resolve));
+    cleanups.unshift(() => new Promise((resolve) => bareProxy.close(resolve)));
+    const proxyPort = (bareProxy.address() as AddressInfo).port;
+
+    const token = async () => {
+      try {
+        const tokens = await authorizationCodeFlow({
+          baseUrl,
+          clientId: loadTest.clientId,
+          clientSecret: loadTest.clientSecret,
+          redirectUri: loadTest.redirectUri,
+          username: 'alice',
+          password: alice.password,
+          scope: 'banking/read',
+        });
+        return tokens.access_token;
+      } catch (error) {
+        notes.push(`could not obtain an access token: ${(error as Error).message}`);
+        console.log(`! could not obtain an access token (${(error as Error).message}); token cases skipped`);
+        return undefined;
+      }
+    };
+    const keyOnly = { 'api-key': loadTest.apiKey };
+    const withToken = (t: string) => ({ 'api-key': loadTest.apiKey, authorization: `Bearer ${t}` });
+    const local = `https://localhost:${port}`;
+
+    console.log(`Strongroom gateway benchmark: ${ROUNDS} rounds × ${DURATION} s, ${CONNECTIONS} connections`);
+    let access = await token();
+    for (let round = 1; round <= ROUNDS; round++) {
+      results.push(
+        await load('a0', round, `https://localhost:${barePort}/bench/accounts/${ACCOUNT}`, {}, ca),
+      );
+      results.push(await load('a', round, `${local}/bench/open/${ACCOUNT}`, keyOnly, ca));
+      if (access)
+        results.push(await load('b', round, `${local}/bench/accounts/${ACCOUNT}`, withToken(access), ca));
+    }
+
+    console.log(`Loading ${EXTRA_KEYS} API keys and ${EXTRA_ENTITLEMENTS} entitlements …`);
+    const started = Date.now();
+    await loadVolume(app, loadTest.applicationId);
+    console.log(`  loaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    access = await token();
+    for (let round = 1; round <= ROUNDS; round++) {
+      results.push(await load('a', round + ROUNDS, `${local}/bench/open/${ACCOUNT}`, keyOnly, ca));
+      if (access)
+        results.push(await load('c', round, `${local}/bench/accounts/${ACCOUNT}`, withToken(access), ca));
+    }
+    access = await token();
+    for (let round = 1; round <= ROUNDS; round++) {
+      results.push(
+        await load('dp', round, `https://localhost:${proxyPort}/benchup/items/${ACCOUNT}`, {}, ca),
+      );
+      if (access)
+        results.push(await load('d', round, `${local}/benchup/items/${ACCOUNT}`, withToken(access), ca));
+    }
+  } finally {
+    for (const cleanup of cleanups) await Promise.resolve(cleanup()).catch(() => {});
+  }
+
+  const of = (name: string) => results.filter((r) => r.case === name);
+  const pairedRatio = (num: string, den: string, denOffset = 0) => {
+    const ratios = of(num)
+      .map((r) => {
+        const base = of(den).find((x) => x.round === r.round + denOffset);
+        return base ? r.requestsPerSecond / base.requestsPerSecond : Number.NaN;
+      })
+      .filter(Number.isFinite);
+    return ratios.length ? Number(median(ratios).toFixed(3)) : null;
+  };
+  const summary = (name: string) => {
+    const runs = of(name);
+    if (!runs.length) return null;
+    return {
+      requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+    };
+  };
+  const cases = Object.fromEntries(['a0', 'a', 'b', 'c', 'dp', 'd'].map((name) => [name, summary(name)]));
+  const ratios = {
+    'b/a': pairedRatio('b', 'a'),
+    'b/a0': pairedRatio('b', 'a0'),
+    'a/a0': pairedRatio('a', 'a0'),
+    'c/a': pairedRatio('c', 'a', ROUNDS),
+    'd/bareProxy': pairedRatio('d', 'dp'),
+    'p99 added by the pipeline (ms)':
+      cases.b && cases.a ? Number((cases.b.p99 - cases.a.p99).toFixed(2)) : null,
+  };
+  console.log('\nMedians (req/s, p50 ms, p99 ms):');
+  for (const [name, value] of Object.entries(cases)) {
+    if (value)
+      console.log(
+        `  ${name.padEnd(3)} ${String(value.requestsPerSecond).padStart(7)}  ${value.p50}  ${value.p99}`,
+      );
+  }
+  console.log('\nRatios (median of paired runs):');
+  for (const [name, value] of Object.entries(ratios)) console.log(`  ${name.padEnd(32)} ${value ?? 'n/a'}`);
+  console.log(
+    'Goals: b/a ≥ 0.85 with ≤ 1 ms p99 added; c/a within 5% of b/a; upstream ≥ 0.95× the bare proxy.',
+  );
+  const outDir = path.join(ROOT, 'bench/results');
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `${new Date().toISOString().replaceAll(':', '-')}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, cases, ratios, runs: results, notes }, null, 2)}\n`,
+  );
+  console.log(`\nWrote ${path.relative(ROOT, file)}`);
+}
+
+/** Case c's store: 100,000 more API keys on the load-test application and 1,000,000 more entitlements. */
+async function loadVolume(app: Awaited<ReturnType<typeof createApp>>, applicationId: string) {
+  const db = app.context.db;
+  const now = new Date().toISOString();
+  for (let done = 0; done < EXTRA_KEYS; done += 5000) {
+    const rows: ApiKeysTable[] = [];
+    for (let i = done; i < Math.min(EXTRA_KEYS, done + 5000); i++) {
+      const id = randomBase62(20);
+      rows.push({
+        id: `key_${id}`,
+        application_id: applicationId,
+        label: `bench ${i}`,
+        prefix: `srk_live_${id}_`,
+        last4: randomBase62(4),
+        secret_hash: randomBytes(32).toString('hex'),
+        state: 'active',
+        state_reason: null,
+        expires_at: null,
+        rotated_from: null,
+        created_by: null,
+        created_at: now,
+        updated_at: now,
+      });
+    }
+    await db.transaction().execute(async (trx) => {
+      for (let i = 0; i < rows.length; i += 500)
+        await trx
+          .insertInto('api_keys')
+          .values(rows.slice(i, i + 500))
+          .execute();
+    });
+  }
+  const perSubject = 10;
+  for (let done = 0; done < EXTRA_ENTITLEMENTS; done += 20_000) {
+    const grants: EntitlementGrant[] = [];
+    for (let i = done; i < Math.min(EXTRA_ENTITLEMENTS, done + 20_000); i++) {
+      grants.push({
+        subject: `usr_bench${Math.floor(i / perSubject)}`,
+        resource: 'account',
+        resourceId: `acc_bench${i}`,
+        permissions: ['view', 'viewBalance'],
+        relationship: 'owner',
+      });
+    }
+    await db.transaction().execute((trx) => app.services.entitlements.importGrants(grants, trx));
+  }
+}
+
+await main();
+process.exit(0);
