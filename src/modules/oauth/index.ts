@@ -101,6 +101,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       return clients.verifySecret(this.clientId, actual);
     };
     provider.use(interceptJwt(material));
+    provider.use(endGrantsOnLogout);
     provider.on('server_error', (_ctx: unknown, error: Error) =>
       logger.error({ err: error }, 'authorization server error'),
     );
@@ -203,7 +204,28 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     };
   }
 
-  async function mount(request: FastifyRequest, reply: FastifyReply, path: string): Promise<void> {
+  /**
+   * Signing out ends the grants of every client of the session (their tokens are not meant to outlive
+   * it here): oidc-provider keeps grants whose tokens do not expire with the session.
+   */
+  async function endGrantsOnLogout(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    await next();
+    if (ctx.path !== '/logout/confirm' || ctx.method !== 'POST') return;
+    const oidc = ctx.oidc as unknown as {
+      params?: { logout?: string };
+      session?: { authorizations?: Record<string, { grantId?: string }> };
+    };
+    if (!oidc?.params?.logout) return;
+    for (const authorization of Object.values(oidc.session?.authorizations ?? {}))
+      if (authorization.grantId) await grants.revokeGrant(authorization.grantId, 'signed out');
+  }
+
+  async function mount(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    path: string,
+    mountPath?: string,
+  ): Promise<void> {
     await ready();
     const { handler } = current as NonNullable<typeof current>;
     reply.hijack();
@@ -211,7 +233,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     for (const [name, value] of Object.entries(reply.getHeaders()))
       if (value !== undefined) reply.raw.setHeader(name, value as string);
     reply.raw.setHeader('content-security-policy', AUTH_CSP);
-    raw.originalUrl = raw.url;
+    // oidc-provider derives its mount path (and so every advertised URL) from originalUrl minus url.
+    raw.originalUrl = mountPath ? `${mountPath}${path}` : raw.url;
     raw.url = path;
     if (typeof request.body === 'string') raw.body = request.body;
     await handler(raw, reply.raw);
@@ -298,7 +321,12 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
           url: '/.well-known/oauth-authorization-server/auth',
           handler: (request, reply) => {
             const query = (request.raw.url ?? '').split('?')[1];
-            return mount(request, reply, `/.well-known/openid-configuration${query ? `?${query}` : ''}`);
+            return mount(
+              request,
+              reply,
+              `/.well-known/openid-configuration${query ? `?${query}` : ''}`,
+              '/auth',
+            );
           },
         });
       });
