@@ -2,11 +2,17 @@ import type { Command } from '../command.ts';
 import { apiKeysCommands } from './api-keys.ts';
 import { apisCommands } from './apis.ts';
 import { appsCommands } from './apps.ts';
+import { clientsCommands } from './clients.ts';
 import { entitlementsCommands } from './entitlements.ts';
+import { grantsCommands } from './grants.ts';
+import { lifetimesCommands } from './lifetimes.ts';
 import { migrateCommand } from './migrate.ts';
 import { orgsCommands } from './orgs.ts';
 import { plansCommands } from './plans.ts';
+import { rolesCommands } from './roles.ts';
+import { signingKeysCommands } from './signing-keys.ts';
 import { startCommand } from './start.ts';
+import { usersCommands } from './users.ts';
 
 /**
  * Every command of the `strongroom` CLI. Modules add their administration commands here
@@ -21,4 +27,10 @@ export const commands: Command[] = [
   ...plansCommands,
   ...entitlementsCommands,
   ...apisCommands,
+  ...usersCommands,
+  ...rolesCommands,
+  ...lifetimesCommands,
+  ...clientsCommands,
+  ...grantsCommands,
+  ...signingKeysCommands,
 ];
