@@ -834,15 +834,8 @@ export function createGateway(
       registered.push(...compiled);
     },
 
-    /** Registered APIs (for `apis list` and tests). */
-    apis(): {
-      name: string;
-      title: string;
-      version: string;
-      source: string;
-      upstream: string | undefined;
-      operations: { operationId: string; method: string; path: string; url: string }[];
-    }[] {
+    /** Registered APIs (for `apis list` and tests): every operation with its security and checks. */
+    apis(): RegisteredApi[] {
       return registered.map((api) => ({
         name: api.name,
         title: api.title,
@@ -854,6 +847,15 @@ export function createGateway(
           method: op.method,
           path: op.path,
           url: op.url,
+          security: op.security.map((a) => ({ apiKey: a.apiKey, token: a.token, scopes: [...a.scopes] })),
+          checks: op.checks.map((c) => ({
+            resource: c.resource,
+            in: c.in,
+            name: c.name,
+            permission: c.permission,
+            resolver: c.resolver,
+          })),
+          requiredQuery: [...op.requiredQuery],
         })),
       }));
     },
@@ -869,6 +871,30 @@ export function createGateway(
 }
 
 export type Gateway = ReturnType<typeof createGateway>;
+
+/** An API as `apis()` describes it. */
+export interface RegisteredApi {
+  name: string;
+  title: string;
+  version: string;
+  source: string;
+  upstream: string | undefined;
+  operations: {
+    operationId: string;
+    method: string;
+    path: string;
+    url: string;
+    security: { apiKey: boolean; token: boolean; scopes: string[] }[];
+    checks: {
+      resource: string;
+      in: string;
+      name: string;
+      permission: string;
+      resolver: string | undefined;
+    }[];
+    requiredQuery: string[];
+  }[];
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

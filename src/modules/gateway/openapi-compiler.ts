@@ -76,6 +76,7 @@ export interface CompiledOperation {
   pathParams: readonly string[];
   validatePath: ValidateFunction | undefined;
   queryNames: ReadonlySet<string>;
+  requiredQuery: readonly string[];
   validateQuery: ValidateFunction | undefined;
   headerParams: readonly { name: string; lower: string }[];
   validateHeaders: ValidateFunction | undefined;
@@ -408,6 +409,7 @@ export function compileApi(input: CompileInput, ajv: { body: Ajv2020; params: Aj
         pathParams,
         validatePath,
         queryNames: new Set(Object.keys(queryProps)),
+        requiredQuery: queryRequired,
         validateQuery,
         headerParams,
         validateHeaders,
@@ -432,6 +434,7 @@ export function compileApi(input: CompileInput, ajv: { body: Ajv2020; params: Aj
     pathParams: [],
     validatePath: undefined,
     queryNames: new Set(),
+    requiredQuery: [],
     validateQuery: compile(ajv.params, { type: 'object', additionalProperties: false }, `${kind}`),
     headerParams: [],
     validateHeaders: undefined,
