@@ -178,6 +178,20 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       }
       await next();
       const client = ctx.oidc?.client;
+      const failure = ctx.body as { error?: string; error_description?: string } | undefined;
+      if (
+        route &&
+        ctx.status === 400 &&
+        failure?.error === 'invalid_request' &&
+        !client &&
+        /client authentication/.test(failure.error_description ?? '')
+      ) {
+        // RFC 7662 §2.1 / RFC 7009 §2.1: an unauthenticated caller is an invalid client (401), not a bad request.
+        ctx.status = 401;
+        ctx.body = { error: 'invalid_client', error_description: 'client authentication is required' };
+        ctx.set('www-authenticate', 'Basic realm="strongroom"');
+        return;
+      }
       if (!jwt || ctx.status !== 200 || !client) return;
       let claims: Awaited<ReturnType<typeof verifyAccessToken>> | undefined;
       try {
