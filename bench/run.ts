@@ -39,6 +39,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const EXTRA_KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
 const EXTRA_ENTITLEMENTS = Number(process.env.BENCH_ENTITLEMENTS ?? 1_000_000);
 const ACCOUNT = 'benchAccount1';
+/** Comma-separated subset of a0,a,b,c,dp,d to run (default all). */
+const CASES = new Set((process.env.BENCH_CASES ?? 'a0,a,b,c,dp,d').split(','));
 const PAYLOAD = {
   id: ACCOUNT,
   name: 'Everyday checking',
@@ -76,6 +78,7 @@ async function freePort(): Promise<number> {
 
 /** One autocannon run in its own process on CPU 1. */
 async function load(name: string, round: number, url: string, headers: Record<string, string>, ca: string) {
+  if (!CASES.has(name)) return undefined;
   const args = [
     path.join(ROOT, 'node_modules/autocannon/autocannon.js'),
     '-j',
@@ -193,6 +196,9 @@ async function main() {
     () => rmSync(dir, { recursive: true, force: true }),
   ];
   const results: Result[] = [];
+  const push = (result: Result | undefined) => {
+    if (result) results.push(result);
+  };
   const notes: string[] = [];
   try {
     // The small upstream for case d, in its own process on CPU 1.
@@ -307,31 +313,24 @@ async function main() {
     console.log(`Strongroom gateway benchmark: ${ROUNDS} rounds × ${DURATION} s, ${CONNECTIONS} connections`);
     let access = await token();
     for (let round = 1; round <= ROUNDS; round++) {
-      results.push(
-        await load('a0', round, `https://localhost:${barePort}/bench/accounts/${ACCOUNT}`, {}, ca),
-      );
-      results.push(await load('a', round, `${local}/bench/open/${ACCOUNT}`, keyOnly, ca));
-      if (access)
-        results.push(await load('b', round, `${local}/bench/accounts/${ACCOUNT}`, withToken(access), ca));
+      push(await load('a0', round, `https://localhost:${barePort}/bench/accounts/${ACCOUNT}`, {}, ca));
+      push(await load('a', round, `${local}/bench/open/${ACCOUNT}`, keyOnly, ca));
+      if (access) push(await load('b', round, `${local}/bench/accounts/${ACCOUNT}`, withToken(access), ca));
     }
 
     console.log(`Loading ${EXTRA_KEYS} API keys and ${EXTRA_ENTITLEMENTS} entitlements …`);
     const started = Date.now();
-    await loadVolume(app, loadTest.applicationId);
+    if (CASES.has('c')) await loadVolume(app, loadTest.applicationId);
     console.log(`  loaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     access = await token();
     for (let round = 1; round <= ROUNDS; round++) {
-      results.push(await load('a', round + ROUNDS, `${local}/bench/open/${ACCOUNT}`, keyOnly, ca));
-      if (access)
-        results.push(await load('c', round, `${local}/bench/accounts/${ACCOUNT}`, withToken(access), ca));
+      push(await load('a', round + ROUNDS, `${local}/bench/open/${ACCOUNT}`, keyOnly, ca));
+      if (access) push(await load('c', round, `${local}/bench/accounts/${ACCOUNT}`, withToken(access), ca));
     }
     access = await token();
     for (let round = 1; round <= ROUNDS; round++) {
-      results.push(
-        await load('dp', round, `https://localhost:${proxyPort}/benchup/items/${ACCOUNT}`, {}, ca),
-      );
-      if (access)
-        results.push(await load('d', round, `${local}/benchup/items/${ACCOUNT}`, withToken(access), ca));
+      push(await load('dp', round, `https://localhost:${proxyPort}/benchup/items/${ACCOUNT}`, {}, ca));
+      if (access) push(await load('d', round, `${local}/benchup/items/${ACCOUNT}`, withToken(access), ca));
     }
   } finally {
     for (const cleanup of cleanups) await Promise.resolve(cleanup()).catch(() => {});

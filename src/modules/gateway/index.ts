@@ -115,7 +115,8 @@ export function createGateway(
 ) {
   const { config, clock, logger, baseUrl } = context;
   const env = { baseUrl, clock };
-  const selfOrigin = new URL(baseUrl).origin;
+  const publicUrl = new URL(baseUrl);
+  const selfOrigin = publicUrl.origin;
   const ajv = { body: createAjv({ coerce: false }), params: createAjv({ coerce: true }) };
   const allScopes = new Set(KNOWN_SCOPES);
   const expandScopes = (granted: string[]): ReadonlySet<string> => {
