@@ -91,6 +91,8 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       .header('content-type', 'text/html; charset=utf-8')
       .header('cache-control', 'no-store')
       .header('content-security-policy', AUTH_CSP)
+      // Same-origin form posts then carry a real Origin; nothing leaks to the client's redirect URI.
+      .header('referrer-policy', 'same-origin')
       .send(layout({ institutionName: deps.institutionName, title }, body));
 
   const fail = (reply: FastifyReply, status: number, message: string, request: FastifyRequest) =>
@@ -104,8 +106,15 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   /** Refuse cross-site form posts (A10): foreign Origin, Sec-Fetch-Site cross-site, wrong CSRF token. */
   const checkPost = async (request: FastifyRequest, params: URLSearchParams, purpose: string) => {
     const requestOrigin = request.headers.origin;
-    if (requestOrigin !== undefined && requestOrigin !== origin) return false;
-    if (request.headers['sec-fetch-site'] === 'cross-site') return false;
+    const fetchSite = request.headers['sec-fetch-site'];
+    if (fetchSite !== undefined && fetchSite !== 'same-origin') return false;
+    // Browsers send `Origin: null` when the referrer policy withholds it; Sec-Fetch-Site then vouches.
+    if (
+      requestOrigin !== undefined &&
+      requestOrigin !== origin &&
+      !(requestOrigin === 'null' && fetchSite === 'same-origin')
+    )
+      return false;
     const presented = params.get('csrf') ?? '';
     return constantEqual(presented, await csrfFor(purpose));
   };

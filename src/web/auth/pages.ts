@@ -16,7 +16,6 @@ export function layout(frame: PageFrame, body: SafeHtml): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>${frame.title} — ${frame.institutionName}</title>
 <link rel="stylesheet" href="/static/strongroom.css">
 </head>
