@@ -279,6 +279,7 @@ export function bankApi(): ApiModule {
           additionalProperties: false,
           required: ['sourceAccount', 'targetAccount', 'amount'],
           properties: {
+            id: { type: 'string', readOnly: true },
             sourceAccount: { $ref: '#/components/schemas/ref' },
             targetAccount: { $ref: '#/components/schemas/ref' },
             amount: { $ref: '#/components/schemas/money' },

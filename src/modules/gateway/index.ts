@@ -118,6 +118,14 @@ export function createGateway(
   const publicUrl = new URL(baseUrl);
   const selfOrigin = publicUrl.origin;
   const ajv = { body: createAjv({ coerce: false }), params: createAjv({ coerce: true }) };
+  // OpenAPI: a readOnly property belongs to responses; in a request body it is a privileged field the
+  // client may not set (OWASP API3), so its presence is a validation error rather than silently ignored.
+  ajv.body.removeKeyword('readOnly');
+  ajv.body.addKeyword({
+    keyword: 'readOnly',
+    schemaType: 'boolean',
+    validate: (readOnly: boolean) => !readOnly,
+  });
   const allScopes = new Set(KNOWN_SCOPES);
   const expandScopes = (granted: string[]): ReadonlySet<string> => {
     const scopes = new Set(granted);
@@ -333,11 +341,13 @@ export function createGateway(
   // ---- validation and entitlements (after the rate limit) -------------------------------------
 
   const notFound = (reason: string) => new AppError('notFound', { detail: NOT_FOUND_DETAIL, reason });
-  const invalid = (part: HttpPart, errors: Parameters<typeof toValidationIssues>[1]) =>
-    new AppError('badRequest', {
+  const invalid = (part: HttpPart, errors: Parameters<typeof toValidationIssues>[1]) => {
+    for (const error of errors ?? []) if (error.keyword === 'readOnly') error.message = 'is read-only';
+    return new AppError('badRequest', {
       detail: 'The request is not valid.',
       errors: toValidationIssues(part, errors),
     });
+  };
 
   interface ValidInput {
     params: Record<string, string>;

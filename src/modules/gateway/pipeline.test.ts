@@ -317,6 +317,26 @@ for (const dialect of testDialects()) {
       assert.deepEqual(unknownField.json().errors, [
         { in: 'body', name: 'extra', message: 'is not a recognised field' },
       ]);
+      const readOnly = await h.http.inject({
+        method: 'POST',
+        url: '/bank/transfers',
+        headers: { ...auth(write), 'idempotency-key': 'k3' },
+        payload: {
+          id: 'mine',
+          sourceAccount: { id: 'acc1' },
+          targetAccount: { id: 'x' },
+          amount: { value: '1.00', currency: 'USD' },
+        },
+      });
+      assert.equal(readOnly.statusCode, 400);
+      assert.deepEqual(readOnly.json().errors, [{ in: 'body', name: 'id', message: 'is read-only' }]);
+      const deep = await h.http.inject({
+        method: 'POST',
+        url: '/bank/transfers',
+        headers: { ...auth(write), 'idempotency-key': 'k4', 'content-type': 'application/json' },
+        payload: `${'['.repeat(10_000)}${']'.repeat(10_000)}`,
+      });
+      assert.equal(deep.statusCode, 400);
       const noIdempotencyKey = await h.http.inject({
         method: 'POST',
         url: '/bank/transfers',
