@@ -261,7 +261,7 @@ for (const dialect of testDialects()) {
       assert.equal(revoked?.reason, 'retired');
       assert.equal(revoked?.actor.id, owner.id);
       assert.deepEqual(
-        [(revoked?.before as { state: string }).state, (revoked?.after as { state: string }).state],
+        [revoked?.before, revoked?.after].map((s) => (s as { state: string } | undefined)?.state),
         ['active', 'revoked'],
       );
     });

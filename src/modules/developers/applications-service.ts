@@ -264,10 +264,6 @@ export function createApplications(deps: ApplicationsDeps) {
     reason: string,
     actor: Actor,
   ) {
-    const clients = deps.clients();
-    if (to === 'suspended') await clients.setEnabled(app.clientId, false, reason, trx);
-    if (to === 'active' && app.state === 'suspended')
-      await clients.setEnabled(app.clientId, true, reason, trx);
     if (to === 'deleted') {
       const at = isoAt(now());
       for (const key of await repo.listKeys({ applicationIds: [app.id] }, trx)) {
@@ -293,8 +289,24 @@ export function createApplications(deps: ApplicationsDeps) {
         );
         await changes.publish(TOPICS.apiKey, key.id, trx);
       }
-      await clients.remove(app.clientId, reason, trx);
     }
+  }
+
+  /**
+   * The OAuth client's side of a state change, after our commit: the client registry reads grants on
+   * its own connection, which would wait forever for our open transaction on SQLite. The application's
+   * state is already durable, and its keys are refused from that commit on, so a failure here leaves
+   * no way in; it is logged and the call fails so the operator retries.
+   */
+  async function cascadeClient(app: ClientApplication, to: AppState, reason: string) {
+    const clients = deps.clients();
+    // The plain executor (not a transaction) keeps the registry's own reads from queueing behind a
+    // transaction on SQLite's single connection.
+    const plain = repo.db;
+    if (to === 'suspended') await clients.setEnabled(app.clientId, false, reason, plain);
+    if (to === 'active' && app.state === 'suspended')
+      await clients.setEnabled(app.clientId, true, reason, plain);
+    if (to === 'deleted') await clients.remove(app.clientId, reason, plain);
   }
 
   async function save(
@@ -549,6 +561,10 @@ export function createApplications(deps: ApplicationsDeps) {
         if (after.state !== before.state)
           await cascadeState(trx, before, after.state, reason ?? 'changed by the institution', actor);
       });
+      if (after.state !== before.state) {
+        await cascadeClient(before, after.state, reason ?? 'changed by the institution');
+        for (const key of await repo.listKeys({ applicationIds: [after.id] })) verifier.invalidateKey(key.id);
+      }
       return after;
     },
 
@@ -584,6 +600,7 @@ export function createApplications(deps: ApplicationsDeps) {
         pending: 'clientApplication.updated',
       }[to];
       await save(before, after, actor, action, reason, (trx) => cascadeState(trx, before, to, reason, actor));
+      await cascadeClient(before, to, reason);
       for (const key of await repo.listKeys({ applicationIds: [after.id] })) verifier.invalidateKey(key.id);
       return after;
     },
