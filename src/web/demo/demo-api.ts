@@ -1,5 +1,8 @@
+import { existsSync, readFileSync } from 'node:fs';
+import tls from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import * as oidc from 'openid-client';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { DemoApp } from '../../demo/demo-file.ts';
 
 /** One answer of the APIs as the demo shows it: status and the parsed JSON (problem+json included). */
@@ -10,53 +13,26 @@ export interface ApiAnswer {
 }
 
 /**
- * Requests to our own server without leaving the process (`app.inject`): the demo is a client of the real
- * authorization server and the real gateway, but does not need to trust the local CA or know which
- * address the listener is bound to.
+ * HTTPS requests to the authorization server at its public URL (the endpoints in its metadata are built from
+ * the request's scheme and host, so it must be reached the way browsers reach it), trusting the local CA
+ * that demo.json names when the server generated its own certificate.
  */
-export function injectFetch(app: FastifyInstance): oidc.CustomFetch {
-  return async (url, options) => {
-    const target = new URL(url);
-    const headers: Record<string, string> = {};
-    new Headers(options.headers as Record<string, string>).forEach((value, name) => {
-      headers[name] = value;
-    });
-    let payload: string | Buffer | undefined;
-    const body = options.body;
-    if (typeof body === 'string') payload = body;
-    else if (body instanceof URLSearchParams) {
-      payload = body.toString();
-      headers['content-type'] ??= 'application/x-www-form-urlencoded';
-    } else if (body instanceof ArrayBuffer || ArrayBuffer.isView(body))
-      payload = Buffer.from(body as ArrayBuffer);
-    const response = await app.inject({
-      method: options.method as 'GET',
-      url: `${target.pathname}${target.search}`,
-      headers,
-      payload,
-    });
-    const responseHeaders = new Headers();
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (value === undefined) continue;
-      for (const v of Array.isArray(value) ? value : [value]) responseHeaders.append(name, String(v));
-    }
-    return new Response(
-      response.statusCode === 204 || response.statusCode === 304 ? null : response.rawPayload,
-      {
-        status: response.statusCode,
-        headers: responseHeaders,
-      },
-    );
-  };
+export function trustingFetch(caCertFile: string | null): oidc.CustomFetch {
+  const ca = caCertFile && existsSync(caCertFile) ? readFileSync(caCertFile, 'utf8') : undefined;
+  const dispatcher = ca ? new Agent({ connect: { ca: [...tls.rootCertificates, ca] } }) : undefined;
+  return (url, options) =>
+    undiciFetch(url, { ...options, dispatcher } as Parameters<
+      typeof undiciFetch
+    >[1]) as unknown as Promise<Response>;
 }
 
-/** The backOffice client's OpenID configuration (discovered once, through `inject`). */
+/** The backOffice client's OpenID configuration (discovered once). */
 export async function discover(
-  app: FastifyInstance,
   issuer: string,
   backOffice: DemoApp,
+  caCertFile: string | null,
 ): Promise<oidc.Configuration> {
-  const fetchImpl = injectFetch(app);
+  const fetchImpl = trustingFetch(caCertFile);
   const config = await oidc.discovery(
     new URL(issuer),
     backOffice.clientId,

@@ -48,7 +48,7 @@ export function registerDemoClient(app: FastifyInstance, context: ModuleContext)
     const backOffice = demo?.apps.backOffice;
     if (!demo || !backOffice) return undefined;
     if (!configuration || configuration.demo.apps.backOffice?.apiKey !== backOffice.apiKey) {
-      configuration = { demo, oidc: await discover(app, `${context.baseUrl}/auth`, backOffice) };
+      configuration = { demo, oidc: await discover(`${context.baseUrl}/auth`, backOffice, demo.caCertFile) };
     } else configuration.demo = demo;
     return configuration;
   }
@@ -69,8 +69,10 @@ export function registerDemoClient(app: FastifyInstance, context: ModuleContext)
   function checkForm(request: FastifyRequest, session: DemoSession): boolean {
     const site = request.headers['sec-fetch-site'];
     if (site && site !== 'same-origin' && site !== 'none') return false;
+    // With `Referrer-Policy: no-referrer` browsers send `Origin: null` on same-origin form posts; the
+    // session-bound token is what proves the form came from our page.
     const origin = request.headers.origin;
-    if (origin && origin !== context.baseUrl) return false;
+    if (origin && origin !== 'null' && origin !== context.baseUrl) return false;
     return csrfMatches(session.csrf, (request.body as Record<string, unknown> | undefined)?.csrf);
   }
 
