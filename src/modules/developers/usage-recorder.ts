@@ -140,6 +140,7 @@ export function createUsageRecorder(deps: {
 
   const recorder: UsageRecorder & {
     flush(): Promise<void>;
+    reloadSettings(): Promise<void>;
     start(): void;
     stop(): Promise<void>;
     /** Counts not yet written (tests, diagnostics). */
@@ -155,6 +156,8 @@ export function createUsageRecorder(deps: {
       watchAbuse(event);
     },
     flush,
+    /** Re-read the abuse threshold now (the change feed does it within a poll interval anyway). */
+    reloadSettings: loadSettings,
     start() {
       void loadSettings().catch((error) => logger.warn({ err: error }, 'abuse settings not loaded'));
       if (timer) return;

@@ -1,0 +1,350 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { DemoDocument } from '../../src/demo/demo-file.ts';
+import { ABUSE_SETTING } from '../../src/modules/developers/index.ts';
+import { authorizationCodeFlow } from '../helpers/oauth-flow.ts';
+import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
+import { readDemo } from './helpers.ts';
+
+type Json = Record<string, unknown>;
+
+/** Problem bodies and headers with the per-request fields removed, for "identical answer" comparisons. */
+function comparable(response: Response, body: Json) {
+  const headers = Object.fromEntries(
+    [...response.headers].filter(
+      ([name]) => !['x-request-id', 'date', 'ratelimit', 'ratelimit-policy'].includes(name),
+    ),
+  );
+  const { id: _id, instance: _instance, occurredAt: _at, ...rest } = body;
+  return { status: response.status, headers, body: rest };
+}
+
+for (const dialect of testDialects()) {
+  describe(`${dialect}: platform APIs through the gateway`, () => {
+    let t: TestApp;
+    let demo: DemoDocument;
+    let baseUrl: string;
+    let backOfficeKey: string;
+    const tokens: Record<string, string> = {};
+
+    const call = async (
+      method: string,
+      path: string,
+      options: { token?: string; key?: string; body?: unknown; headers?: Record<string, string> } = {},
+    ) => {
+      const response = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: {
+          ...(options.key !== '' ? { 'api-key': options.key ?? backOfficeKey } : {}),
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...options.headers,
+        },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+      const text = await response.text();
+      return { response, status: response.status, body: (text ? JSON.parse(text) : {}) as Json };
+    };
+
+    before(async () => {
+      t = await createTestApp({ dialect, args: ['--demo'], listen: true });
+      await trustCa(t.app.tls?.caFile);
+      demo = readDemo(t.dataDir);
+      baseUrl = demo.baseUrl;
+      const backOffice = demo.apps.backOffice;
+      if (!backOffice) throw new Error('no backOffice app in demo.json');
+      backOfficeKey = backOffice.apiKey;
+      const login = async (username: string, password: string, totpSecret?: string) =>
+        (
+          await authorizationCodeFlow({
+            baseUrl,
+            clientId: backOffice.clientId,
+            clientSecret: backOffice.clientSecret,
+            redirectUri: backOffice.redirectUri,
+            username,
+            password,
+            totpSecret,
+            scope: username === 'fiona' ? 'admin/full admin/read admin/write' : 'admin/read admin/write',
+          })
+        ).access_token;
+      for (const name of ['ivan', 'fiona']) {
+        const user = demo.users.find((u) => u.username === name);
+        if (!user) throw new Error(`no ${name} in demo.json`);
+        tokens[name] = await login(name, user.password, user.totpSecret);
+      }
+      // A self-registered developer with an organization of their own.
+      const password = 'correct horse battery staple 42';
+      const dana = await t.app.services.identity.createUser({
+        username: 'devon',
+        password,
+        roles: ['developer'],
+      });
+      tokens.devon = await login('devon', password);
+      const dev = t.app.services.developers;
+      await dev.organizations.create(
+        { name: 'Devon Apps', owner: { userId: dana.id, displayName: 'devon' } },
+        {
+          type: 'user',
+          id: dana.id,
+          institution: false,
+        },
+      );
+    });
+    after(() => t.close());
+
+    const devonOrg = async () => {
+      const orgs = await t.app.services.developers.organizations.list({
+        type: 'cli',
+        id: null,
+        institution: true,
+      });
+      const org = orgs.find((o) => o.name === 'Devon Apps');
+      if (!org) throw new Error('no org');
+      return org.id;
+    };
+    const ivanApp = () => demo.apps.mobile?.applicationId ?? '';
+
+    it("lists only the caller's organization's applications; the institution sees all", async () => {
+      const ivan = await call('GET', '/clientApplications/clientApplications', { token: tokens.ivan });
+      assert.equal(ivan.status, 200);
+      const names = (ivan.body.items as Json[]).map((a) => a.name).sort();
+      assert.deepEqual(names, ['backOffice', 'loadTest', 'mobile']);
+      const devon = await call('GET', '/clientApplications/clientApplications', { token: tokens.devon });
+      assert.deepEqual(devon.body.items, []);
+      const fiona = await call('GET', '/clientApplications/clientApplications?limit=1000', {
+        token: tokens.fiona,
+      });
+      assert.ok((fiona.body.items as Json[]).length >= 3);
+    });
+
+    it('registers an application and shows its secret and key once', async () => {
+      const created = await call('POST', '/clientApplications/clientApplications', {
+        token: tokens.devon,
+        body: {
+          organizationId: await devonOrg(),
+          name: 'Devon web',
+          kind: 'web',
+          redirectUris: ['https://devon.example/cb'],
+        },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal(created.response.headers.get('cache-control'), 'no-store');
+      assert.equal(created.body.environment, 'sandbox');
+      assert.equal(created.body.state, 'active');
+      const secret = created.body.clientSecret as string;
+      const key = (created.body.apiKey as Json).key as string;
+      assert.ok(secret && key.startsWith('srk_test_'));
+      const read = await call('GET', `/clientApplications/clientApplications/${created.body.id}`, {
+        token: tokens.devon,
+      });
+      assert.equal(read.status, 200);
+      assert.match(read.response.headers.get('etag') ?? '', /^"v1"$/);
+      const keys = await call('GET', `/apiKeys/apiKeys?clientApplication=${created.body.id}`, {
+        token: tokens.devon,
+      });
+      const everything = JSON.stringify([read.body, keys.body]);
+      assert.ok(!everything.includes(secret) && !everything.includes(key));
+      assert.ok(!/secretHash|secret_hash|hash/i.test(everything));
+    });
+
+    it("answers 404 for another organization's application, identical to an unknown id", async () => {
+      const foreign = await call('GET', `/clientApplications/clientApplications/${ivanApp()}`, {
+        token: tokens.devon,
+      });
+      const unknown = await call('GET', '/clientApplications/clientApplications/app_doesNotExist000000', {
+        token: tokens.devon,
+      });
+      assert.equal(foreign.status, 404);
+      assert.deepEqual(
+        comparable(foreign.response, foreign.body),
+        comparable(unknown.response, unknown.body),
+      );
+      for (const [method, path, body] of [
+        ['PATCH', `/clientApplications/clientApplications/${ivanApp()}`, { name: 'pwned' }],
+        ['DELETE', `/clientApplications/clientApplications/${ivanApp()}`, undefined],
+        ['POST', `/clientApplications/clientApplications/${ivanApp()}/secrets`, {}],
+        ['GET', `/apiKeys/apiKeys/${demo.apps.mobile?.apiKeyId}`, undefined],
+        ['POST', `/apiKeys/apiKeys/${demo.apps.mobile?.apiKeyId}/deactivate`, {}],
+        ['POST', '/apiKeys/apiKeys', { clientApplicationId: ivanApp() }],
+      ] as const) {
+        const answer = await call(method, path, { token: tokens.devon, body });
+        assert.equal(answer.status, 404, `${method} ${path}`);
+      }
+      const still = await call('GET', `/clientApplications/clientApplications/${ivanApp()}`, {
+        token: tokens.ivan,
+      });
+      assert.equal(still.body.name, 'mobile');
+      assert.equal(still.body.state, 'active');
+    });
+
+    it('rejects mass assignment by a developer with 400 and changes nothing', async () => {
+      const path = `/clientApplications/clientApplications/${ivanApp()}`;
+      const before = await call('GET', path, { token: tokens.ivan });
+      for (const body of [
+        { state: 'suspended' },
+        { ratePlan: 'loadTest' },
+        { environment: 'sandbox' },
+        { organizationId: 'org_other00000000000000' },
+        { status: 'approved', rateLimit: 1e9, ownerId: 'u2', scopes: ['admin'] },
+        { name: 'renamed', clientId: 'cli_other' },
+      ]) {
+        const answer = await call('PATCH', path, { token: tokens.ivan, body });
+        assert.equal(answer.status, 400, JSON.stringify(body));
+        assert.ok(Array.isArray(answer.body.errors));
+      }
+      const afterRead = await call('GET', path, { token: tokens.ivan });
+      assert.deepEqual(afterRead.body, before.body);
+    });
+
+    it('lets the institution change privileged fields', async () => {
+      const created = await call('POST', '/clientApplications/clientApplications', {
+        token: tokens.devon,
+        body: {
+          organizationId: await devonOrg(),
+          name: 'Devon spa',
+          kind: 'spa',
+          redirectUris: ['https://spa.example/cb'],
+          corsOrigins: ['https://spa.example'],
+        },
+      });
+      const path = `/clientApplications/clientApplications/${created.body.id}`;
+      const changed = await call('PATCH', path, {
+        token: tokens.fiona,
+        body: { environment: 'production', ratePlan: 'standard' },
+      });
+      assert.equal(changed.status, 200, JSON.stringify(changed.body));
+      assert.equal(changed.body.environment, 'production');
+      const stale = await call('PATCH', path, {
+        token: tokens.devon,
+        body: { name: 'x' },
+        headers: { 'if-match': '"v1"' },
+      });
+      assert.equal(stale.status, 412);
+    });
+
+    it('issues production keys pending; a developer cannot approve them (403), the FI administrator can', async () => {
+      const created = await call('POST', '/apiKeys/apiKeys', {
+        token: tokens.ivan,
+        body: { clientApplicationId: ivanApp(), label: 'second' },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal(created.body.state, 'pending');
+      const key = created.body.key as string;
+      assert.match(key, /^srk_live_/);
+      const pending = await call('GET', '/apiKeys/', { key });
+      assert.equal(pending.status, 403);
+      const denied = await call('POST', `/apiKeys/apiKeys/${created.body.id}/activate`, {
+        token: tokens.ivan,
+        body: {},
+      });
+      assert.equal(denied.status, 403);
+      assert.equal(
+        (await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.ivan })).body.state,
+        'pending',
+      );
+      const approved = await call('POST', `/apiKeys/apiKeys/${created.body.id}/activate`, {
+        token: tokens.fiona,
+        body: { reason: 'reviewed' },
+      });
+      assert.equal(approved.status, 200, JSON.stringify(approved.body));
+      assert.equal(approved.body.state, 'active');
+      assert.equal((await call('GET', '/apiKeys/', { key })).status, 200);
+    });
+
+    it('revocation takes effect on the very next call, and revoked/expired/unknown/malformed keys answer identically', async () => {
+      const app = ivanApp();
+      const issue = async () => {
+        const created = await call('POST', '/apiKeys/apiKeys', {
+          token: tokens.fiona,
+          body: { clientApplicationId: app },
+        });
+        await call('POST', `/apiKeys/apiKeys/${created.body.id}/activate`, { token: tokens.fiona, body: {} });
+        return { id: created.body.id as string, key: created.body.key as string };
+      };
+      const revokedKey = await issue();
+      assert.equal((await call('GET', '/apiKeys/', { key: revokedKey.key })).status, 200);
+      const revoked = await call('POST', `/apiKeys/apiKeys/${revokedKey.id}/deactivate`, {
+        token: tokens.ivan,
+        body: { reason: 'leaked' },
+      });
+      assert.equal(revoked.status, 200);
+      assert.equal(revoked.body.state, 'revoked');
+      const expiredKey = await issue();
+      const rotated = await call('POST', `/apiKeys/apiKeys/${expiredKey.id}/rotate`, {
+        token: tokens.ivan,
+        body: { overlapSeconds: 0 },
+      });
+      assert.equal(rotated.status, 201);
+      assert.equal((await call('GET', '/apiKeys/', { key: rotated.body.key as string })).status, 200);
+      const answers = [];
+      for (const key of [
+        revokedKey.key,
+        expiredKey.key,
+        `srk_live_${'A'.repeat(20)}_${'b'.repeat(38)}`,
+        'garbage',
+      ]) {
+        const answer = await call('GET', '/apiKeys/', { key });
+        assert.equal(answer.status, 401);
+        assert.equal(answer.response.headers.get('www-authenticate'), 'APIKey realm="strongroom"');
+        answers.push(comparable(answer.response, answer.body));
+      }
+      for (const answer of answers.slice(1)) assert.deepEqual(answer, answers[0]);
+    });
+
+    it('meters every answer of a key per operation and status', async () => {
+      const created = await call('POST', '/apiKeys/apiKeys', {
+        token: tokens.fiona,
+        body: { clientApplicationId: ivanApp() },
+      });
+      await call('POST', `/apiKeys/apiKeys/${created.body.id}/activate`, { token: tokens.fiona, body: {} });
+      const key = created.body.key as string;
+      for (let i = 0; i < 7; i++) assert.equal((await call('GET', '/apiKeys/', { key })).status, 200);
+      for (let i = 0; i < 3; i++) assert.equal((await call('GET', '/apiKeys/apiKeys', { key })).status, 401);
+      const usage = await call('GET', `/apiKeys/apiKeys/${created.body.id}/usage?granularity=minute`, {
+        token: tokens.ivan,
+      });
+      assert.equal(usage.status, 200, JSON.stringify(usage.body));
+      const items = usage.body.items as { operationId: string; status: number; count: number }[];
+      const count = (status: number) =>
+        items.filter((i) => i.status === status).reduce((s, i) => s + i.count, 0);
+      assert.equal(count(200), 7);
+      assert.equal(count(401), 3);
+      assert.equal(usage.body.total, 10);
+    });
+
+    it('suspends a key automatically after more refusals than the threshold, not before', async () => {
+      await t.app.context.settings.set(ABUSE_SETTING, { maxRefusals: 5, windowSeconds: 60 });
+      await t.app.services.developers.usage.reloadSettings();
+      const created = await call('POST', '/apiKeys/apiKeys', {
+        token: tokens.fiona,
+        body: { clientApplicationId: demo.apps.backOffice?.applicationId },
+      });
+      await call('POST', `/apiKeys/apiKeys/${created.body.id}/activate`, { token: tokens.fiona, body: {} });
+      const key = created.body.key as string;
+      for (let i = 0; i < 5; i++) {
+        const probe = await call('GET', `/clientApplications/clientApplications/app_probe${i}`, {
+          key,
+          token: tokens.devon,
+        });
+        assert.equal(probe.status, 404);
+      }
+      assert.equal((await call('GET', '/apiKeys/', { key })).status, 200);
+      assert.equal(
+        (await call('GET', '/clientApplications/clientApplications/app_probe6', { key, token: tokens.devon }))
+          .status,
+        404,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal((await call('GET', '/apiKeys/', { key })).status, 403);
+      const read = await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.ivan });
+      assert.equal(read.body.state, 'suspended');
+      assert.match(String(read.body.stateReason), /automatic/);
+      const audit = await t.app.context.audit.list({
+        targetType: 'apiKey',
+        targetId: created.body.id as string,
+      });
+      assert.ok(audit.some((e) => e.action === 'apiKey.autoSuspended'));
+      await t.app.context.settings.set(ABUSE_SETTING, { maxRefusals: 200, windowSeconds: 60 });
+    });
+  });
+}
