@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { PassThrough, Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { main } from '../../src/cli/main.ts';
+import { cliActor, type Developers } from '../../src/modules/developers/index.ts';
+import { createTestApp, type TestApp, testDialects } from '../helpers/test-app.ts';
+import { readDemo } from './helpers.ts';
+
+async function run(t: TestApp, args: string[]) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: string[] = [];
+  const err: string[] = [];
+  stdout.on('data', (c) => out.push(String(c)));
+  stderr.on('data', (c) => err.push(String(c)));
+  const flags = [
+    '--data-dir',
+    t.dataDir,
+    ...(t.config.databaseUrl ? ['--database-url', t.config.databaseUrl] : []),
+  ];
+  const code = await main([...args, ...flags], {
+    stdout,
+    stderr,
+    stdin: Readable.from([]),
+    env: {},
+    cwd: process.cwd(),
+  });
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+/** Poll until `check` passes or a second has gone by (DESIGN.md §2: changes reach every process within 1 s). */
+async function within1s(check: () => Promise<boolean>) {
+  const deadline = Date.now() + 1000;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return check();
+}
+
+for (const dialect of testDialects()) {
+  describe(`${dialect}: developers CLI`, () => {
+    let t: TestApp;
+    let dev: Developers;
+    before(async () => {
+      t = await createTestApp({ dialect, args: ['--demo'] });
+      dev = t.app.services.developers;
+    });
+    after(() => t.close());
+
+    it('lists applications, keys and plans as JSON without secrets', async () => {
+      const apps = await run(t, ['apps', 'list', '--json']);
+      assert.equal(apps.code, 0, apps.stderr);
+      assert.deepEqual((JSON.parse(apps.stdout) as { name: string }[]).map((a) => a.name).sort(), [
+        'backOffice',
+        'loadTest',
+        'mobile',
+      ]);
+      const keys = await run(t, ['api-keys', 'list', '--json']);
+      assert.equal(keys.code, 0, keys.stderr);
+      const demo = readDemo(t.dataDir);
+      for (const app of Object.values(demo.apps)) assert.ok(!keys.stdout.includes(app?.apiKey ?? '-'));
+      const plans = await run(t, ['plans', 'list', '--json']);
+      assert.deepEqual((JSON.parse(plans.stdout) as { name: string }[]).map((p) => p.name).sort(), [
+        'loadTest',
+        'standard',
+      ]);
+    });
+
+    it('suspends, reinstates and revokes a key of a running server, effective within 1 s', async () => {
+      const created = await dev.apiKeys.create(
+        { clientApplicationId: readDemo(t.dataDir).apps.mobile?.applicationId ?? '' },
+        cliActor,
+      );
+      const id = created.view.id;
+      assert.equal((await run(t, ['api-keys', 'activate', '--id', id])).code, 0);
+      assert.ok(await within1s(async () => (await dev.keyVerifier.verify(created.key)).ok));
+      const suspended = await run(t, [
+        'api-keys',
+        'suspend',
+        '--id',
+        id,
+        '--reason',
+        'investigation',
+        '--json',
+      ]);
+      assert.equal(suspended.code, 0, suspended.stderr);
+      assert.equal(JSON.parse(suspended.stdout).state, 'suspended');
+      assert.ok(await within1s(async () => (await dev.keyVerifier.verify(created.key)).ok === false));
+      assert.deepEqual(await dev.keyVerifier.verify(created.key), { ok: false, reason: 'suspended' });
+      assert.equal((await run(t, ['api-keys', 'reinstate', '--id', id])).code, 0);
+      assert.ok(await within1s(async () => (await dev.keyVerifier.verify(created.key)).ok));
+      assert.equal((await run(t, ['api-keys', 'revoke', '--id', id, '--reason', 'leaked'])).code, 0);
+      assert.ok(await within1s(async () => (await dev.keyVerifier.verify(created.key)).ok === false));
+      assert.deepEqual(await dev.keyVerifier.verify(created.key), { ok: false, reason: 'revoked' });
+    });
+
+    it('suspends and reinstates an application of a running server within 1 s', async () => {
+      const demo = readDemo(t.dataDir);
+      const mobile = demo.apps.mobile;
+      assert.ok(mobile);
+      assert.equal((await dev.keyVerifier.verify(mobile.apiKey)).ok, true);
+      const suspended = await run(t, ['apps', 'suspend', '--id', mobile.applicationId, '--reason', 'audit']);
+      assert.equal(suspended.code, 0, suspended.stderr);
+      assert.ok(await within1s(async () => (await dev.keyVerifier.verify(mobile.apiKey)).ok === false));
+      assert.deepEqual(await dev.keyVerifier.verify(mobile.apiKey), {
+        ok: false,
+        reason: 'applicationSuspended',
+      });
+      assert.equal((await run(t, ['apps', 'reinstate', '--id', mobile.applicationId])).code, 0);
+      assert.ok(await within1s(async () => (await dev.keyVerifier.verify(mobile.apiKey)).ok));
+    });
+
+    it('requires a reason to suspend or revoke (usage error)', async () => {
+      const result = await run(t, ['api-keys', 'revoke', '--id', 'key_x']);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /--reason/);
+    });
+
+    it('reports an unknown key as a failure', async () => {
+      const result = await run(t, [
+        'api-keys',
+        'suspend',
+        '--id',
+        'key_unknown0000000000000',
+        '--reason',
+        'x',
+      ]);
+      assert.equal(result.code, 1);
+    });
+
+    it("changes a rate plan, picked up by the running server's verifier", async () => {
+      const result = await run(t, [
+        'plans',
+        'set',
+        '--name',
+        'standard',
+        '--per-second',
+        '50',
+        '--burst',
+        '100',
+        '--per-day',
+        '500000',
+        '--json',
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      const backOffice = readDemo(t.dataDir).apps.backOffice?.apiKey ?? '';
+      assert.ok(
+        await within1s(async () => {
+          const verified = await dev.keyVerifier.verify(backOffice);
+          return verified.ok && verified.key.plan.perSecond === 50;
+        }),
+      );
+    });
+  });
+}
