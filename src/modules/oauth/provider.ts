@@ -206,7 +206,13 @@ export function buildProvider(deps: ProviderDeps): Provider {
         return Math.max(1, Math.min(lt.refreshTokenIdle, first + lt.refreshTokenAbsolute - now));
       },
       Grant: (ctx) => lifetimesOf(ctx?.oidc?.client as unknown as AnyClient).refreshTokenAbsolute,
-      Session: () => lifetimes.global().sessionAbsolute,
+      Session: (_ctx, session) => {
+        // Idle timeout, renewed whenever the session is used, never beyond the absolute one from sign-in.
+        const lt = lifetimes.global();
+        const now = Math.floor(Date.now() / 1000);
+        const start = (session as unknown as { loginTs?: number }).loginTs ?? now;
+        return Math.max(1, Math.min(lt.sessionIdle, start + lt.sessionAbsolute - now));
+      },
       Interaction: () => lifetimes.global().interaction,
     },
     renderError: async (ctx, out, error) => {
