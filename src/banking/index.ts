@@ -57,6 +57,7 @@ export function createBanking(
     sealer: context.sealer,
     timeZone: config.timeZone,
   });
+  let lastExpiry = 0;
   const processor = createTransferProcessor({
     db,
     accounts,
@@ -65,6 +66,9 @@ export function createBanking(
     timeZone: config.timeZone,
     logger,
     onTick: async () => {
+      // Expiry is not urgent: once a minute is enough and keeps idle ticks read-only.
+      if (clock.now() - lastExpiry < 60_000) return;
+      lastExpiry = clock.now();
       await applications.expire(clock.now());
     },
   });

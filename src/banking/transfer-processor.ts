@@ -47,11 +47,18 @@ export function createTransferProcessor(options: TransferProcessorOptions) {
     const now = clock.now();
     const at = isoAt(now);
     if (!(await transfers.claim(id, worker, at, isoAt(now - staleAfterMs)))) return false;
-    return settle(id, at, dateIn(timeZone, now));
+    // PostgreSQL may abort one of two transactions that lock the same two accounts in opposite order
+    // (deadlock detection); the claim is still ours, so settle again rather than wait for it to go stale.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await settle(id, at, dateIn(timeZone, now));
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
   }
 
   async function settle(id: string, at: string, today: string): Promise<boolean> {
-    let failure: string | null = null;
     try {
       await db.transaction().execute(async (trx) => {
         // Re-assert the claim first: the write lock is taken before anything is read.
@@ -78,8 +85,8 @@ export function createTransferProcessor(options: TransferProcessorOptions) {
         });
         if (!debit) {
           const source = await accounts.find(transfer.source_account_id, trx);
-          failure = source?.state === 'open' ? 'insufficientFunds' : 'accountClosed';
-          await transfers.finish(trx, id, worker, { state: 'failed', failureReason: failure, at });
+          const failureReason = source?.state === 'open' ? 'insufficientFunds' : 'accountClosed';
+          await transfers.finish(trx, id, worker, { state: 'failed', failureReason, at });
           return;
         }
         const credit = await accounts.post(trx, {

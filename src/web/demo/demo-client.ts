@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as oidc from 'openid-client';
+import { dateIn } from '../../banking/calendar.ts';
 import { type DemoDocument, readDemoFile } from '../../demo/demo-file.ts';
 import type { ModuleContext } from '../../modules/module-context.ts';
 import { html } from '../html.ts';
@@ -172,7 +173,7 @@ export function registerDemoClient(app: FastifyInstance, context: ModuleContext)
           applications,
           flash,
           idempotencyKey: randomUUID(),
-          today: new Date(context.clock.now()).toISOString().slice(0, 10),
+          today: dateIn(context.config.timeZone, context.clock.now()),
         }),
       );
     });
@@ -399,7 +400,7 @@ export function registerDemoClient(app: FastifyInstance, context: ModuleContext)
             sourceAccount: { id: from },
             targetAccount: { id: to },
             amount: { value: '1.00', currency: 'USD' },
-            schedule: { start: new Date(context.clock.now()).toISOString().slice(0, 10) },
+            schedule: { start: dateIn(context.config.timeZone, context.clock.now()) },
             memo: 'Demo probe',
           },
           headers: { 'idempotency-key': randomUUID() },
