@@ -106,6 +106,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   developers.register(http);
   const banking = createBanking(context, { entitlements, identity });
   banking.register(http);
+  // The portal's API reference lists every in-process API.
+  developers.useApiCatalog(() => [...developers.apis, ...banking.apis]);
   const gateway = createGateway(context, {
     keys: developers.keyVerifier,
     tokens: oauth.authority,

@@ -14,6 +14,7 @@ import { createKeyVerifier, TOPICS } from './key-verifier.ts';
 import type { RatePlanRecord } from './model.ts';
 import { createOrganizations } from './organizations-service.ts';
 import { createPlatformApis } from './platform-api.ts';
+import { registerPortal } from './portal-routes.ts';
 import { createUsageRecorder } from './usage-recorder.ts';
 
 export type { Actor } from './access.ts';
@@ -62,6 +63,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
   });
   const demoSeeder: DemoSeeder = createDemoSeeder({ repo, organizations, applications, baseUrl, logger });
   const apis: ApiModule[] = createPlatformApis({ applications, apiKeys, repo, usage });
+  let apiCatalog: () => ApiModule[] = () => apis;
 
   return {
     keyVerifier,
@@ -97,7 +99,24 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
       keyVerifier.invalidateAll();
       return record;
     },
-    register(_app: FastifyInstance): void {},
+    /** Every API the gateway serves, for the portal's API reference (set by the app after all modules exist). */
+    useApiCatalog(catalog: () => ApiModule[]): void {
+      apiCatalog = catalog;
+    },
+    register(app: FastifyInstance): void {
+      registerPortal(app, {
+        context,
+        repo,
+        access,
+        organizations,
+        applications,
+        apiKeys,
+        usage,
+        identity: deps.identity,
+        tokenAuthority: deps.oauth.authority,
+        apiCatalog: () => apiCatalog(),
+      });
+    },
     start(): void {
       usage.start();
     },
