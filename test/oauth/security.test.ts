@@ -761,6 +761,148 @@ for (const dialect of testDialects()) {
       }
     });
 
+    it('P5: signing in again gives a new session id and the old one stops working', async () => {
+      const user = await newUser();
+      const jar = createCookieJar();
+      await authorize({
+        baseUrl,
+        clientId: pub.clientId,
+        redirectUri: NATIVE,
+        username: user.username,
+        password: PASSWORD,
+        scope: 'banking/read',
+        jar,
+      });
+      const first = jar.cookies.get('__Host-sr_session')?.value;
+      assert.ok(first);
+      await authorize({
+        baseUrl,
+        clientId: pub.clientId,
+        redirectUri: NATIVE,
+        username: user.username,
+        password: PASSWORD,
+        scope: 'banking/read',
+        jar,
+        extraParams: { prompt: 'login' },
+      });
+      const second = jar.cookies.get('__Host-sr_session')?.value;
+      assert.ok(second);
+      assert.notEqual(second, first);
+      // The old session id no longer signs anybody in: a request with it lands on the login page.
+      const stale = createCookieJar();
+      stale.cookies.set('__Host-sr_session', { value: first, path: '/' });
+      for (const name of ['__Host-sr_session.sig']) {
+        const sig = jar.cookies.get(name);
+        if (sig) stale.cookies.set(name, { value: sig.value, path: '/' });
+      }
+      const start = await jarFetch(stale, authorizeUrl({ client_id: pub.clientId, redirect_uri: NATIVE }));
+      const page = await jarFetch(stale, new URL(start.headers.get('location') as string, baseUrl).href);
+      assert.match(await page.text(), /name="password"/);
+    });
+
+    it('PAR: pushes an authorization request for an authenticated client only, and checks its scopes', async () => {
+      const basic = `Basic ${Buffer.from(`${a.clientId}:${a.clientSecret}`).toString('base64')}`;
+      const { challenge } = pkcePair();
+      const params = {
+        client_id: a.clientId,
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'banking/read',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      };
+      const pushed = await fetch(`${baseUrl}/auth/oauth2/par`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+        body: new URLSearchParams(params).toString(),
+      });
+      assert.equal(pushed.status, 201);
+      const { request_uri: requestUri, expires_in: expiresIn } = (await pushed.json()) as {
+        request_uri: string;
+        expires_in: number;
+      };
+      assert.match(requestUri, /^urn:ietf:params:oauth:request_uri:/);
+      assert.ok(expiresIn < 600);
+      const start = await fetch(
+        `${baseUrl}/auth/oauth2/authorize?client_id=${a.clientId}&request_uri=${encodeURIComponent(requestUri)}`,
+        { redirect: 'manual' },
+      );
+      assert.equal(start.status, 303);
+      assert.match(start.headers.get('location') ?? '', /\/auth\/interaction\//);
+      const unauthenticated = await fetch(`${baseUrl}/auth/oauth2/par`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(params).toString(),
+      });
+      assert.equal(unauthenticated.status, 401);
+      const unknownScope = await fetch(`${baseUrl}/auth/oauth2/par`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+        body: new URLSearchParams({ ...params, scope: 'banking/read what/ever' }).toString(),
+      });
+      assert.equal(unknownScope.status, 400);
+      assert.equal(((await unknownScope.json()) as { error: string }).error, 'invalid_scope');
+    });
+
+    it('A14: never fetches a request_uri from an arbitrary URL', async () => {
+      let connections = 0;
+      const { createServer } = await import('node:net');
+      const trap = createServer((socket) => {
+        connections += 1;
+        socket.destroy();
+      });
+      await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve));
+      const port = (trap.address() as { port: number }).port;
+      try {
+        const response = await fetch(
+          `${baseUrl}/auth/oauth2/authorize?client_id=${a.clientId}&request_uri=${encodeURIComponent(`https://127.0.0.1:${port}/x`)}`,
+          { redirect: 'manual' },
+        );
+        assert.ok([302, 303, 400].includes(response.status));
+        const location = response.headers.get('location');
+        if (location)
+          assert.match(
+            new URL(location).searchParams.get('error') ?? '',
+            /invalid_request_uri|request_uri_not_supported|invalid_request/,
+          );
+        assert.equal(connections, 0);
+      } finally {
+        trap.close();
+      }
+    });
+
+    it('L1: passwords, codes, verifiers and tokens never reach the logs', async () => {
+      const user = await newUser();
+      const result = await authorize({
+        baseUrl,
+        clientId: a.clientId,
+        redirectUri: REDIRECT,
+        username: user.username,
+        password: PASSWORD,
+        scope: 'banking/read',
+      });
+      const tokens = await tokenRequest(
+        { baseUrl, ...a },
+        {
+          grant_type: 'authorization_code',
+          code: result.code as string,
+          redirect_uri: REDIRECT,
+          code_verifier: result.codeVerifier,
+        },
+      );
+      await refresh({ baseUrl, ...a, refreshToken: tokens.refresh_token as string });
+      const logs = t.logs.text();
+      for (const secret of [
+        PASSWORD,
+        result.code as string,
+        result.codeVerifier,
+        tokens.access_token,
+        tokens.refresh_token as string,
+        a.clientSecret,
+      ])
+        assert.equal(logs.includes(secret), false);
+    });
+
     // ---- developer self-registration -----------------------------------------------------------------
 
     it('registers a developer account with a CSRF-protected form (303) and refuses weak passwords', async () => {
