@@ -249,6 +249,30 @@ for (const dialect of testDialects()) {
       assert.equal((await dev.keyVerifier.verify(created.apiKey?.key ?? '')).ok, true);
     });
 
+    it('knows the CORS origins of live browser applications (for preflights), until the app is deleted', async () => {
+      const verifier = dev.keyVerifier;
+      assert.equal(await verifier.isRegisteredOrigin('https://spa.example'), false);
+      const created = await dev.applications.create(
+        {
+          organizationId: orgId,
+          name: 'spa',
+          kind: 'spa',
+          redirectUris: ['https://spa.example/cb'],
+          corsOrigins: ['https://spa.example'],
+        },
+        developer,
+      );
+      assert.equal(await verifier.isRegisteredOrigin('https://spa.example'), true);
+      assert.equal(await verifier.isRegisteredOrigin('https://evil.example'), false);
+      assert.equal(await verifier.isRegisteredOrigin('null'), false);
+      await assert.rejects(
+        register('bad origin', { kind: 'spa', corsOrigins: ['https://spa.example/path'] }),
+        rejectsWith(400, 'corsOrigins.0'),
+      );
+      await dev.applications.setState(created.application.id, 'deleted', 'gone', owner);
+      assert.equal(await verifier.isRegisteredOrigin('https://spa.example'), false);
+    });
+
     it('rotates the client secret through the authorization server, audited', async () => {
       const created = await register('secret rotation');
       const rotated = await dev.applications.rotateSecret(created.application.id, 60, developer);

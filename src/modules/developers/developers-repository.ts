@@ -340,6 +340,17 @@ export function createDevelopersRepository(db: Kysely<Database>) {
       return (await query.execute()).map(toApplication);
     },
 
+    /** Every CORS origin registered by a live application (for CORS preflights, which carry no key). */
+    async listCorsOrigins(ex: Executor = db): Promise<Set<string>> {
+      const rows = await ex
+        .selectFrom('client_applications')
+        .select('cors_origins_json')
+        .where('state', 'in', ['pending', 'active'])
+        .where('cors_origins_json', '!=', '[]')
+        .execute();
+      return new Set(rows.flatMap((row) => parseList(row.cors_origins_json)));
+    },
+
     // ---- API keys -------------------------------------------------------------------------------
     async insertKey(key: ApiKeyRecord, ex: Executor = db) {
       await ex

@@ -49,13 +49,16 @@ export function createKeyVerifier(deps: { repo: DevelopersRepository; clock: Clo
       keysByApp.get(entry.verified.applicationId)?.delete(keyId);
     }
   };
+  let origins: Promise<Set<string>> | undefined;
   const forgetApplication = (applicationId: string) => {
     generation++;
+    origins = undefined;
     for (const keyId of keysByApp.get(applicationId) ?? []) entries.delete(keyId);
     keysByApp.delete(applicationId);
   };
   const forgetAll = () => {
     generation++;
+    origins = undefined;
     entries.clear();
     missing.clear();
     keysByApp.clear();
@@ -142,6 +145,17 @@ export function createKeyVerifier(deps: { repo: DevelopersRepository; clock: Clo
         inFlight.set(parsed.id, pending);
       }
       return pending.then((loaded) => decide(loaded, presented));
+    },
+    isRegisteredOrigin(origin: string) {
+      if (!origins) {
+        const loading = repo.listCorsOrigins();
+        origins = loading;
+        // A failed load is retried on the next preflight rather than cached.
+        loading.catch(() => {
+          if (origins === loading) origins = undefined;
+        });
+      }
+      return origins.then((set) => set.has(origin));
     },
     invalidateKey: forget,
     invalidateApplication: forgetApplication,
