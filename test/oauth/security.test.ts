@@ -903,6 +903,32 @@ for (const dialect of testDialects()) {
         assert.equal(logs.includes(secret), false);
     });
 
+    it('R5: a confidential client’s refresh token slides on use but stops at the absolute lifetime', async () => {
+      await t.app.services.oauth.clients.update(a.clientId, {
+        lifetimes: { refreshTokenIdle: 3600, refreshTokenAbsolute: 3 * 3600 },
+      });
+      const tokens = await codeTokens(a);
+      const start = Date.now();
+      try {
+        for (const hours of [0.9, 1.8, 2.7]) {
+          mock.timers.enable({ apis: ['Date'], now: start + hours * 3600_000 });
+          assert.ok(
+            await refresh({ baseUrl, ...a, refreshToken: tokens.refresh_token as string }),
+            `refresh at ${hours} h`,
+          );
+          mock.timers.reset();
+        }
+        mock.timers.enable({ apis: ['Date'], now: start + 3.05 * 3600_000 });
+        await assert.rejects(
+          refresh({ baseUrl, ...a, refreshToken: tokens.refresh_token as string }),
+          (e: OAuthFlowError) => e.error === 'invalid_grant',
+        );
+      } finally {
+        mock.timers.reset();
+        await t.app.services.oauth.clients.update(a.clientId, { lifetimes: {} });
+      }
+    });
+
     // ---- developer self-registration -----------------------------------------------------------------
 
     it('registers a developer account with a CSRF-protected form (303) and refuses weak passwords', async () => {

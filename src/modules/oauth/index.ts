@@ -13,7 +13,7 @@ import { createGrants, TOPICS } from './grants-service.ts';
 import { AUTH_CSP, registerInteractionRoutes } from './interactions.ts';
 import { createKeys, type KeyMaterial, publicJwk } from './keys-service.ts';
 import { createLifetimes } from './lifetimes.ts';
-import { buildProvider } from './provider.ts';
+import { buildProvider, clientLifetimes } from './provider.ts';
 
 export type { OAuthClientInfo, OAuthClientSpec, OAuthClients, TokenEndpointAuthMethod } from './contract.ts';
 export type { Lifetimes } from './lifetimes.ts';
@@ -102,6 +102,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     };
     provider.use(interceptJwt(material));
     provider.use(endGrantsOnLogout);
+    provider.use(slideRefreshTokenExpiry);
     provider.on('server_error', (_ctx: unknown, error: Error) =>
       logger.error({ err: error }, 'authorization server error'),
     );
@@ -232,6 +233,33 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     if (!oidc?.params?.logout) return;
     for (const authorization of Object.values(oidc.session?.authorizations ?? {}))
       if (authorization.grantId) await grants.revokeGrant(authorization.grantId, 'signed out');
+  }
+
+  /**
+   * Confidential clients keep their refresh token (no rotation), so its idle lifetime must slide on use:
+   * each successful refresh moves its expiry to now + idle, never beyond the absolute lifetime.
+   */
+  async function slideRefreshTokenExpiry(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    await next();
+    if (ctx.path !== '/oauth2/token' || ctx.status !== 200) return;
+    const entities = ctx.oidc?.entities as
+      | {
+          RefreshToken?: { iiat?: number; iat?: number; exp?: number; save(): Promise<unknown> };
+          RotatedRefreshToken?: unknown;
+        }
+      | undefined;
+    const token = entities?.RefreshToken;
+    if (!token || entities?.RotatedRefreshToken || ctx.oidc.params?.grant_type !== 'refresh_token') return;
+    const lt = lifetimes.forClient(clientLifetimes(ctx.oidc.client as never));
+    const now = Math.floor(Date.now() / 1000);
+    const exp = Math.min(
+      now + lt.refreshTokenIdle,
+      (token.iiat ?? token.iat ?? now) + lt.refreshTokenAbsolute,
+    );
+    if (token.exp !== undefined && exp > token.exp) {
+      token.exp = exp;
+      await token.save();
+    }
   }
 
   async function mount(
