@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { DemoDocument } from '../../src/demo/demo-file.ts';
+import { cliActor } from '../../src/modules/developers/index.ts';
+import { type CookieJar, createCookieJar, followAuthorization, jarFetch } from '../helpers/oauth-flow.ts';
+import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
+import { readDemo } from './helpers.ts';
+
+const csrfOf = (page: string) => /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+
+for (const dialect of testDialects()) {
+  describe(`${dialect}: developer portal over HTTPS`, () => {
+    let t: TestApp;
+    let demo: DemoDocument;
+    let baseUrl: string;
+    const jars: Record<string, CookieJar> = {};
+    const sessionCookies: Record<string, string> = {};
+
+    const signIn = async (username: string, password: string, totpSecret?: string, returnTo?: string) => {
+      const jar = createCookieJar();
+      const callback = await followAuthorization(
+        jar,
+        `${baseUrl}/portal/login${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`,
+        { baseUrl, redirectUri: `${baseUrl}/portal/callback`, username, password, totpSecret },
+      );
+      const landed = await jarFetch(jar, callback.toString());
+      return { jar, landed };
+    };
+    const get = async (who: string, path: string) => {
+      const response = await jarFetch(jars[who] as CookieJar, `${baseUrl}${path}`);
+      return { response, page: await response.text() };
+    };
+    const post = async (
+      who: string,
+      path: string,
+      form: Record<string, string>,
+      headers: Record<string, string> = {},
+    ) =>
+      jarFetch(jars[who] as CookieJar, `${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(form).toString(),
+      });
+
+    before(async () => {
+      t = await createTestApp({ dialect, args: ['--demo'], listen: true });
+      await trustCa(t.app.tls?.caFile);
+      demo = readDemo(t.dataDir);
+      baseUrl = demo.baseUrl;
+      await t.app.services.identity.createUser({
+        username: 'quinn',
+        password: 'quinn has a long passphrase 1',
+        roles: ['developer'],
+      });
+      for (const [name, password, totp] of [
+        ['ivan', undefined, undefined],
+        ['fiona', undefined, undefined],
+        ['quinn', 'quinn has a long passphrase 1', undefined],
+      ] as const) {
+        const user = demo.users.find((u) => u.username === name);
+        const result = await signIn(name, password ?? user?.password ?? '', totp ?? user?.totpSecret);
+        jars[name] = result.jar;
+        const setCookie = result.landed.headers.getSetCookie().find((c) => c.startsWith('__Host-sr-portal='));
+        sessionCookies[name] = setCookie ?? '';
+        assert.equal(result.landed.status, 303);
+      }
+    });
+    after(() => t.close());
+
+    it('signs in through the authorization server and sets a __Host- session cookie (Secure, HttpOnly, SameSite=Lax)', async () => {
+      const cookie = sessionCookies.quinn ?? '';
+      assert.match(cookie, /^__Host-sr-portal=[^;]{40,};/);
+      assert.match(cookie, /; Path=\/;/);
+      assert.match(cookie, /; Secure;/);
+      assert.match(cookie, /; HttpOnly;/);
+      assert.match(cookie, /; SameSite=Lax;/);
+      const { response, page } = await get('quinn', '/portal');
+      assert.equal(response.status, 200);
+      assert.match(page, /Signed in as <strong>quinn<\/strong>/);
+      assert.equal(response.headers.get('x-frame-options'), 'DENY');
+      assert.match(response.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+      assert.equal(response.headers.get('cache-control'), 'no-store');
+    });
+
+    it('refuses a callback with a missing or foreign state (400) and creates no session', async () => {
+      const jar = createCookieJar();
+      await jarFetch(jar, `${baseUrl}/portal/login`);
+      const response = await jarFetch(jar, `${baseUrl}/portal/callback?code=forged&state=notTheOne`);
+      assert.equal(response.status, 400);
+      assert.ok(
+        !response.headers
+          .getSetCookie()
+          .some((c) => c.startsWith('__Host-sr-portal=') && !c.includes('Max-Age=0')),
+      );
+    });
+
+    it('never redirects off-site after sign-in', async () => {
+      const user = demo.users.find((u) => u.username === 'quinn');
+      assert.equal(user, undefined);
+      for (const returnTo of ['//evil.test', 'https://evil.test/', '/\\evil.test']) {
+        const result = await signIn('quinn', 'quinn has a long passphrase 1', undefined, returnTo);
+        assert.equal(result.landed.headers.get('location'), '/portal');
+      }
+    });
+
+    it('refuses a form without the CSRF token, or sent cross-site, with 403 and changes nothing', async () => {
+      const { page } = await get('quinn', '/portal');
+      const before = (await t.app.services.developers.organizations.list(cliActor)).length;
+      assert.equal((await post('quinn', '/portal/organizations', { name: 'No token' })).status, 403);
+      assert.equal(
+        (await post('quinn', '/portal/organizations', { name: 'Wrong', csrf: 'x'.repeat(32) })).status,
+        403,
+      );
+      const crossSite = await post(
+        'quinn',
+        '/portal/organizations',
+        { name: 'Cross', csrf: csrfOf(page) },
+        { 'sec-fetch-site': 'cross-site' },
+      );
+      assert.equal(crossSite.status, 403);
+      assert.equal((await t.app.services.developers.organizations.list(cliActor)).length, before);
+    });
+
+    it('creates an organization and an application, showing the credentials exactly once', async () => {
+      const { page } = await get('quinn', '/portal');
+      const created = await post('quinn', '/portal/organizations', { name: 'Quinn Co', csrf: csrfOf(page) });
+      assert.equal(created.status, 303);
+      const orgPath = created.headers.get('location') ?? '';
+      assert.match(orgPath, /^\/portal\/organizations\/org_/);
+      const org = await get('quinn', orgPath);
+      const registered = await post('quinn', `${orgPath}/applications`, {
+        csrf: csrfOf(org.page),
+        name: 'Quinn Native',
+        kind: 'native',
+        redirectUris: 'http://127.0.0.1:7777/cb',
+        apis: 'accounts',
+      });
+      assert.equal(registered.status, 303);
+      const appPath = registered.headers.get('location') ?? '';
+      const first = await get('quinn', appPath);
+      const key = /id="fresh-api-key">([^<]+)</.exec(first.page)?.[1] ?? '';
+      assert.match(key, /^srk_test_/);
+      assert.ok(!first.page.includes('fresh-client-secret'), 'a native app has no client secret');
+      const second = await get('quinn', appPath);
+      assert.ok(!second.page.includes(key));
+      assert.equal((await t.app.services.developers.keyVerifier.verify(key)).ok, true);
+    });
+
+    it("hides another organization's application (404)", async () => {
+      const other = await get('quinn', `/portal/applications/${demo.apps.backOffice?.applicationId}`);
+      assert.equal(other.response.status, 404);
+      const missing = await get('quinn', '/portal/applications/app_doesNotExist000000');
+      assert.equal(missing.response.status, 404);
+      const org = await get(
+        'quinn',
+        `/portal/organizations/${(await t.app.services.developers.repo.findApplication(demo.apps.backOffice?.applicationId ?? ''))?.organizationId}`,
+      );
+      assert.equal(org.response.status, 404);
+    });
+
+    it('lets the institution approve a pending production key; a developer cannot (403)', async () => {
+      const mobile = demo.apps.mobile?.applicationId ?? '';
+      const ivanPage = await get('ivan', `/portal/applications/${mobile}`);
+      assert.equal(ivanPage.response.status, 200);
+      const issued = await post('ivan', `/portal/applications/${mobile}/keys`, {
+        csrf: csrfOf(ivanPage.page),
+        label: 'from portal',
+      });
+      assert.equal(issued.status, 303);
+      const fresh = await get('ivan', `/portal/applications/${mobile}`);
+      assert.match(fresh.page, /works once the institution approves it/);
+      const keys = await t.app.services.developers.apiKeys.list({ clientApplicationId: mobile }, cliActor);
+      const pending = keys.find((k) => k.state === 'pending');
+      assert.ok(pending);
+      assert.equal(
+        (await post('ivan', `/portal/keys/${pending.id}/activate`, { csrf: csrfOf(fresh.page) })).status,
+        403,
+      );
+      const dashboard = await get('fiona', '/portal');
+      assert.match(dashboard.page, /Keys awaiting approval/);
+      assert.ok(dashboard.page.includes(pending.prefix));
+      assert.equal(
+        (await post('fiona', `/portal/keys/${pending.id}/activate`, { csrf: csrfOf(dashboard.page) })).status,
+        303,
+      );
+      assert.equal((await t.app.services.developers.apiKeys.get(pending.id, cliActor)).state, 'active');
+    });
+
+    it('invites a member with a single-use link', async () => {
+      const orgId =
+        (await t.app.services.developers.repo.findApplication(demo.apps.mobile?.applicationId ?? ''))
+          ?.organizationId ?? '';
+      const orgPage = await get('ivan', `/portal/organizations/${orgId}`);
+      const invited = await post('ivan', `/portal/organizations/${orgId}/invitations`, {
+        csrf: csrfOf(orgPage.page),
+        role: 'developer',
+      });
+      assert.equal(invited.status, 303);
+      const withLink = await get('ivan', `/portal/organizations/${orgId}`);
+      const link = /id="invitation-link">([^<]+)</.exec(withLink.page)?.[1] ?? '';
+      assert.match(link, /\/portal\/invitations\/[0-9A-Za-z]{32}$/);
+      assert.ok(
+        !(await get('ivan', `/portal/organizations/${orgId}`)).page.includes(link),
+        'the link is shown once',
+      );
+      const path = new URL(link).pathname;
+      const accept = await get('quinn', path);
+      assert.equal(accept.response.status, 200);
+      assert.equal((await post('quinn', path, { csrf: csrfOf(accept.page) })).status, 303);
+      assert.equal(
+        (await get('quinn', `/portal/applications/${demo.apps.mobile?.applicationId}`)).response.status,
+        200,
+      );
+      assert.equal((await post('quinn', path, { csrf: csrfOf(accept.page) })).status, 404);
+    });
+
+    it('signs out: the old session cookie no longer works', async () => {
+      const jar = jars.quinn as CookieJar;
+      const saved = new Map(jar.cookies);
+      const { page } = await get('quinn', '/portal');
+      assert.equal((await post('quinn', '/portal/logout', { csrf: csrfOf(page) })).status, 303);
+      for (const [name, value] of saved) jar.cookies.set(name, value);
+      const after = await get('quinn', '/portal/organizations/org_any');
+      assert.equal(after.response.status, 303);
+      assert.match(after.response.headers.get('location') ?? '', /^\/portal\/login/);
+    });
+  });
+}
