@@ -195,7 +195,7 @@ export function createIdentityService(context: ModuleContext) {
     return { codes, hashes: codes.map(hashRecoveryCode) };
   }
 
-  return {
+  const service = {
     /** Create the default roles that do not exist yet (never overwrites the institution's edits). */
     ensureDefaultRoles(): Promise<void> {
       rolesReady ??= (async () => {
@@ -238,7 +238,7 @@ export function createIdentityService(context: ModuleContext) {
       },
       executor?: Executor,
     ): Promise<User> {
-      await this.ensureDefaultRoles();
+      await service.ensureDefaultRoles();
       const username = input.username.trim().toLowerCase();
       if (!USERNAME_PATTERN.test(username))
         throw invalid('Usernames have 2–64 characters: letters, digits, and . _ @ -', 'username');
@@ -313,7 +313,7 @@ export function createIdentityService(context: ModuleContext) {
         await changes.publish('user', row.id, trx);
       });
       if (status === 'disabled') await credentialsRevoked(row.id, reason);
-      return (await this.getUser(row.id)) as User;
+      return (await service.getUser(row.id)) as User;
     },
 
     async unlock(idOrUsername: string): Promise<User> {
@@ -330,7 +330,7 @@ export function createIdentityService(context: ModuleContext) {
           trx,
         );
       });
-      return (await this.getUser(row.id)) as User;
+      return (await service.getUser(row.id)) as User;
     },
 
     /** Set a new password; every session and grant of the user ends (ASVS 7.4.3). */
@@ -371,7 +371,7 @@ export function createIdentityService(context: ModuleContext) {
         );
         await changes.publish('user', row.id, trx);
       });
-      return (await this.getUser(row.id)) as User;
+      return (await service.getUser(row.id)) as User;
     },
 
     /** Union of the scopes granted by the user's roles. */
@@ -385,12 +385,12 @@ export function createIdentityService(context: ModuleContext) {
     },
 
     async listRoles(): Promise<Role[]> {
-      await this.ensureDefaultRoles();
+      await service.ensureDefaultRoles();
       return (await repository.listRoles()).map(toRole);
     },
 
     async getRole(name: string): Promise<Role | undefined> {
-      await this.ensureDefaultRoles();
+      await service.ensureDefaultRoles();
       const row = await repository.findRole(name);
       return row ? toRole(row) : undefined;
     },
@@ -401,7 +401,7 @@ export function createIdentityService(context: ModuleContext) {
         throw invalid('Unknown category.', 'category');
       for (const scope of role.scopes)
         if (!isApiScope(scope)) throw invalid(`Unknown scope ${scope}.`, 'scopes');
-      await this.ensureDefaultRoles();
+      await service.ensureDefaultRoles();
       await db.transaction().execute(async (trx) => {
         const before = await repository.findRole(role.name, trx);
         await repository.upsertRole(
@@ -561,7 +561,7 @@ export function createIdentityService(context: ModuleContext) {
         epochTolerance: TOTP_PERIOD,
       }).catch(() => ({ valid: false as const }));
       if (!result.valid) return undefined;
-      return this.setTotpSecret(userId, secret, (result as { timeStep: number }).timeStep);
+      return service.setTotpSecret(userId, secret, (result as { timeStep: number }).timeStep);
     },
 
     /** Set the TOTP secret (sealed at rest) and fresh recovery codes; returns the codes. */
@@ -586,6 +586,7 @@ export function createIdentityService(context: ModuleContext) {
       return codes;
     },
   };
+  return service;
 }
 
 function hashRecoveryCode(code: string): string {

@@ -124,7 +124,7 @@ export function consentPage(input: {
 }): SafeHtml {
   return html`<div class="card">
 <h1>Allow access?</h1>
-<p><strong>${input.clientName}</strong>${input.organizationName ? html` by <strong>${input.organizationName}</strong>` : ''} asks to access your ${'account'} as <strong>${input.username}</strong>. It will be able to:</p>
+<p><strong>${input.clientName}</strong>${input.organizationName ? html` by <strong>${input.organizationName}</strong>` : ''} asks to act on your behalf (you are signed in as <strong>${input.username}</strong>). It will be able to:</p>
 ${
   input.scopes.length
     ? html`<ul class="scope-list">${input.scopes.map((s) => html`<li>${s.description} <span class="muted small mono">(${s.name})</span></li>`)}</ul>`
