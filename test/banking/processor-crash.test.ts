@@ -9,15 +9,37 @@ import { bankingOf, ensureProducts, fundedAccount, viewFor } from './banking-fix
 
 const CHILD = path.join(import.meta.dirname, 'fixtures', 'processor-child.ts');
 
-/** Start a processor process and SIGKILL it `afterMs` after it is ready. */
-function runAndKill(dataDir: string, databaseUrl: string | undefined, afterMs: number): Promise<void> {
+/**
+ * Start a processor process and SIGKILL it as soon as `started()` says it has begun settling transfers
+ * (plus `afterMs`), so the kill lands in the middle of a run.
+ */
+function runAndKill(
+  dataDir: string,
+  databaseUrl: string | undefined,
+  started: () => Promise<boolean>,
+  afterMs: number,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, dataDir, databaseUrl ?? ''], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    child.stdout.once('data', () => setTimeout(() => child.kill('SIGKILL'), afterMs));
+    const poll = async () => {
+      while (child.exitCode === null && !(await started())) await new Promise((r) => setTimeout(r, 5));
+      setTimeout(() => child.kill('SIGKILL'), afterMs);
+    };
+    // Never leave a child behind, whatever happens to the test.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stdout.once('data', () => {
+      poll().catch((error) => {
+        child.kill('SIGKILL');
+        reject(error);
+      });
+    });
     child.once('error', reject);
-    child.once('exit', () => resolve());
+    child.once('exit', () => {
+      clearTimeout(guard);
+      resolve();
+    });
   });
 }
 
@@ -56,18 +78,23 @@ for (const dialect of testDialects()) {
         });
         created.push(result.body.id);
       }
-      for (const delay of [40, 90, 150]) await runAndKill(t.dataDir, t.config.databaseUrl, delay);
-      // The killed processes did real work (so the kills landed mid-run, not before start or after the end).
-      const byChildren = await t.app.context.db
-        .selectFrom('banking_transfers')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('created_by', '=', user)
-        .where('state', '!=', 'scheduled')
-        .executeTakeFirstOrThrow();
-      assert.ok(
-        Number(byChildren.n) > 0 && Number(byChildren.n) < created.length,
-        `children settled ${byChildren.n}`,
-      );
+      const settledSoFar = async () =>
+        Number(
+          (
+            await t.app.context.db
+              .selectFrom('banking_transfers')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('created_by', '=', user)
+              .where('state', '!=', 'scheduled')
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      for (const delay of [0, 15, 40]) {
+        const before = await settledSoFar();
+        await runAndKill(t.dataDir, t.config.databaseUrl, async () => (await settledSoFar()) > before, delay);
+      }
+      // The killed processes did real work (so the kills landed mid-run, not before they started).
+      assert.ok((await settledSoFar()) > 0);
 
       // The restarted processor treats every leftover claim as abandoned (the killed workers are gone).
       const restarted = createTransferProcessor({
