@@ -301,6 +301,74 @@ for (const dialect of testDialects()) {
       }
     });
 
+    test("a transfer of someone else's account answers exactly like a transfer that does not exist", async () => {
+      const loadTest = demo.apps.loadTest;
+      const alice = demo.users.find((u) => u.username === 'alice');
+      const bob = demo.users.find((u) => u.username === 'bob');
+      assert.ok(loadTest && alice && bob);
+      const bobs = new Set(bob.entitlements.map((e) => e.id));
+      const [source, target] = alice.entitlements.filter((e) => e.resource === 'account' && !bobs.has(e.id));
+      assert.ok(source && target, 'alice has two accounts bob cannot see');
+      const created = await t.app.http.inject({
+        method: 'POST',
+        url: '/transfers/scheduledTransfers',
+        headers: {
+          'api-key': loadTest.apiKey,
+          authorization: `Bearer ${tokens.alice}`,
+          'idempotency-key': 'gen-suite-1',
+        },
+        payload: {
+          sourceAccount: { id: source.id },
+          targetAccount: { id: target.id },
+          amount: { value: '1.00', currency: 'USD' },
+          schedule: { start: `${new Date().getUTCFullYear() + 1}-01-15` },
+        },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const transferId = created.json().id as string;
+      const bobToken = (
+        await authorizationCodeFlow({
+          baseUrl: demo.baseUrl,
+          clientId: loadTest.clientId,
+          clientSecret: loadTest.clientSecret,
+          redirectUri: loadTest.redirectUri,
+          username: 'bob',
+          password: bob.password,
+          scope: 'banking/read banking/delete',
+        })
+      ).access_token;
+      const asBob = (method: 'GET' | 'DELETE', id: string) =>
+        t.app.http.inject({
+          method,
+          url: `/transfers/scheduledTransfers/${id}`,
+          headers: { 'api-key': loadTest.apiKey, authorization: `Bearer ${bobToken}` },
+        });
+      for (const method of ['GET', 'DELETE'] as const) {
+        const notTheirs = await asBob(method, transferId);
+        const missing = await asBob(method, 'trf_NoSuchTransfer0000000');
+        assert.equal(notTheirs.statusCode, 404, method);
+        assert.deepEqual(normalized(notTheirs), normalized(missing), method);
+      }
+      const mine = await t.app.http.inject({
+        method: 'GET',
+        url: `/transfers/scheduledTransfers/${transferId}`,
+        headers: { 'api-key': loadTest.apiKey, authorization: `Bearer ${tokens.alice}` },
+      });
+      assert.equal(mine.statusCode, 200);
+    });
+
+    test('no key, token or secret ever reaches the log', () => {
+      const log = t.logs.text();
+      const secrets = [
+        ...Object.values(demo.apps).flatMap((app) => [app?.apiKey, app?.clientSecret]),
+        revokedKey,
+        ...Object.values(tokens),
+        idToken,
+      ].filter((value): value is string => typeof value === 'string' && value.length > 0);
+      assert.ok(secrets.length > 8);
+      for (const secret of secrets) assert.ok(!log.includes(secret), 'a secret appears in the log');
+    });
+
     test('every operation is rate-limited per key (429 with Retry-After, RateLimit, RateLimit-Policy)', async (ctx) => {
       const developers = t.app.services.developers;
       const plans = (await developers.repo.listPlans()).filter(
