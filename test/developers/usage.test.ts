@@ -142,6 +142,28 @@ for (const dialect of testDialects()) {
       assert.equal((await dev.apiKeys.get(created.view.id, cliActor)).state, 'active');
     });
 
+    it('suspends a key that keeps hammering far above its plan (429s past the threshold)', async () => {
+      const created = await dev.apiKeys.create(
+        { clientApplicationId: readDemo(dataDir).apps.mobile?.applicationId ?? '' },
+        cliActor,
+      );
+      await dev.apiKeys.activate(created.view.id, null, cliActor);
+      const start = t.app.context.clock.now();
+      for (let i = 0; i < 6000; i++)
+        dev.usage.record(event(created.view.id, 429, start + i, { reason: 'rateLimited' }));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await dev.apiKeys.get(created.view.id, cliActor)).state, 'active');
+      dev.usage.record(event(created.view.id, 429, start + 6000, { reason: 'rateLimited' }));
+      assert.deepEqual(await dev.keyVerifier.verify(created.key), { ok: false, reason: 'suspended' });
+      for (let i = 0; i < 50; i++) {
+        if ((await dev.apiKeys.get(created.view.id, cliActor)).state === 'suspended') break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const stored = await dev.apiKeys.get(created.view.id, cliActor);
+      assert.equal(stored.state, 'suspended');
+      assert.match(stored.stateReason ?? '', /6001 rate-limited answers/);
+    });
+
     it('never suspends an abuse-exempt (load-test plan) key', async () => {
       const loadTest = readDemo(dataDir).apps.loadTest;
       const verified = await dev.keyVerifier.verify(loadTest?.apiKey ?? '');

@@ -50,12 +50,15 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     logger,
     settings,
     changes,
-    async onAbuse(event, refusals, limits) {
+    async onAbuse(event, count, limits, kind) {
       // Refuse at once in this process; the transaction below makes it durable and tells the others.
       keyVerifier.markSuspended(event.keyId);
-      const reason = `automatic: ${refusals} refused answers (401/403/404) within ${limits.windowSeconds} s (threshold ${limits.maxRefusals})`;
+      const reason =
+        kind === 'refusals'
+          ? `automatic: ${count} refused answers (401/403/404) within ${limits.windowSeconds} s (threshold ${limits.maxRefusals})`
+          : `automatic: ${count} rate-limited answers (429) within ${limits.windowSeconds} s (threshold ${limits.maxRateLimited})`;
       logger.warn(
-        { apiKeyId: event.keyId, applicationId: event.applicationId, refusals },
+        { apiKeyId: event.keyId, applicationId: event.applicationId, count, kind },
         'API key suspended for abuse',
       );
       await apiKeys.suspend(event.keyId, reason, systemActor, 'apiKey.autoSuspended');

@@ -40,9 +40,12 @@ export function createKeyVerifier(deps: { repo: DevelopersRepository; clock: Clo
   // Bumped by every invalidation: a load that started before one must not repopulate stale data.
   let generation = 0;
 
+  // Keys abuse detection stopped in this process whose suspension is still being committed.
+  const stopping = new Set<string>();
   const forget = (keyId: string) => {
     generation++;
     missing.delete(keyId);
+    stopping.delete(keyId);
     const entry = entries.get(keyId);
     if (entry) {
       entries.delete(keyId);
@@ -116,13 +119,16 @@ export function createKeyVerifier(deps: { repo: DevelopersRepository; clock: Clo
       return { ok: false, reason: 'revoked' };
     if (entry.expiresAtMs <= clock.now()) return { ok: false, reason: 'expired' };
     if (entry.key.state === 'pending') return { ok: false, reason: 'pending' };
-    if (entry.key.state === 'suspended') return { ok: false, reason: 'suspended' };
+    if (entry.key.state === 'suspended' || stopping.has(entry.key.id))
+      return { ok: false, reason: 'suspended' };
     if (entry.appState === 'pending') return { ok: false, reason: 'applicationPending' };
     if (entry.appState === 'suspended') return { ok: false, reason: 'applicationSuspended' };
     return { ok: true, key: entry.verified };
   }
 
   const verifier: KeyVerifier & {
+    /** Is this exact origin registered by a live browser application (CORS preflights carry no key)? */
+    isRegisteredOrigin(origin: string): Promise<boolean>;
     /** Drop one key from this process's cache (after a local commit). */
     invalidateKey(keyId: string): void;
     invalidateApplication(applicationId: string): void;
@@ -161,8 +167,7 @@ export function createKeyVerifier(deps: { repo: DevelopersRepository; clock: Clo
     invalidateApplication: forgetApplication,
     invalidateAll: forgetAll,
     markSuspended(keyId) {
-      const entry = entries.get(keyId);
-      if (entry && entry.key.state === 'active') entry.key = { ...entry.key, state: 'suspended' };
+      stopping.add(keyId);
     },
     cachedState(keyId) {
       return entries.get(keyId)?.key.state;

@@ -9,9 +9,12 @@ export const ABUSE_SETTING = 'developers.abuse';
 export interface AbuseSettings {
   /** Suspend a key after MORE than this many refused (401/403/404) answers within the window. */
   maxRefusals: number;
+  /** Suspend a key after MORE than this many rate-limited (429) answers within the window: a client that
+   * ignores `Retry-After` and keeps sending far above its plan. */
+  maxRateLimited: number;
   windowSeconds: number;
 }
-export const DEFAULT_ABUSE: AbuseSettings = { maxRefusals: 200, windowSeconds: 60 };
+export const DEFAULT_ABUSE: AbuseSettings = { maxRefusals: 200, maxRateLimited: 6000, windowSeconds: 60 };
 
 /** Refusals caused by the key's own state: counting them would re-trigger on a key already stopped. */
 const STATE_REASONS = new Set(['pending', 'suspended', 'applicationPending', 'applicationSuspended']);
@@ -35,7 +38,12 @@ export function createUsageRecorder(deps: {
   settings: Settings;
   changes: ChangeFeed;
   /** Called once when a key crosses the abuse threshold. */
-  onAbuse: (event: UsageEvent, refusals: number, settings: AbuseSettings) => Promise<void>;
+  onAbuse: (
+    event: UsageEvent,
+    count: number,
+    settings: AbuseSettings,
+    kind: 'refusals' | 'rateLimited',
+  ) => Promise<void>;
 }) {
   const { repo, logger, settings, changes } = deps;
   let pending = new Map<string, number>();
@@ -43,6 +51,7 @@ export function createUsageRecorder(deps: {
   let flushing: Promise<void> | undefined;
   let abuse: AbuseSettings = DEFAULT_ABUSE;
   const refusals = new Map<string, number[]>();
+  const rateLimited = new Map<string, number[]>();
   const triggered = new Set<string>();
 
   const loadSettings = async () => {
@@ -51,6 +60,9 @@ export function createUsageRecorder(deps: {
       maxRefusals: Number.isInteger(value.maxRefusals)
         ? Number(value.maxRefusals)
         : DEFAULT_ABUSE.maxRefusals,
+      maxRateLimited: Number.isInteger(value.maxRateLimited)
+        ? Number(value.maxRateLimited)
+        : DEFAULT_ABUSE.maxRateLimited,
       windowSeconds:
         Number.isInteger(value.windowSeconds) && Number(value.windowSeconds) > 0
           ? Number(value.windowSeconds)
@@ -61,29 +73,43 @@ export function createUsageRecorder(deps: {
     if (change.key === ABUSE_SETTING) void loadSettings().catch(() => {});
   });
 
-  function watchAbuse(event: UsageEvent) {
-    if (event.abuseExempt || !REFUSALS.has(event.status)) return;
-    if (event.reason && STATE_REASONS.has(event.reason)) return;
-    if (triggered.has(event.keyId)) return;
-    let times = refusals.get(event.keyId);
+  /** Adds one event to a key's sliding window; returns how many events the window now holds. */
+  function countInWindow(windows: Map<string, number[]>, keyId: string, at: number): number {
+    let times = windows.get(keyId);
     if (!times) {
       times = [];
-      refusals.set(event.keyId, times);
+      windows.set(keyId, times);
     }
-    times.push(event.at);
-    const windowStart = event.at - abuse.windowSeconds * 1000;
+    times.push(at);
+    const windowStart = at - abuse.windowSeconds * 1000;
     let drop = 0;
     while (drop < times.length && (times[drop] ?? 0) <= windowStart) drop++;
     if (drop > 0) times.splice(0, drop);
-    if (times.length > abuse.maxRefusals) {
-      triggered.add(event.keyId);
-      const count = times.length;
-      refusals.delete(event.keyId);
-      deps
-        .onAbuse(event, count, abuse)
-        .catch((error) => logger.error({ err: error, apiKeyId: event.keyId }, 'abuse suspension failed'))
-        .finally(() => triggered.delete(event.keyId));
+    return times.length;
+  }
+
+  function watchAbuse(event: UsageEvent) {
+    if (event.abuseExempt || triggered.has(event.keyId)) return;
+    let kind: 'refusals' | 'rateLimited';
+    let count: number;
+    if (event.status === 429) {
+      kind = 'rateLimited';
+      count = countInWindow(rateLimited, event.keyId, event.at);
+      if (count <= abuse.maxRateLimited) return;
+    } else if (REFUSALS.has(event.status) && !(event.reason && STATE_REASONS.has(event.reason))) {
+      kind = 'refusals';
+      count = countInWindow(refusals, event.keyId, event.at);
+      if (count <= abuse.maxRefusals) return;
+    } else {
+      return;
     }
+    triggered.add(event.keyId);
+    refusals.delete(event.keyId);
+    rateLimited.delete(event.keyId);
+    deps
+      .onAbuse(event, count, abuse, kind)
+      .catch((error) => logger.error({ err: error, apiKeyId: event.keyId }, 'abuse suspension failed'))
+      .finally(() => triggered.delete(event.keyId));
   }
 
   async function flushOnce(): Promise<void> {
@@ -163,9 +189,11 @@ export function createUsageRecorder(deps: {
       if (timer) return;
       timer = setInterval(() => {
         flush().catch((error) => logger.warn({ err: error }, 'usage flush failed; will retry'));
-        for (const [keyId, times] of refusals) {
-          const last = times[times.length - 1] ?? 0;
-          if (Date.now() - last > abuse.windowSeconds * 2000) refusals.delete(keyId);
+        for (const windows of [refusals, rateLimited]) {
+          for (const [keyId, times] of windows) {
+            const last = times[times.length - 1] ?? 0;
+            if (Date.now() - last > abuse.windowSeconds * 2000) windows.delete(keyId);
+          }
         }
       }, FLUSH_EVERY_MS);
       timer.unref();
