@@ -226,6 +226,17 @@ for (const dialect of testDialects()) {
       assert.equal(problemType(body), 'badRequest');
     });
 
+    test('a malformed account id in the query is 404 like any id the user cannot see', async () => {
+      for (const bad of ['bad!id', 'a'.repeat(65), "x' OR '1'='1"]) {
+        const { status } = await call(
+          'alice',
+          'GET',
+          `/transactions/transactions?account=${encodeURIComponent(bad)}`,
+        );
+        assert.equal(status, 404, bad);
+      }
+    });
+
     test("another customer's transactions are 404", async () => {
       const { status } = await call('alice', 'GET', `/transactions/transactions?account=${accounts.bakery}`);
       assert.equal(status, 404);
