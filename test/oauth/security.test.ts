@@ -929,6 +929,24 @@ for (const dialect of testDialects()) {
       }
     });
 
+    it('#35: answers 429 after 100 wrong client secrets from one address in a minute', async () => {
+      const attempt = () =>
+        fetch(`${baseUrl}/auth/oauth2/token`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`${b.clientId}:wrong`).toString('base64')}`,
+          },
+          body: 'grant_type=client_credentials&scope=banking%2Fread',
+        });
+      const statuses: number[] = [];
+      for (let i = 0; i < 105; i++) statuses.push((await attempt()).status);
+      assert.ok(statuses.slice(0, 90).every((s) => s === 401));
+      const last = await attempt();
+      assert.equal(last.status, 429);
+      assert.ok(Number(last.headers.get('retry-after')) >= 1);
+    });
+
     // ---- developer self-registration -----------------------------------------------------------------
 
     it('registers a developer account with a CSRF-protected form (303) and refuses weak passwords', async () => {

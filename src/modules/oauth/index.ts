@@ -103,6 +103,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     provider.use(interceptJwt(material));
     provider.use(endGrantsOnLogout);
     provider.use(slideRefreshTokenExpiry);
+    provider.use(throttleClientAuthFailures);
     provider.on('server_error', (_ctx: unknown, error: Error) =>
       logger.error({ err: error }, 'authorization server error'),
     );
@@ -233,6 +234,50 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     if (!oidc?.params?.logout) return;
     for (const authorization of Object.values(oidc.session?.authorizations ?? {}))
       if (authorization.grantId) await grants.revokeGrant(authorization.grantId, 'signed out');
+  }
+
+  /**
+   * Brute force on client secrets: after too many failed client authentications from one address in a
+   * minute, the client-authenticated endpoints answer 429 until the window passes.
+   */
+  const clientAuthLimiter = context.shared.rateLimiter({
+    keyPrefix: 'client-auth-failures',
+    points: 100,
+    duration: 60,
+  });
+  const CLIENT_AUTH_PATHS = new Set(['/oauth2/token', '/oauth2/introspect', '/oauth2/revoke', '/oauth2/par']);
+  function presentedClientId(ctx: KoaContextWithOIDC): string {
+    const authorization = ctx.get('authorization');
+    if (/^basic /i.test(authorization)) {
+      const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+      try {
+        return decodeURIComponent(decoded.split(':')[0] ?? '').slice(0, 128);
+      } catch {
+        return '';
+      }
+    }
+    const body = (ctx.req as IncomingMessage & { body?: unknown }).body;
+    const fromBody = typeof body === 'string' ? new URLSearchParams(body).get('client_id') : null;
+    return (fromBody ?? '').slice(0, 128);
+  }
+
+  async function throttleClientAuthFailures(
+    ctx: KoaContextWithOIDC,
+    next: () => Promise<void>,
+  ): Promise<void> {
+    if (!CLIENT_AUTH_PATHS.has(ctx.path) || ctx.method !== 'POST') return next();
+    // Keyed by address and client, so one client's attacker does not lock out others behind a NAT.
+    const address = `${ctx.ip}|${presentedClientId(ctx)}`;
+    const state = await clientAuthLimiter.get(address).catch(() => null);
+    if (state && state.consumedPoints >= 100) {
+      ctx.status = 429;
+      ctx.set('retry-after', String(Math.max(1, Math.ceil(state.msBeforeNext / 1000))));
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { error: 'slow_down', error_description: 'too many failed client authentications' };
+      return;
+    }
+    await next();
+    if (ctx.status === 401) await clientAuthLimiter.consume(address).catch(() => {});
   }
 
   /**

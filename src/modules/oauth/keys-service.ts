@@ -100,8 +100,15 @@ export function createKeys(context: ModuleContext) {
 
     async material(): Promise<KeyMaterial> {
       const rows = await liveRows();
-      // The active (unretired) key first: oidc-provider signs with the first matching key.
-      const ordered = [...rows].sort((a, b) => Number(a.retired_at !== null) - Number(b.retired_at !== null));
+      // The active (unretired) key first: oidc-provider signs with the first matching key. Should two
+      // processes starting on an empty store both create one, every process picks the oldest.
+      const ordered = [...rows].sort(
+        (a, b) =>
+          Number(a.retired_at !== null) - Number(b.retired_at !== null) ||
+          (a.retired_at === null
+            ? a.created_at.localeCompare(b.created_at) || a.kid.localeCompare(b.kid)
+            : 0),
+      );
       const signing: Record<string, unknown>[] = [];
       const cookies: string[] = [];
       for (const row of ordered) {
