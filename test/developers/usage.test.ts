@@ -129,6 +129,20 @@ for (const dialect of testDialects()) {
       assert.equal((await dev.keyVerifier.verify(created.key)).ok, true);
     });
 
+    it("does not count refusals caused by the key's own state (a suspended key is not re-suspended)", async () => {
+      const created = await dev.apiKeys.create(
+        { clientApplicationId: readDemo(dataDir).apps.mobile?.applicationId ?? '' },
+        cliActor,
+      );
+      const start = t.app.context.clock.now();
+      for (let i = 0; i < 300; i++) {
+        dev.usage.record(event(created.view.id, 403, start + i, { reason: 'keyNotActive:pending' }));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await dev.apiKeys.get(created.view.id, cliActor)).state, 'pending');
+      assert.ok(!t.logs.text().includes('abuse suspension failed'));
+    });
+
     it('does not count refusals spread over more than the window', async () => {
       const created = await dev.apiKeys.create(
         { clientApplicationId: readDemo(dataDir).apps.mobile?.applicationId ?? '' },

@@ -19,6 +19,12 @@ export const DEFAULT_ABUSE: AbuseSettings = { maxRefusals: 200, maxRateLimited: 
 /** Refusals caused by the key's own state: counting them would re-trigger on a key already stopped. */
 const STATE_REASONS = new Set(['pending', 'suspended', 'applicationPending', 'applicationSuspended']);
 const REFUSALS = new Set([401, 403, 404]);
+
+/** The gateway logs refusals as `<refusal>:<detail>`, e.g. `keyNotActive:suspended`. */
+function isStateRefusal(reason: string | undefined): boolean {
+  if (!reason) return false;
+  return reason.startsWith('keyNotActive') || reason.split(':').some((part) => STATE_REASONS.has(part));
+}
 const FLUSH_EVERY_MS = 5_000;
 const FLUSH_AT_ENTRIES = 10_000;
 
@@ -96,7 +102,7 @@ export function createUsageRecorder(deps: {
       kind = 'rateLimited';
       count = countInWindow(rateLimited, event.keyId, event.at);
       if (count <= abuse.maxRateLimited) return;
-    } else if (REFUSALS.has(event.status) && !(event.reason && STATE_REASONS.has(event.reason))) {
+    } else if (REFUSALS.has(event.status) && !isStateRefusal(event.reason)) {
       kind = 'refusals';
       count = countInWindow(refusals, event.keyId, event.at);
       if (count <= abuse.maxRefusals) return;
