@@ -149,6 +149,37 @@ for (const dialect of testDialects()) {
       assert.match(page, /GET \/accounts\/accounts\?limit=100<\/strong> → <span class="demo-status">403/);
     });
 
+    test('a customer cannot decide applications; the deposit accounts manager approves the pending one', async () => {
+      const pending = await t.app.context.db
+        .selectFrom('banking_applications')
+        .select('id')
+        .where('state', '=', 'pending')
+        .executeTakeFirstOrThrow();
+      const alice = await signIn('alice');
+      const aliceHome = await (await jarFetch(alice.jar, `${demo.baseUrl}/demo/`)).text();
+      assert.match(aliceHome, new RegExp(`${pending.id}`));
+      await jarFetch(
+        alice.jar,
+        `${demo.baseUrl}/demo/applications/${pending.id}/approve`,
+        form({ csrf: csrfOf(aliceHome) }),
+      );
+      const refused = await (await jarFetch(alice.jar, `${demo.baseUrl}/demo/`)).text();
+      assert.match(refused, /Decision refused/);
+      assert.match(refused, /<span class="demo-status">403/);
+
+      const dana = await signIn('dana');
+      const danaHome = await (await jarFetch(dana.jar, `${demo.baseUrl}/demo/`)).text();
+      assert.match(danaHome, new RegExp(`${pending.id}`));
+      await jarFetch(
+        dana.jar,
+        `${demo.baseUrl}/demo/applications/${pending.id}/approve`,
+        form({ csrf: csrfOf(danaHome) }),
+      );
+      const approved = await (await jarFetch(dana.jar, `${demo.baseUrl}/demo/`)).text();
+      assert.match(approved, /Application approved/);
+      assert.match(approved, /&quot;state&quot;: &quot;approved&quot;/);
+    });
+
     test('the access token is refreshed shortly before it expires', async () => {
       const { jar } = await signIn('carol');
       const accessToken = async () => {

@@ -373,6 +373,30 @@ export function registerDemoClient(app: FastifyInstance, context: ModuleContext)
       );
     });
 
+    scope.post('/demo/applications/:applicationId/:decision', async (request, reply) => {
+      const ctx = await signedIn(request, reply, true);
+      if (!ctx) return reply;
+      const { applicationId, decision } = request.params as { applicationId: string; decision: string };
+      if (!ACCOUNT_ID.test(applicationId) || (decision !== 'approve' && decision !== 'reject')) {
+        return reply.callNotFound();
+      }
+      const answer = await callApi(
+        app,
+        ctx.credentials,
+        'POST',
+        `/accountApplications/accountApplications/${applicationId}/${decision}`,
+        { body: decision === 'reject' ? { reason: 'Rejected in the demo back office.' } : {} },
+      );
+      return flashAndReturn(
+        reply,
+        ctx.session,
+        answer.status < 300
+          ? `Application ${decision === 'approve' ? 'approved' : 'rejected'}`
+          : 'Decision refused',
+        answer,
+      );
+    });
+
     scope.post('/demo/try', async (request, reply) => {
       const ctx = await signedIn(request, reply, true);
       if (!ctx) return reply;

@@ -183,7 +183,17 @@ ${
 <section class="card stack"><h2>Account applications</h2>
 ${
   applications
-    ? html`<ul>${applications.map((a) => html`<li><code>${a.id}</code> — ${a.productId} — <span class="badge">${a.state}</span></li>`)}</ul>
+    ? html`<ul>${applications.map(
+        (a) => html`<li><code>${a.id}</code> — ${a.productId} — <span class="badge">${a.state}</span>
+${
+  a.state === 'pending'
+    ? html`<form class="demo-inline" method="post" action="/demo/applications/${a.id}/approve">
+<input type="hidden" name="csrf" value="${input.csrf}"><button class="button-link" type="submit">Approve</button></form>
+<form class="demo-inline" method="post" action="/demo/applications/${a.id}/reject">
+<input type="hidden" name="csrf" value="${input.csrf}"><button class="button-link" type="submit">Reject</button></form>`
+    : ''
+}</li>`,
+      )}</ul>
 ${applications.length === 0 ? html`<p class="muted">No applications.</p>` : ''}`
     : answerBlock(input.applications)
 }
