@@ -47,6 +47,8 @@ const DROPPED_RESPONSE_HEADERS = new Set([
   'access-control-max-age',
 ]);
 
+const BUFFERED_RESPONSE_BYTES = 64 * 1024;
+
 export interface UpstreamRequest {
   method: string;
   /** Path after the API prefix, starting with `/`, query string included. */
@@ -100,6 +102,12 @@ export function createUpstreamProxy(upstreamUrl: string, options: { timeoutMs?: 
         const responseHeaders: Record<string, string | string[]> = {};
         for (const [name, value] of Object.entries(response.headers)) {
           if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) responseHeaders[name] = value;
+        }
+        // Small answers of known length go out in one write (one TLS record); the rest is streamed.
+        const length = Number(response.headers['content-length']);
+        if (Number.isInteger(length) && length <= BUFFERED_RESPONSE_BYTES) {
+          const body = Buffer.from(await response.body.arrayBuffer());
+          return { status: response.statusCode, headers: responseHeaders, body };
         }
         return { status: response.statusCode, headers: responseHeaders, body: response.body };
       } catch (error) {
