@@ -129,6 +129,32 @@ for (const dialect of testDialects()) {
       assert.equal(result.code, 1);
     });
 
+    it('changes the abuse threshold of a running server', async () => {
+      const set = await run(t, ['abuse', 'set', '--max-refusals', '3', '--json']);
+      assert.equal(set.code, 0, set.stderr);
+      assert.equal(JSON.parse(set.stdout).maxRefusals, 3);
+      const created = await dev.apiKeys.create(
+        { clientApplicationId: readDemo(t.dataDir).apps.mobile?.applicationId ?? '' },
+        cliActor,
+      );
+      await dev.apiKeys.activate(created.view.id, null, cliActor);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const at = t.app.context.clock.now();
+      const event = {
+        keyId: created.view.id,
+        applicationId: 'x',
+        api: 'accounts',
+        operationId: 'getAccount',
+        status: 404,
+        abuseExempt: false,
+      };
+      for (let i = 0; i < 4; i++) dev.usage.record({ ...event, at: at + i });
+      assert.deepEqual(await dev.keyVerifier.verify(created.key), { ok: false, reason: 'suspended' });
+      const shown = await run(t, ['abuse', 'show', '--json']);
+      assert.equal(JSON.parse(shown.stdout).maxRefusals, 3);
+      assert.equal((await run(t, ['abuse', 'set', '--max-refusals', '200'])).code, 0);
+    });
+
     it("changes a rate plan, picked up by the running server's verifier", async () => {
       const result = await run(t, [
         'plans',

@@ -8,7 +8,7 @@ import { grantsCommands } from './grants.ts';
 import { lifetimesCommands } from './lifetimes.ts';
 import { migrateCommand } from './migrate.ts';
 import { orgsCommands } from './orgs.ts';
-import { plansCommands } from './plans.ts';
+import { abuseCommands, plansCommands } from './plans.ts';
 import { rolesCommands } from './roles.ts';
 import { signingKeysCommands } from './signing-keys.ts';
 import { startCommand } from './start.ts';
@@ -25,6 +25,7 @@ export const commands: Command[] = [
   ...appsCommands,
   ...apiKeysCommands,
   ...plansCommands,
+  ...abuseCommands,
   ...entitlementsCommands,
   ...apisCommands,
   ...usersCommands,

@@ -1,3 +1,4 @@
+import { ABUSE_SETTING, DEFAULT_ABUSE } from '../../modules/developers/index.ts';
 import type { Command } from '../command.ts';
 import { appCommand, developersOf, EXIT, output, requireOption, table } from './developers-cli.ts';
 
@@ -51,6 +52,65 @@ export const plansCommands: Command[] = [
         plan,
         () => `Rate plan ${plan.name}: ${plan.perSecond}/s (burst ${plan.burst}), ${plan.perDay}/day.`,
       );
+      return EXIT.ok;
+    },
+  ),
+];
+
+/** `abuse show|set` — the automatic suspension thresholds (institution setting, effective within 1 s). */
+export const abuseCommands: Command[] = [
+  appCommand(
+    { name: 'abuse show', summary: 'show the abuse auto-suspension thresholds' },
+    async (app, args, io) => {
+      const value = await app.context.settings.get(ABUSE_SETTING, DEFAULT_ABUSE);
+      const settings = { ...DEFAULT_ABUSE, ...value };
+      output(
+        io,
+        args.json,
+        settings,
+        () =>
+          `A key is suspended after more than ${settings.maxRefusals} refused (401/403/404) or ${settings.maxRateLimited} rate-limited answers within ${settings.windowSeconds} s (load-test plans exempt).`,
+      );
+      return EXIT.ok;
+    },
+  ),
+  appCommand(
+    {
+      name: 'abuse set',
+      summary: 'change the abuse auto-suspension thresholds',
+      options: {
+        'max-refusals': { type: 'string' },
+        'max-rate-limited': { type: 'string' },
+        'window-seconds': { type: 'string' },
+      },
+      usage: 'strongroom abuse set [--max-refusals 200] [--max-rate-limited 6000] [--window-seconds 60]',
+    },
+    async (app, args, io) => {
+      const current = { ...DEFAULT_ABUSE, ...(await app.context.settings.get(ABUSE_SETTING, DEFAULT_ABUSE)) };
+      const next = { ...current };
+      for (const [option, field] of [
+        ['max-refusals', 'maxRefusals'],
+        ['max-rate-limited', 'maxRateLimited'],
+        ['window-seconds', 'windowSeconds'],
+      ] as const) {
+        const raw = args.options[option];
+        if (raw === undefined) continue;
+        const value = Number(raw);
+        if (!Number.isSafeInteger(value) || value <= 0) {
+          io.stderr.write(`--${option} must be a positive integer\n`);
+          return EXIT.usage;
+        }
+        next[field] = value;
+      }
+      await app.context.settings.set(ABUSE_SETTING, next);
+      await app.context.audit.record({
+        actor: { type: 'cli' },
+        action: 'setting.changed',
+        target: { type: 'setting', id: ABUSE_SETTING },
+        before: current,
+        after: next,
+      });
+      output(io, args.json, next, () => `Abuse thresholds: ${JSON.stringify(next)}`);
       return EXIT.ok;
     },
   ),
