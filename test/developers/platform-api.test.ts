@@ -104,6 +104,21 @@ for (const dialect of testDialects()) {
     };
     const ivanApp = () => demo.apps.mobile?.applicationId ?? '';
 
+    it('seeds the demo applications and keeps their redirect URIs on the real public URL', async () => {
+      assert.equal(demo.apps.backOffice?.redirectUri, `${baseUrl}/demo/callback`);
+      assert.equal(demo.apps.loadTest?.redirectUri, `${baseUrl}/demo/loadtest-callback`);
+      assert.equal(demo.apps.mobile?.redirectUri, 'http://127.0.0.1:8765/callback');
+      assert.equal(demo.apps.mobile?.clientSecret, undefined);
+      const client = await t.app.services.oauth.clients.get(demo.apps.backOffice?.clientId ?? '');
+      assert.deepEqual(client?.redirectUris, [`${baseUrl}/demo/callback`]);
+      assert.equal(client?.firstParty, true);
+      for (const name of ['backOffice', 'mobile', 'loadTest']) {
+        const verified = await t.app.services.developers.keyVerifier.verify(demo.apps[name]?.apiKey ?? '');
+        assert.equal(verified.ok, true, name);
+        assert.equal(verified.ok && verified.key.plan.name, name === 'loadTest' ? 'loadTest' : 'standard');
+      }
+    });
+
     it("lists only the caller's organization's applications; the institution sees all", async () => {
       const ivan = await call('GET', '/clientApplications/clientApplications', { token: tokens.ivan });
       assert.equal(ivan.status, 200);
