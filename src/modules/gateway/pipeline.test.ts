@@ -390,7 +390,7 @@ for (const dialect of testDialects()) {
         await get('/bank/accounts/unknown1', auth()),
       ]) {
         assert.equal(response.headers['ratelimit-policy'], '"burst";q=1000;w=1, "daily";q=1000000;w=86400');
-        assert.match(response.headers.ratelimit as string, /^"burst";r=\d+;t=\d+, "daily";r=\d+;t=\d+$/);
+        assert.match(response.headers.ratelimit as string, /^"burst";r=\d+;t=1$/);
       }
       assert.equal((await get('/bank/accounts/acc1')).headers.ratelimit, undefined);
     });
@@ -413,10 +413,7 @@ for (const dialect of testDialects()) {
       assert.equal(statuses[3], 429);
       assert.equal(last?.json().type, 'https://gw.test/errors/tooManyRequests');
       assert.match(String(last?.headers['retry-after']), /^\d+$/);
-      assert.equal(
-        last?.headers['ratelimit-policy'],
-        '"burst";q=3;w=1, "sustained";q=20;w=10, "daily";q=1000;w=86400',
-      );
+      assert.equal(last?.headers['ratelimit-policy'], '"burst";q=3;w=1, "daily";q=1000;w=86400');
       const metered = h.usage.filter((event) => event.keyId === 'key_tiny').map((event) => event.status);
       assert.deepEqual(metered, statuses);
     });

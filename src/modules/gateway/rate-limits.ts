@@ -21,8 +21,8 @@ export interface RateDecision {
 
 /**
  * Per-key rate limits from the application's plan (draft-ietf-httpapi-ratelimit-headers): a one-second
- * "burst" window, a ten-second "sustained" window enforcing the per-second rate when the burst is larger,
- * and a "daily" window. Counters live in the shared state (memory, or Redis shared by every process).
+ * "burst" window and a "daily" window. Counters live in the shared state (memory, or Redis shared by
+ * every process).
  */
 export function createRateLimits(deps: { shared: SharedState; onError: (error: unknown) => void }) {
   const limiters = new Map<string, RateLimiterAbstract>();
@@ -46,10 +46,12 @@ export function createRateLimits(deps: { shared: SharedState; onError: (error: u
     const id = `${plan.perSecond}:${plan.burst}:${plan.perDay}`;
     let compiled = plans.get(id);
     if (!compiled) {
-      const windows: Window[] = [{ name: 'burst', quota: Math.max(plan.burst, plan.perSecond), seconds: 1 }];
-      if (plan.burst > plan.perSecond)
-        windows.push({ name: 'sustained', quota: plan.perSecond * 10, seconds: 10 });
-      windows.push({ name: 'daily', quota: plan.perDay, seconds: 86_400 });
+      // DESIGN.md §1: `"burst";q=<burst>;w=1, "daily";q=<perDay>;w=86400` — the burst is what one second
+      // may use; the plan's sustained per-second rate is bounded by it.
+      const windows: Window[] = [
+        { name: 'burst', quota: Math.max(plan.burst, plan.perSecond), seconds: 1 },
+        { name: 'daily', quota: plan.perDay, seconds: 86_400 },
+      ];
       compiled = {
         windows,
         policy: windows.map((w) => `"${w.name}";q=${w.quota};w=${w.seconds}`).join(', '),
@@ -59,15 +61,22 @@ export function createRateLimits(deps: { shared: SharedState; onError: (error: u
     return compiled;
   };
 
-  const describe = (windows: Window[], results: (RateLimiterRes | null)[]) =>
-    windows
-      .map((w, i) => {
-        const result = results[i];
-        const remaining = result ? Math.max(0, result.remainingPoints) : w.quota;
-        const reset = result ? Math.max(0, Math.ceil(result.msBeforeNext / 1000)) : w.seconds;
-        return `"${w.name}";r=${remaining};t=${reset}`;
-      })
-      .join(', ');
+  /** `RateLimit`: the window closest to exhaustion (the one that will refuse first), as one item. */
+  const describe = (windows: Window[], results: (RateLimiterRes | null)[]) => {
+    let chosen = '';
+    let lowest = Number.POSITIVE_INFINITY;
+    windows.forEach((w, i) => {
+      const result = results[i];
+      const remaining = result ? Math.max(0, result.remainingPoints) : w.quota;
+      const reset = result ? Math.max(0, Math.ceil(result.msBeforeNext / 1000)) : w.seconds;
+      const share = remaining / w.quota;
+      if (share < lowest) {
+        lowest = share;
+        chosen = `"${w.name}";r=${remaining};t=${reset}`;
+      }
+    });
+    return chosen;
+  };
 
   return {
     /** Count one request of `keyId` against its plan. Fails open (and reports) when the store errs. */
