@@ -320,6 +320,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     for (const [name, value] of Object.entries(reply.getHeaders()))
       if (value !== undefined) reply.raw.setHeader(name, value as string);
     reply.raw.setHeader('content-security-policy', AUTH_CSP);
+    // The request log line should show the public path, not the provider's (never the query string).
+    (request.logContext as Record<string, unknown>).path = request.url.split('?')[0];
     // oidc-provider derives its mount path (and so every advertised URL) from originalUrl minus url.
     raw.originalUrl = mountPath ? `${mountPath}${path}` : raw.url;
     raw.url = path;
