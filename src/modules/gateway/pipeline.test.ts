@@ -255,8 +255,6 @@ for (const dialect of testDialects()) {
       }
       const a = normalized(notEntitled);
       const b = normalized(missing);
-      delete a.headers.ratelimit;
-      delete b.headers.ratelimit;
       assert.deepEqual(a, b);
       assert.equal(notEntitled.headers['content-length'], malformed.headers['content-length']);
     });

@@ -61,7 +61,12 @@ export function createRateLimits(deps: { shared: SharedState; onError: (error: u
     return compiled;
   };
 
-  /** `RateLimit`: the window closest to exhaustion (the one that will refuse first), as one item. */
+  /**
+   * `RateLimit`: the window closest to exhaustion (the one that will refuse first), as one item. The
+   * remaining quota is rounded down to a tenth of the quota, and exact only in the last tenth: answers
+   * that must be identical (DESIGN.md §1 rows 2 and 8) stay byte for byte identical, and the header does
+   * not time the key's other traffic request by request.
+   */
   const describe = (windows: Window[], results: (RateLimiterRes | null)[]) => {
     let chosen = '';
     let lowest = Number.POSITIVE_INFINITY;
@@ -72,7 +77,9 @@ export function createRateLimits(deps: { shared: SharedState; onError: (error: u
       const share = remaining / w.quota;
       if (share < lowest) {
         lowest = share;
-        chosen = `"${w.name}";r=${remaining};t=${reset}`;
+        const step = Math.max(1, Math.floor(w.quota / 10));
+        const shown = remaining >= step ? Math.floor(remaining / step) * step : remaining;
+        chosen = `"${w.name}";r=${shown};t=${reset}`;
       }
     });
     return chosen;
