@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, type webcrypto } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
 import * as client from 'openid-client';
 import { readDemoFile } from '../../src/demo/demo-file.ts';
 import {
@@ -180,6 +181,55 @@ for (const dialect of testDialects()) {
       );
       const tokens = await codeFlow(config, REDIRECT, 'banking/read');
       assert.equal(decodeJwt(tokens.access_token).payload.client_id, jwtClientId);
+    });
+
+    it('T9: refuses replayed, expired, wrongly addressed and HS256 client assertions', async () => {
+      const tokenUrl = `${baseUrl}/auth/oauth2/token`;
+      const assertion = (overrides: { exp?: number; aud?: string; jti?: string } = {}) =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+          .setIssuer(jwtClientId)
+          .setSubject(jwtClientId)
+          .setAudience(overrides.aud ?? `${baseUrl}/auth`)
+          .setJti(overrides.jti ?? crypto.randomUUID())
+          .setIssuedAt()
+          .setExpirationTime(overrides.exp ?? Math.floor(Date.now() / 1000) + 60)
+          .sign(jwtKey);
+      const post = async (jwt: string) => {
+        const response = await fetch(tokenUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_id: jwtClientId,
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: jwt,
+          }).toString(),
+        });
+        return { status: response.status, error: ((await response.json()) as { error: string }).error };
+      };
+      const valid = await assertion();
+      // Authenticated (the client may not use client credentials, so not 200, but not invalid_client).
+      assert.notEqual((await post(valid)).error, 'invalid_client');
+      assert.deepEqual(await post(valid), { status: 401, error: 'invalid_client' });
+      assert.deepEqual(await post(await assertion({ exp: Math.floor(Date.now() / 1000) - 300 })), {
+        status: 401,
+        error: 'invalid_client',
+      });
+      assert.deepEqual(await post(await assertion({ aud: 'https://other.example/' })), {
+        status: 401,
+        error: 'invalid_client',
+      });
+      const hmac = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(jwtClientId)
+        .setSubject(jwtClientId)
+        .setAudience(`${baseUrl}/auth`)
+        .setJti(crypto.randomUUID())
+        .setIssuedAt()
+        .setExpirationTime('1m')
+        .sign(new TextEncoder().encode('x'.repeat(32)));
+      assert.deepEqual(await post(hmac), { status: 401, error: 'invalid_client' });
     });
 
     it('lets a public client use a loopback redirect and rotates its refresh token', async () => {
