@@ -179,7 +179,15 @@ for (const dialect of testDialects()) {
         })
         .execute();
       await t.app.context.changes.publish('entitlement', 'usr_remote');
-      await t.app.context.changes.pollNow();
+      // A poll already in flight may predate the change: wait (bounded) for the one that sees it.
+      const started = Date.now();
+      while (
+        entitlements.hasCached('usr_remote', 'account', 'accX', 'view') !== undefined &&
+        Date.now() - started < 2000
+      ) {
+        await t.app.context.changes.pollNow();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       assert.equal(entitlements.hasCached('usr_remote', 'account', 'accX', 'view'), undefined);
       assert.equal(await entitlements.has('usr_remote', 'account', 'accX', 'view'), true);
     });
