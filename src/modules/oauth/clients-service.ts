@@ -339,7 +339,8 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
     /** What oidc-provider sees of an enabled client; disabled or unknown clients do not exist for it. */
     async providerMetadata(clientId) {
       const row = await repository.find(clientId);
-      if (!row || row.is_enabled !== 1) return undefined;
+      if (!row) return undefined;
+      if (row.is_enabled !== 1) return undefined;
       const info = toInfo(row);
       const metadata: ProviderClientMetadata = {
         client_id: info.clientId,
