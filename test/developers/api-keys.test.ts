@@ -223,7 +223,7 @@ for (const dialect of testDialects()) {
       }
       const exact = samples(key);
       for (const value of [near, far])
-        assert.ok(value / exact < 3 && exact / value < 3, `${near} ${far} ${exact}`);
+        assert.ok(value / exact < 5 && exact / value < 5, `${near} ${far} ${exact}`);
     });
 
     it('shows the plaintext only at creation: reads, lists and the audit log carry prefix and last4 only', async () => {

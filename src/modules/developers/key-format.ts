@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { sha256Hex } from '../../lib/hash.ts';
 import { randomBase62 } from '../../lib/ids.ts';
@@ -17,6 +18,8 @@ import { randomBase62 } from '../../lib/ids.ts';
  * Regular expression for scanners: `\bsrk_(live|test)_[0-9A-Za-z]{20}_[0-9A-Za-z]{38}\b`.
  */
 export const KEY_PATTERN = /^srk_(live|test)_([0-9A-Za-z]{20})_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$/;
+/** Every key has exactly this many characters. */
+export const KEY_LENGTH = 68;
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const KEY_ID_PREFIX = 'key_';
 
@@ -66,7 +69,7 @@ export type ParsedKey = { ok: true; id: string } | { ok: false };
 
 /** Syntax and checksum only; says nothing about whether the key exists. */
 export function parseKey(presented: string): ParsedKey {
-  if (presented.length !== 68) return { ok: false };
+  if (presented.length !== KEY_LENGTH) return { ok: false };
   const match = KEY_PATTERN.exec(presented);
   if (!match) return { ok: false };
   const [, , idPart, secret, sum] = match;
@@ -76,4 +79,9 @@ export function parseKey(presented: string): ParsedKey {
 
 export function hashKey(key: string): string {
   return sha256Hex(key);
+}
+
+/** SHA-256 of a key as bytes (the verifier's hot path compares bytes, no hex round trip). */
+export function hashKeyBytes(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
 }
