@@ -947,6 +947,37 @@ for (const dialect of testDialects()) {
       assert.ok(Number(last.headers.get('retry-after')) >= 1);
     });
 
+    it('P7: a session idle for longer than 15 minutes no longer signs the user in', async () => {
+      const user = await newUser();
+      const jar = createCookieJar();
+      await authorize({
+        baseUrl,
+        clientId: pub.clientId,
+        redirectUri: NATIVE,
+        username: user.username,
+        password: PASSWORD,
+        scope: 'banking/read',
+        jar,
+      });
+      const silent = async () => {
+        let response = await jarFetch(jar, authorizeUrl({ client_id: pub.clientId, redirect_uri: NATIVE }));
+        for (let i = 0; i < 6; i++) {
+          const location = response.headers.get('location');
+          if (!location) break;
+          if (location.startsWith(NATIVE)) return 'code';
+          response = await jarFetch(jar, new URL(location, baseUrl).href);
+        }
+        return /name="password"/.test(await response.text()) ? 'login' : `other ${response.status}`;
+      };
+      assert.equal(await silent(), 'code');
+      mock.timers.enable({ apis: ['Date'], now: Date.now() + 16 * 60_000 });
+      try {
+        assert.equal(await silent(), 'login');
+      } finally {
+        mock.timers.reset();
+      }
+    });
+
     // ---- developer self-registration -----------------------------------------------------------------
 
     it('registers a developer account with a CSRF-protected form (303) and refuses weak passwords', async () => {

@@ -434,7 +434,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   const CSRF_COOKIE = '__Host-sr_csrf';
   const registrationLimiter = shared.rateLimiter({
     keyPrefix: 'register-address',
-    points: 20,
+    points: 100,
     duration: 3600,
   });
 
