@@ -122,6 +122,13 @@ for (const dialect of testDialects()) {
       );
       assert.deepEqual(approved.scopes, ['banking/read', 'admin/read']);
       assert.deepEqual(approved.requestedScopes, []);
+      const resubmitted = await dev.applications.update(
+        created.application.id,
+        { scopes: ['banking/read', 'admin/read', 'data/read'] },
+        developer,
+      );
+      assert.deepEqual(resubmitted.scopes, ['banking/read', 'admin/read'], 'granted scopes stay granted');
+      assert.deepEqual(resubmitted.requestedScopes, ['data/read']);
       assert.deepEqual((await t.app.services.oauth.clients.get(approved.clientId))?.allowedScopes, [
         'banking/read',
         'admin/read',

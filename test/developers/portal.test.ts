@@ -146,6 +146,70 @@ for (const dialect of testDialects()) {
       assert.equal((await t.app.services.developers.keyVerifier.verify(key)).ok, true);
     });
 
+    it("edits application settings; extra scopes become a request; privileged controls are the institution's", async () => {
+      const orgs = await t.app.services.developers.organizations.list(cliActor);
+      const orgId = orgs.find((o) => o.name === 'Quinn Co')?.id ?? '';
+      const app = (await t.app.services.developers.applications.list({ organizationId: orgId }, cliActor))[0];
+      assert.ok(app);
+      const page = await get('quinn', `/portal/applications/${app.id}`);
+      const saved = await post('quinn', `/portal/applications/${app.id}/settings`, {
+        csrf: csrfOf(page.page),
+        name: 'Quinn Native 2',
+        description: 'renamed',
+        redirectUris: 'http://127.0.0.1:7777/cb\nhttp://127.0.0.1:7778/cb',
+        apis: 'accounts',
+        scopes: 'banking/read',
+      });
+      assert.equal(saved.status, 303);
+      const withRequest = new URLSearchParams({
+        csrf: csrfOf(page.page),
+        name: 'Quinn Native 2',
+        redirectUris: 'http://127.0.0.1:7777/cb',
+        apis: 'accounts',
+      });
+      withRequest.append('scopes', 'banking/read');
+      withRequest.append('scopes', 'data/read');
+      const requested = await jarFetch(
+        jars.quinn as CookieJar,
+        `${baseUrl}/portal/applications/${app.id}/settings`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: withRequest.toString(),
+        },
+      );
+      assert.equal(requested.status, 303);
+      const stored = await t.app.services.developers.applications.get(app.id, cliActor);
+      assert.equal(stored.name, 'Quinn Native 2');
+      assert.deepEqual(stored.scopes, ['banking/read']);
+      assert.deepEqual(stored.requestedScopes, ['data/read']);
+      const denied = await post('quinn', `/portal/applications/${app.id}/institution`, {
+        csrf: csrfOf(page.page),
+        environment: 'production',
+        ratePlan: 'loadTest',
+        state: 'active',
+      });
+      assert.equal(denied.status, 403);
+      assert.equal(
+        (await t.app.services.developers.applications.get(app.id, cliActor)).environment,
+        'sandbox',
+      );
+      const fionaPage = await get('fiona', `/portal/applications/${app.id}`);
+      assert.match(fionaPage.page, /Institution controls/);
+      const applied = await post('fiona', `/portal/applications/${app.id}/institution`, {
+        csrf: csrfOf(fionaPage.page),
+        environment: 'production',
+        ratePlan: 'standard',
+        state: 'suspended',
+        stateReason: 'review',
+      });
+      assert.equal(applied.status, 303);
+      const after = await t.app.services.developers.applications.get(app.id, cliActor);
+      assert.equal(after.environment, 'production');
+      assert.equal(after.state, 'suspended');
+      assert.equal(after.stateReason, 'review');
+    });
+
     it("hides another organization's application (404)", async () => {
       const other = await get('quinn', `/portal/applications/${demo.apps.backOffice?.applicationId}`);
       assert.equal(other.response.status, 404);

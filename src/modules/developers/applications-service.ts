@@ -169,7 +169,11 @@ function grantTypesFor(kind: AppKind): OAuthClientSpec['grantTypes'] {
 }
 
 /** Split asked-for scopes into those granted now and those that wait for the institution. */
-function splitScopes(asked: readonly string[], actor: Actor): { scopes: string[]; requested: string[] } {
+function splitScopes(
+  asked: readonly string[],
+  actor: Actor,
+  alreadyGranted: readonly string[] = [],
+): { scopes: string[]; requested: string[] } {
   const unknown = asked.filter((s) => !(ALL_SCOPES as readonly string[]).includes(s));
   if (unknown.length > 0) {
     throw new AppError('badRequest', {
@@ -179,9 +183,11 @@ function splitScopes(asked: readonly string[], actor: Actor): { scopes: string[]
   }
   const unique = [...new Set(asked)];
   if (actor.institution) return { scopes: unique, requested: [] };
+  // A developer keeps scopes the institution already granted; anything else beyond the default set waits.
+  const grantable = (s: string) => DEFAULT_SCOPES.includes(s) || alreadyGranted.includes(s);
   return {
-    scopes: unique.filter((s) => DEFAULT_SCOPES.includes(s)),
-    requested: unique.filter((s) => !DEFAULT_SCOPES.includes(s)),
+    scopes: unique.filter(grantable),
+    requested: unique.filter((s) => !grantable(s)),
   };
 }
 
@@ -517,7 +523,7 @@ export function createApplications(deps: ApplicationsDeps) {
       if (issues.length > 0)
         throw new AppError('badRequest', { detail: 'The change is not valid.', errors: issues });
       if (patch.scopes !== undefined) {
-        const { scopes, requested } = splitScopes(patch.scopes, actor);
+        const { scopes, requested } = splitScopes(patch.scopes, actor, before.scopes);
         after.scopes = scopes;
         after.requestedScopes = actor.institution
           ? before.requestedScopes.filter((s) => !scopes.includes(s))

@@ -31,7 +31,14 @@ import { type Access, type Actor, actorFromScopes } from './access.ts';
 import type { ApiKeys } from './api-keys-service.ts';
 import type { Applications } from './applications-service.ts';
 import type { DevelopersRepository } from './developers-repository.ts';
-import type { AppKind, MemberRole } from './model.ts';
+import {
+  ALL_SCOPES,
+  type AppKind,
+  type AppState,
+  DEFAULT_SCOPES,
+  type Environment,
+  type MemberRole,
+} from './model.ts';
 import type { Organizations } from './organizations-service.ts';
 import type { DevelopersUsageRecorder } from './usage-recorder.ts';
 
@@ -547,6 +554,10 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
           canManage: session.actor.institution || role === 'owner' || role === 'admin',
           institution: session.actor.institution,
           charts: await charts(keys.map((k) => k.id)),
+          apiChoices: [...documents()].map(([name, doc]) => ({ name, title: doc.info.title })),
+          allScopes: ALL_SCOPES,
+          defaultScopes: DEFAULT_SCOPES,
+          ratePlans: (await repo.listPlans()).map((p) => p.name),
         }),
         session,
       );
@@ -609,6 +620,52 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
         clientSecret: rotated.clientSecret,
         note: `The previous secret works until ${rotated.previousExpiresAt}.`,
       });
+      return reply.redirect(`/portal/applications/${appId}`, 303);
+    });
+
+    scope.post('/portal/applications/:appId/settings', async (request, reply) => {
+      const session = await requireSession(request, reply);
+      if (!session) return reply;
+      const appId = idParam(request, 'appId');
+      const body = formOf(request, session);
+      const current = await applications.get(appId, session.actor);
+      const apis = list(body.apis);
+      const allApis = [...documents().keys()];
+      await applications.update(
+        appId,
+        {
+          name: String(body.name ?? current.name),
+          description: String(body.description ?? ''),
+          ...(current.kind !== 'service' ? { redirectUris: lines(body.redirectUris) } : {}),
+          ...(current.kind === 'spa' ? { corsOrigins: lines(body.corsOrigins) } : {}),
+          apis: allApis.every((a) => apis.includes(a)) ? ['*'] : apis,
+          scopes: list(body.scopes),
+        },
+        session.actor,
+      );
+      return reply.redirect(`/portal/applications/${appId}`, 303);
+    });
+
+    scope.post('/portal/applications/:appId/institution', async (request, reply) => {
+      const session = await requireSession(request, reply);
+      if (!session) return reply;
+      const appId = idParam(request, 'appId');
+      const body = formOf(request, session);
+      access.requireInstitution(session.actor, 'change privileged fields');
+      const current = await applications.get(appId, session.actor);
+      const state = String(body.state ?? current.state) as AppState;
+      const reason = String(body.stateReason ?? '').trim();
+      await applications.update(
+        appId,
+        {
+          environment: String(body.environment ?? current.environment) as Environment,
+          ratePlan: String(body.ratePlan ?? ''),
+          ...(state !== current.state
+            ? { state, stateReason: reason || `changed in the portal by ${session.username}` }
+            : {}),
+        },
+        session.actor,
+      );
       return reply.redirect(`/portal/applications/${appId}`, 303);
     });
 

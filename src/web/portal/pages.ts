@@ -290,6 +290,10 @@ export function applicationPage(input: {
   canManage: boolean;
   institution: boolean;
   charts: SafeHtml;
+  apiChoices: ApiChoice[];
+  allScopes: readonly string[];
+  defaultScopes: readonly string[];
+  ratePlans: string[];
   error?: string;
 }): SafeHtml {
   const { app } = input;
@@ -372,6 +376,8 @@ ${csrfField(input.csrf)}
 <h2 id="usage">Usage (last 14 days)</h2>
 ${input.charts}
 </section>
+${app.state !== 'deleted' ? settingsForm(input) : ''}
+${app.state !== 'deleted' && input.institution ? institutionForm(input) : ''}
 ${
   input.canManage && app.state !== 'deleted'
     ? html`<section class="card danger-zone" aria-labelledby="danger">
@@ -383,6 +389,80 @@ ${
 </section>`
     : ''
 }`;
+}
+
+function settingsForm(input: {
+  csrf: string;
+  app: {
+    id: string;
+    name: string;
+    description: string;
+    kind: string;
+    redirectUris: string[];
+    corsOrigins: string[];
+    apis: string[];
+    scopes: string[];
+    requestedScopes: string[];
+  };
+  apiChoices: ApiChoice[];
+  allScopes: readonly string[];
+  defaultScopes: readonly string[];
+}): SafeHtml {
+  const { app } = input;
+  const all = app.apis.includes('*');
+  return html`<section class="card" aria-labelledby="settings">
+<h2 id="settings">Settings</h2>
+<form method="post" action="/portal/applications/${app.id}/settings" class="stack">
+${csrfField(input.csrf)}
+<div class="field"><label for="edit-name">Name</label><input id="edit-name" name="name" type="text" required maxlength="100" value="${app.name}"></div>
+<div class="field"><label for="edit-description">Description</label><input id="edit-description" name="description" type="text" maxlength="1000" value="${app.description}"></div>
+${
+  app.kind !== 'service'
+    ? html`<div class="field"><label for="edit-redirects">Redirect URIs (one per line)</label><textarea id="edit-redirects" name="redirectUris" rows="3">${app.redirectUris.join('\n')}</textarea></div>`
+    : ''
+}
+${
+  app.kind === 'spa'
+    ? html`<div class="field"><label for="edit-origins">Allowed browser origins (one per line)</label><textarea id="edit-origins" name="corsOrigins" rows="2">${app.corsOrigins.join('\n')}</textarea></div>`
+    : ''
+}
+<fieldset><legend>APIs</legend>
+${input.apiChoices.map(
+  (api) =>
+    html`<div class="checkbox"><input type="checkbox" id="edit-api-${api.name}" name="apis" value="${api.name}"${all || app.apis.includes(api.name) ? raw(' checked') : ''}><label for="edit-api-${api.name}">${api.title}</label></div>`,
+)}
+</fieldset>
+<fieldset><legend>Scopes</legend>
+<p class="hint">Scopes outside the default set are requested from the institution, which approves them.</p>
+${input.allScopes.map(
+  (scope) =>
+    html`<div class="checkbox"><input type="checkbox" id="edit-scope-${scope.replace('/', '-')}" name="scopes" value="${scope}"${app.scopes.includes(scope) || app.requestedScopes.includes(scope) ? raw(' checked') : ''}><label for="edit-scope-${scope.replace('/', '-')}">${scope}${input.defaultScopes.includes(scope) ? '' : ' (needs approval)'}${app.requestedScopes.includes(scope) ? ' — requested' : ''}</label></div>`,
+)}
+</fieldset>
+<button type="submit">Save settings</button>
+</form>
+</section>`;
+}
+
+function institutionForm(input: {
+  csrf: string;
+  app: { id: string; environment: string; ratePlan: string; state: string };
+  ratePlans: string[];
+}): SafeHtml {
+  const { app } = input;
+  const option = (value: string, current: string) =>
+    html`<option value="${value}"${value === current ? raw(' selected') : ''}>${value}</option>`;
+  return html`<section class="card" aria-labelledby="institution">
+<h2 id="institution">Institution controls</h2>
+<form method="post" action="/portal/applications/${app.id}/institution" class="stack">
+${csrfField(input.csrf)}
+<div class="field"><label for="inst-state">State</label><select id="inst-state" name="state">${['pending', 'active', 'suspended'].map((v) => option(v, app.state))}</select></div>
+<div class="field"><label for="inst-reason">Reason (recorded in the audit log)</label><input id="inst-reason" name="stateReason" type="text" maxlength="1000"></div>
+<div class="field"><label for="inst-env">Environment</label><select id="inst-env" name="environment">${['sandbox', 'production'].map((v) => option(v, app.environment))}</select></div>
+<div class="field"><label for="inst-plan">Rate plan</label><select id="inst-plan" name="ratePlan">${input.ratePlans.map((v) => option(v, app.ratePlan))}</select></div>
+<button type="submit">Apply</button>
+</form>
+</section>`;
 }
 
 function overlapSelect(id: string): SafeHtml {
