@@ -26,6 +26,8 @@ for (const dialect of testDialects()) {
     let baseUrl: string;
     let backOfficeKey: string;
     const tokens: Record<string, string> = {};
+    /** Every plaintext key and secret the tests saw, to prove none reaches a log line. */
+    const canaries: string[] = [];
 
     const call = async (
       method: string,
@@ -43,7 +45,11 @@ for (const dialect of testDialects()) {
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
       });
       const text = await response.text();
-      return { response, status: response.status, body: (text ? JSON.parse(text) : {}) as Json };
+      const body = (text ? JSON.parse(text) : {}) as Json;
+      for (const value of [body.key, body.clientSecret, (body.apiKey as Json | undefined)?.key]) {
+        if (typeof value === 'string') canaries.push(value);
+      }
+      return { response, status: response.status, body };
     };
 
     before(async () => {
@@ -360,6 +366,19 @@ for (const dialect of testDialects()) {
       });
       assert.ok(audit.some((e) => e.action === 'apiKey.autoSuspended'));
       await t.app.context.settings.set(ABUSE_SETTING, { maxRefusals: 200, windowSeconds: 60 });
+    });
+
+    it('never writes a plaintext key or secret to the logs', async () => {
+      const all = [
+        ...canaries,
+        ...Object.values(demo.apps).flatMap((a) =>
+          [a?.apiKey, a?.clientSecret].filter((v): v is string => !!v),
+        ),
+      ];
+      assert.ok(canaries.length >= 8);
+      const logs = t.logs.text();
+      assert.ok(logs.length > 0);
+      for (const secret of all) assert.ok(!logs.includes(secret), 'a secret reached the logs');
     });
   });
 }

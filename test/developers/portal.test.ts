@@ -278,6 +278,16 @@ for (const dialect of testDialects()) {
       assert.equal((await post('quinn', path, { csrf: csrfOf(accept.page) })).status, 404);
     });
 
+    it('throttles a flood of form posts from one user (429 with Retry-After)', async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 61; i++)
+        statuses.push((await post('ivan', '/portal/organizations', { name: 'flood' })).status);
+      assert.deepEqual(new Set(statuses.slice(0, 55)), new Set([403]));
+      const last = await post('ivan', '/portal/organizations', { name: 'flood' });
+      assert.equal(last.status, 429);
+      assert.ok(Number(last.headers.get('retry-after')) >= 1);
+    });
+
     it('signs out: the old session cookie no longer works', async () => {
       const jar = jars.quinn as CookieJar;
       const saved = new Map(jar.cookies);

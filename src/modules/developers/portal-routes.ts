@@ -48,6 +48,7 @@ const SESSION_TTL_MS = 8 * 3600 * 1000;
 const LOGIN_TTL_MS = 10 * 60 * 1000;
 const FLASH_TTL_MS = 5 * 60 * 1000;
 const DAY = 86_400_000;
+const POSTS_PER_MINUTE = 60;
 
 interface Session {
   idHash: string;
@@ -243,6 +244,32 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
       },
     );
 
+    // Sensitive flows (key and application creation, invitations) are throttled per user (or address):
+    // generous for people, a wall for scripts.
+    const postLimiter = shared.rateLimiter({
+      points: POSTS_PER_MINUTE,
+      duration: 60,
+      keyPrefix: 'portal-post',
+    });
+    scope.addHook('preHandler', async (request) => {
+      if (request.method !== 'POST') return;
+      const who = (await loadSession(request))?.userId ?? `ip:${request.ip}`;
+      try {
+        await postLimiter.consume(who);
+      } catch (rejection) {
+        if (rejection instanceof Error) throw rejection;
+        const seconds = Math.max(
+          1,
+          Math.ceil(((rejection as { msBeforeNext?: number }).msBeforeNext ?? 1000) / 1000),
+        );
+        throw new AppError('tooManyRequests', {
+          detail: `Too many changes in a short time. Try again in ${seconds} s.`,
+          headers: { 'retry-after': String(seconds) },
+          reason: 'portalPostLimit',
+        });
+      }
+    });
+
     scope.setErrorHandler(async (error, request, reply) => {
       const appError = isAppError(error) ? error : undefined;
       const status =
@@ -259,14 +286,17 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
             (appError?.errors?.length
               ? ` (${appError.errors.map((e) => `${e.name}: ${e.message}`).join('; ')})`
               : '');
+      if (appError?.headers) reply.headers(appError.headers);
       const title =
-        status === 404
-          ? 'Not found'
-          : status === 403
-            ? 'Not allowed'
-            : status >= 500
-              ? 'Error'
-              : 'Cannot do that';
+        status === 429
+          ? 'Slow down'
+          : status === 404
+            ? 'Not found'
+            : status === 403
+              ? 'Not allowed'
+              : status >= 500
+                ? 'Error'
+                : 'Cannot do that';
       return send(
         reply,
         status,
