@@ -51,7 +51,11 @@ function isLoopbackHost(hostname: string): boolean {
 }
 
 /** Exact redirect URIs: https, or http on a loopback address for native (public) clients; no fragment. */
-export function validateRedirectUri(value: string, kind: OAuthClientSpec['kind']): void {
+export function validateRedirectUri(
+  value: string,
+  kind: OAuthClientSpec['kind'],
+  platformOrigin?: string,
+): void {
   let url: URL;
   try {
     url = new URL(value);
@@ -64,6 +68,9 @@ export function validateRedirectUri(value: string, kind: OAuthClientSpec['kind']
     throw invalid('A redirect URI must not contain credentials.', 'redirectUris');
   if (value.includes('*')) throw invalid('Wildcards are not allowed in redirect URIs.', 'redirectUris');
   if (url.protocol === 'https:') return;
+  // The platform's own pages (portal, /demo/) follow its public URL, which is plain http only when a
+  // TLS-terminating proxy or a loopback development setup says so.
+  if (platformOrigin && url.origin === platformOrigin) return;
   if (url.protocol === 'http:' && kind === 'public' && isLoopbackHost(url.hostname)) return;
   throw invalid(
     'Redirect URIs must use https (http only on 127.0.0.1 or [::1] for native apps).',
@@ -71,7 +78,7 @@ export function validateRedirectUri(value: string, kind: OAuthClientSpec['kind']
   );
 }
 
-function validateSpec(spec: OAuthClientSpec): void {
+function validateSpec(spec: OAuthClientSpec, platformOrigin: string): void {
   if (!spec.name || spec.name.length > 200)
     throw invalid('The client needs a name of 1–200 characters.', 'name');
   if (!['confidential', 'public', 'service'].includes(spec.kind))
@@ -88,8 +95,8 @@ function validateSpec(spec: OAuthClientSpec): void {
     throw invalid('Public clients cannot use client credentials.', 'grantTypes');
   if (spec.grantTypes.includes('authorization_code') && spec.redirectUris.length === 0)
     throw invalid('The authorization code flow needs at least one redirect URI.', 'redirectUris');
-  for (const uri of spec.redirectUris) validateRedirectUri(uri, spec.kind);
-  for (const uri of spec.postLogoutRedirectUris ?? []) validateRedirectUri(uri, spec.kind);
+  for (const uri of spec.redirectUris) validateRedirectUri(uri, spec.kind, platformOrigin);
+  for (const uri of spec.postLogoutRedirectUris ?? []) validateRedirectUri(uri, spec.kind, platformOrigin);
   for (const scope of spec.allowedScopes)
     if (!isApiScope(scope)) throw invalid(`Unknown scope ${scope}.`, 'allowedScopes');
   validateLifetimes(spec.lifetimes ?? {});
@@ -142,6 +149,7 @@ function toInfo(row: ClientRow): OAuthClientInfo {
 export function createClients(context: ModuleContext, deps: { grants: Grants }) {
   const { db, clock, changes, audit } = context;
   const repository = createClientsRepository(db);
+  const platformOrigin = new URL(context.baseUrl).origin;
   const now = () => isoAt(clock.now());
 
   const inTransaction = async <T>(executor: Executor | undefined, fn: (trx: Executor) => Promise<T>) =>
@@ -159,7 +167,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
     providerMetadata(clientId: string): Promise<ProviderClientMetadata | undefined>;
   } = {
     async register(spec, executor) {
-      validateSpec(spec);
+      validateSpec(spec, platformOrigin);
       const clientId = spec.clientId ?? newId('cli');
       const secret = SECRET_METHODS.has(spec.tokenEndpointAuthMethod) ? newSecret() : undefined;
       const at = now();
@@ -209,7 +217,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
         const row = await mustFind(clientId, trx);
         const current = toInfo(row);
         const next: OAuthClientSpec = { ...current, ...patch };
-        validateSpec(next);
+        validateSpec(next, platformOrigin);
         await repository.update(
           clientId,
           {
@@ -351,7 +359,11 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
         response_types: info.grantTypes.includes('authorization_code') ? ['code'] : [],
         token_endpoint_auth_method: info.tokenEndpointAuthMethod,
         // Native (loopback http redirects, RFC 8252) only when a redirect needs it; https clients are web.
-        application_type: info.redirectUris.some((u) => u.startsWith('http:')) ? 'native' : 'web',
+        application_type: info.redirectUris.some(
+          (u) => u.startsWith('http:') && new URL(u).origin !== platformOrigin,
+        )
+          ? 'native'
+          : 'web',
         id_token_signed_response_alg: 'ES256',
         'urn:strongroom:kind': info.kind,
         'urn:strongroom:first_party': info.firstParty === true,

@@ -120,7 +120,10 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       await keys.ensure();
       await lifetimes.load();
       await grants.load();
-      await ensurePortalClient();
+      // The portal client must not keep the authorization server from starting.
+      await ensurePortalClient().catch((error) =>
+        logger.error({ err: error }, 'the portal OAuth client could not be set up'),
+      );
       await build();
     })();
     initializing.catch(() => {
