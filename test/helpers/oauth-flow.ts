@@ -149,19 +149,35 @@ export async function authorize(
   };
   for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
 
-  let response = await jarFetch(jar, url.toString());
+  const location = await followAuthorization(jar, url.toString(), options);
+  return {
+    location,
+    code: location.searchParams.get('code') ?? undefined,
+    state: location.searchParams.get('state'),
+    codeVerifier: verifier,
+    jar,
+  };
+}
+
+/**
+ * Drive the authorization server's pages from an authorization URL (built by any client, e.g.
+ * openid-client) to the redirect back to `redirectUri`; returns that URL (with `code` or `error`).
+ */
+export async function followAuthorization(
+  jar: CookieJar,
+  authorizationUrl: string,
+  options: Pick<
+    AuthorizationCodeFlowOptions,
+    'baseUrl' | 'redirectUri' | 'username' | 'password' | 'totpSecret' | 'consent'
+  >,
+): Promise<URL> {
+  let response = await jarFetch(jar, authorizationUrl);
   let otpAttempt = 0;
   for (let step = 0; step < 20; step++) {
     if (response.status >= 300 && response.status < 400) {
       const location = new URL(response.headers.get('location') ?? '', response.url || options.baseUrl);
       if (location.href.startsWith(options.redirectUri)) {
-        return {
-          location,
-          code: location.searchParams.get('code') ?? undefined,
-          state: location.searchParams.get('state'),
-          codeVerifier: verifier,
-          jar,
-        };
+        return location;
       }
       if (location.origin !== new URL(options.baseUrl).origin)
         throw new OAuthFlowError('unexpected_redirect', `redirected to ${location.href}`);
