@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cliActor, type Developers } from '../../src/modules/developers/index.ts';
+import { abuseCounterKey } from '../../src/modules/developers/usage-recorder.ts';
 import type { UsageEvent } from '../../src/modules/gateway/contract.ts';
 import { createPostgresDatabase, createTestApp, type TestApp, testDialects } from '../helpers/test-app.ts';
 import { readDemo } from './helpers.ts';
@@ -17,7 +18,15 @@ for (const dialect of testDialects()) {
     let t: TestApp;
     let dev: Developers;
 
-    const open = () => createTestApp({ dialect, args: ['--demo'], dataDir, databaseUrl: database?.url });
+    // PostgreSQL runs share state through Redis when TEST_REDIS_URL is set (the scale-out setup).
+    const open = () =>
+      createTestApp({
+        dialect,
+        args: ['--demo'],
+        dataDir,
+        databaseUrl: database?.url,
+        redis: dialect === 'postgres',
+      });
 
     before(async () => {
       dataDir = mkdtempSync(path.join(tmpdir(), 'strongroom-usage-'));
@@ -176,6 +185,28 @@ for (const dialect of testDialects()) {
       const stored = await dev.apiKeys.get(created.view.id, cliActor);
       assert.equal(stored.state, 'suspended');
       assert.match(stored.stateReason ?? '', /6001 rate-limited answers/);
+    });
+
+    it('adds up the refusals other processes saw (shared counter) and suspends once together they pass', async () => {
+      const created = await dev.apiKeys.create(
+        { clientApplicationId: readDemo(dataDir).apps.mobile?.applicationId ?? '' },
+        cliActor,
+      );
+      await dev.apiKeys.activate(created.view.id, null, cliActor);
+      const at = t.app.context.clock.now();
+      // Another process already counted 200 refusals of this key in this window.
+      await t.app.context.shared.increment(
+        abuseCounterKey('refusals', created.view.id, at, 60),
+        120_000,
+        200,
+      );
+      dev.usage.record(event(created.view.id, 404, at, { reason: 'notFound' }));
+      let state = '';
+      for (let i = 0; i < 50 && state !== 'suspended'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        state = (await dev.apiKeys.get(created.view.id, cliActor)).state;
+      }
+      assert.equal(state, 'suspended');
     });
 
     it('never suspends an abuse-exempt (load-test plan) key', async () => {

@@ -50,6 +50,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     logger,
     settings,
     changes,
+    shared: context.shared,
     async onAbuse(event, count, limits, kind) {
       // Refuse at once in this process; the transaction below makes it durable and tells the others.
       keyVerifier.markSuspended(event.keyId);

@@ -1,6 +1,6 @@
 import type { Logger } from '../../http/logger.ts';
 import { isoAt } from '../../lib/clock.ts';
-import type { ChangeFeed, Settings } from '../../store/index.ts';
+import type { ChangeFeed, Settings, SharedState } from '../../store/index.ts';
 import type { UsageEvent, UsageRecorder } from '../gateway/contract.ts';
 import type { DevelopersRepository, UsageRow } from './developers-repository.ts';
 
@@ -15,6 +15,13 @@ export interface AbuseSettings {
   windowSeconds: number;
 }
 export const DEFAULT_ABUSE: AbuseSettings = { maxRefusals: 200, maxRateLimited: 6000, windowSeconds: 60 };
+
+export type AbuseKind = 'refusals' | 'rateLimited';
+
+/** The shared counter of one key's answers of one kind in one fixed window. */
+export function abuseCounterKey(kind: AbuseKind, keyId: string, at: number, windowSeconds: number): string {
+  return `abuse:${kind}:${keyId}:${Math.floor(at / (windowSeconds * 1000))}`;
+}
 
 /** Refusals caused by the key's own state: counting them would re-trigger on a key already stopped. */
 const STATE_REASONS = new Set(['pending', 'suspended', 'applicationPending', 'applicationSuspended']);
@@ -43,13 +50,10 @@ export function createUsageRecorder(deps: {
   logger: Logger;
   settings: Settings;
   changes: ChangeFeed;
+  /** Shared counters (memory, or Redis when scaled out) so that processes add up their observations. */
+  shared?: Pick<SharedState, 'increment'>;
   /** Called once when a key crosses the abuse threshold. */
-  onAbuse: (
-    event: UsageEvent,
-    count: number,
-    settings: AbuseSettings,
-    kind: 'refusals' | 'rateLimited',
-  ) => Promise<void>;
+  onAbuse: (event: UsageEvent, count: number, settings: AbuseSettings, kind: AbuseKind) => Promise<void>;
 }) {
   const { repo, logger, settings, changes } = deps;
   let pending = new Map<string, number>();
@@ -94,21 +98,8 @@ export function createUsageRecorder(deps: {
     return times.length;
   }
 
-  function watchAbuse(event: UsageEvent) {
-    if (event.abuseExempt || triggered.has(event.keyId)) return;
-    let kind: 'refusals' | 'rateLimited';
-    let count: number;
-    if (event.status === 429) {
-      kind = 'rateLimited';
-      count = countInWindow(rateLimited, event.keyId, event.at);
-      if (count <= abuse.maxRateLimited) return;
-    } else if (REFUSALS.has(event.status) && !isStateRefusal(event.reason)) {
-      kind = 'refusals';
-      count = countInWindow(refusals, event.keyId, event.at);
-      if (count <= abuse.maxRefusals) return;
-    } else {
-      return;
-    }
+  function trigger(event: UsageEvent, count: number, kind: AbuseKind) {
+    if (triggered.has(event.keyId)) return;
     triggered.add(event.keyId);
     refusals.delete(event.keyId);
     rateLimited.delete(event.keyId);
@@ -116,6 +107,43 @@ export function createUsageRecorder(deps: {
       .onAbuse(event, count, abuse, kind)
       .catch((error) => logger.error({ err: error, apiKeyId: event.keyId }, 'abuse suspension failed'))
       .finally(() => triggered.delete(event.keyId));
+  }
+
+  /**
+   * Several processes behind a load balancer each see part of a key's traffic: besides the exact local
+   * sliding window, every counted answer is added to a shared fixed-window counter (Redis when scaled
+   * out), so the key is suspended once all processes together pass the threshold. A fixed window never
+   * holds more than the sliding one, so this cannot suspend a key early.
+   */
+  function countShared(event: UsageEvent, kind: AbuseKind, max: number) {
+    if (!deps.shared) return;
+    const windowMs = abuse.windowSeconds * 1000;
+    deps.shared
+      .increment(abuseCounterKey(kind, event.keyId, event.at, abuse.windowSeconds), windowMs * 2)
+      .then((total) => {
+        if (total > max) trigger(event, total, kind);
+      })
+      .catch((error) => logger.warn({ err: error }, 'shared abuse counter unavailable'));
+  }
+
+  function watchAbuse(event: UsageEvent) {
+    if (event.abuseExempt || triggered.has(event.keyId)) return;
+    let kind: AbuseKind;
+    let count: number;
+    let max: number;
+    if (event.status === 429) {
+      kind = 'rateLimited';
+      max = abuse.maxRateLimited;
+      count = countInWindow(rateLimited, event.keyId, event.at);
+    } else if (REFUSALS.has(event.status) && !isStateRefusal(event.reason)) {
+      kind = 'refusals';
+      max = abuse.maxRefusals;
+      count = countInWindow(refusals, event.keyId, event.at);
+    } else {
+      return;
+    }
+    if (count > max) trigger(event, count, kind);
+    else countShared(event, kind, max);
   }
 
   async function flushOnce(): Promise<void> {
