@@ -978,6 +978,48 @@ for (const dialect of testDialects()) {
       }
     });
 
+    it('an operator without TOTP enrols at sign-in, sees recovery codes once, then gets a code', async () => {
+      users += 1;
+      const user = await t.app.services.identity.createUser({
+        username: `teller${users}`,
+        password: PASSWORD,
+        roles: ['teller'],
+      });
+      const { jar, html } = await loginPage(createCookieJar(), {
+        client_id: pub.clientId,
+        redirect_uri: NATIVE,
+      });
+      const login = parseForm(html);
+      const afterLogin = await post(jar, login.action, {
+        csrf: login.csrf,
+        username: user.username,
+        password: PASSWORD,
+      });
+      assert.equal(afterLogin.status, 303);
+      const enrolPage = await (
+        await jarFetch(jar, new URL(afterLogin.headers.get('location') as string, baseUrl).href)
+      ).text();
+      const secret = /<code class="secret">([A-Z2-7]+)<\/code>/.exec(enrolPage)?.[1];
+      assert.ok(secret, 'the enrolment page shows the key');
+      const { generate } = await import('otplib');
+      const enrol = parseForm(enrolPage);
+      const confirmed = await post(jar, enrol.action, {
+        csrf: enrol.csrf,
+        otp: await generate({ secret, epoch: Math.floor(Date.now() / 1000) }),
+      });
+      assert.equal(confirmed.status, 303);
+      const codesPage = await (
+        await jarFetch(jar, new URL(confirmed.headers.get('location') as string, baseUrl).href)
+      ).text();
+      assert.equal(codesPage.match(/[0-9a-f]{5}-[0-9a-f]{5}-[0-9a-f]{5}-[0-9a-f]{5}/g)?.length, 10);
+      const next = parseForm(codesPage);
+      let response = await post(jar, next.action, { csrf: next.csrf });
+      for (let i = 0; i < 5 && !(response.headers.get('location') ?? '').startsWith(NATIVE); i++)
+        response = await jarFetch(jar, new URL(response.headers.get('location') as string, baseUrl).href);
+      assert.ok(new URL(response.headers.get('location') as string).searchParams.get('code'));
+      assert.equal((await t.app.services.identity.getUser(user.id))?.mfaEnrolled, true);
+    });
+
     // ---- developer self-registration -----------------------------------------------------------------
 
     it('registers a developer account with a CSRF-protected form (303) and refuses weak passwords', async () => {
