@@ -402,13 +402,12 @@ for (const dialect of testDialects()) {
         }),
       });
       const statuses = [];
-      let last: Awaited<ReturnType<typeof get>> | undefined;
       // Sent concurrently so all fall into one one-second window even on a loaded machine.
       const responses = await Promise.all(
         Array.from({ length: 5 }, () => get('/bank/products', { 'api-key': 'tiny-plan' })),
       );
       for (const response of responses) statuses.push(response.statusCode);
-      last = responses.find((response) => response.statusCode === 429);
+      const last = responses.find((response) => response.statusCode === 429);
       assert.deepEqual([...statuses].sort(), [200, 200, 200, 429, 429]);
       assert.equal(last?.json().type, 'https://gw.test/errors/tooManyRequests');
       assert.match(String(last?.headers['retry-after']), /^\d+$/);
