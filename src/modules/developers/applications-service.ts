@@ -299,20 +299,15 @@ export function createApplications(deps: ApplicationsDeps) {
   }
 
   /**
-   * The OAuth client's side of a state change, after our commit: the client registry reads grants on
-   * its own connection, which would wait forever for our open transaction on SQLite. The application's
-   * state is already durable, and its keys are refused from that commit on, so a failure here leaves
-   * no way in; it is logged and the call fails so the operator retries.
+   * The OAuth client's side of a state change, in the same transaction as the application's: a
+   * suspended or deleted application's client is disabled (its grants revoked) atomically with it.
    */
-  async function cascadeClient(app: ClientApplication, to: AppState, reason: string) {
+  async function cascadeClient(trx: Executor, app: ClientApplication, to: AppState, reason: string) {
     const clients = deps.clients();
-    // The plain executor (not a transaction) keeps the registry's own reads from queueing behind a
-    // transaction on SQLite's single connection.
-    const plain = repo.db;
-    if (to === 'suspended') await clients.setEnabled(app.clientId, false, reason, plain);
+    if (to === 'suspended') await clients.setEnabled(app.clientId, false, reason, trx);
     if (to === 'active' && app.state === 'suspended')
-      await clients.setEnabled(app.clientId, true, reason, plain);
-    if (to === 'deleted') await clients.remove(app.clientId, reason, plain);
+      await clients.setEnabled(app.clientId, true, reason, trx);
+    if (to === 'deleted') await clients.remove(app.clientId, reason, trx);
   }
 
   async function save(
@@ -564,11 +559,12 @@ export function createApplications(deps: ApplicationsDeps) {
               trx,
             );
         }
-        if (after.state !== before.state)
+        if (after.state !== before.state) {
           await cascadeState(trx, before, after.state, reason ?? 'changed by the institution', actor);
+          await cascadeClient(trx, before, after.state, reason ?? 'changed by the institution');
+        }
       });
       if (after.state !== before.state) {
-        await cascadeClient(before, after.state, reason ?? 'changed by the institution');
         for (const key of await repo.listKeys({ applicationIds: [after.id] })) verifier.invalidateKey(key.id);
       }
       return after;
@@ -605,8 +601,10 @@ export function createApplications(deps: ApplicationsDeps) {
         deleted: 'clientApplication.deleted',
         pending: 'clientApplication.updated',
       }[to];
-      await save(before, after, actor, action, reason, (trx) => cascadeState(trx, before, to, reason, actor));
-      await cascadeClient(before, to, reason);
+      await save(before, after, actor, action, reason, async (trx) => {
+        await cascadeState(trx, before, to, reason, actor);
+        await cascadeClient(trx, before, to, reason);
+      });
       for (const key of await repo.listKeys({ applicationIds: [after.id] })) verifier.invalidateKey(key.id);
       return after;
     },

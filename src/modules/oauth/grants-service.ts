@@ -88,8 +88,14 @@ export function createGrants(context: ModuleContext) {
     await deny('grant', grantId, reason, executor);
   }
 
-  async function grantIdsWhere(column: 'account_id' | 'client_id', value: string): Promise<string[]> {
-    const rows = await db
+  // Reads through the caller's executor: on SQLite's single connection a read on `db` would queue
+  // behind the caller's open transaction forever.
+  async function grantIdsWhere(
+    column: 'account_id' | 'client_id',
+    value: string,
+    executor: Executor = db,
+  ): Promise<string[]> {
+    const rows = await executor
       .selectFrom('oidc_payloads')
       .select(['model', 'id', 'grant_id'])
       .where(column, '=', value)
@@ -160,7 +166,7 @@ export function createGrants(context: ModuleContext) {
     },
 
     async revokeClientGrants(clientId: string, reason: string, executor?: Executor): Promise<number> {
-      const ids = await grantIdsWhere('client_id', clientId);
+      const ids = await grantIdsWhere('client_id', clientId, executor);
       const run = async (trx: Executor) => {
         for (const id of ids) await revokeGrant(id, reason, trx);
       };
