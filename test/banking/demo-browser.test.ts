@@ -3,8 +3,9 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { DemoDocument } from '../../src/demo/demo-file.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /** The /demo/ client in real Chromium: sign in as a customer, see the accounts, make a transfer. */
@@ -23,18 +24,7 @@ describe('the /demo/ browser client in Chromium', () => {
         const der = cert.publicKey.export({ type: 'spki', format: 'der' });
         return createHash('sha256').update(der).digest('base64');
       });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        `--ignore-certificate-errors-spki-list=${spki.join(',')}`,
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium([`--ignore-certificate-errors-spki-list=${spki.join(',')}`]);
   });
   after(async () => {
     await browser?.close();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.ts';
 import { createTestApp, type TestApp, trustCa } from '../helpers/test-app.ts';
 
 // One browser run is enough: the portal pages do not depend on the database dialect.
@@ -12,17 +13,7 @@ describe('developer portal in a real browser', () => {
   before(async () => {
     t = await createTestApp({ args: ['--demo'], listen: true });
     await trustCa(t.app.tls?.caFile);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { readDemoFile } from '../../src/demo/demo-file.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { decodeJwt, pkcePair, tokenRequest } from '../helpers/oauth-flow.ts';
 import { createTestApp, type TestApp, trustCa } from '../helpers/test-app.ts';
 
@@ -26,17 +27,7 @@ describe('sign-in in a real browser', () => {
       allowedScopes: ['banking/read', 'profile/read'],
       organizationName: 'Fintech Labs',
     })) as typeof client;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -1,3 +1,4 @@
+import { API_SCOPE_NAMES } from '../identity/index.ts';
 /** The developers module's domain types and the rules of its state machines (DESIGN.md §4). */
 
 export const MEMBER_ROLES = ['owner', 'admin', 'developer'] as const;
@@ -17,21 +18,8 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 export type StoredKeyState = 'pending' | 'active' | 'suspended' | 'revoked';
 export type KeyState = StoredKeyState | 'expired';
 
-/** Every API scope of the platform (DESIGN.md §4). */
-export const ALL_SCOPES = [
-  'banking/read',
-  'banking/readBalance',
-  'banking/write',
-  'banking/delete',
-  'banking/full',
-  'profile/read',
-  'profile/write',
-  'data/read',
-  'data/write',
-  'admin/read',
-  'admin/write',
-  'admin/full',
-] as const;
+/** Every API scope of the platform (DESIGN.md §4): the identity module's catalogue is the one source. */
+export const ALL_SCOPES: readonly string[] = API_SCOPE_NAMES;
 
 /** What a developer-registered application gets without the institution's approval. */
 export const DEFAULT_SCOPES: readonly string[] = [
