@@ -101,9 +101,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     if (typeof interaction === 'string' && FAPI_INTERACTION_ID.test(interaction)) {
       reply.header('x-fapi-interaction-id', interaction);
     }
-    if (request.raw.url && request.raw.url.length > MAX_URL_LENGTH) {
+    // An over-long query string is 414. An over-long path is left to routing, which answers 404: ids in
+    // paths are never 414 (DESIGN.md §4), so probing with long ids learns nothing.
+    const url = request.raw.url ?? '';
+    const queryAt = url.indexOf('?');
+    if (queryAt >= 0 && url.length - queryAt > MAX_URL_LENGTH) {
       return sendProblem(request, reply, env, 'uriTooLong', {
-        detail: `The URL exceeds ${MAX_URL_LENGTH} bytes.`,
+        detail: `The query string exceeds ${MAX_URL_LENGTH} bytes.`,
       });
     }
   });

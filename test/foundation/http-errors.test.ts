@@ -142,10 +142,16 @@ describe('error handler renders problem+json', () => {
     assertProblem(res.json(), 415, 'unsupportedMediaType', res.headers['x-request-id'] as string);
   });
 
-  test('URL over 8 KiB answers 414', async () => {
+  test('a query string over 8 KiB answers 414', async () => {
     const res = await app.inject({ method: 'GET', url: `/nowhere?q=${'a'.repeat(9000)}` });
     assert.equal(res.statusCode, 414);
     assertProblem(res.json(), 414, 'uriTooLong', res.headers['x-request-id'] as string);
+  });
+
+  test('a path over 8 KiB answers 404, never 414', async () => {
+    const res = await app.inject({ method: 'GET', url: `/things/${'a'.repeat(9000)}` });
+    assert.equal(res.statusCode, 404);
+    assertProblem(res.json(), 404, 'notFound', res.headers['x-request-id'] as string);
   });
 
   test('an unexpected error answers 500 with a fixed message and logs the details with the id', async () => {
