@@ -144,6 +144,29 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   const expired = (request: FastifyRequest, reply: FastifyReply) =>
     fail(reply, 400, 'Your sign-in has expired or is not valid. Start again from the application.', request);
 
+  /**
+   * The common start of every interaction form post: the interaction must still be live and the post
+   * must come from our own form (A10). Otherwise the answer is sent and the result is undefined.
+   */
+  async function verifiedPost(request: FastifyRequest, reply: FastifyReply) {
+    const params = form(request);
+    const ctx = await details(request, reply);
+    if (!ctx) {
+      await expired(request, reply);
+      return undefined;
+    }
+    if (!(await checkPost(request, params, `interaction:${ctx.uid}`))) {
+      await fail(
+        reply,
+        403,
+        'The form could not be verified. Go back, reload the page and try again.',
+        request,
+      );
+      return undefined;
+    }
+    return { params, ctx };
+  }
+
   async function clientOf(provider: Provider, clientId: string) {
     const client = await provider.Client.find(clientId);
     const c = client as unknown as Record<string, unknown> | undefined;
@@ -273,17 +296,10 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   });
 
   app.post('/auth/interaction/:uid/login', async (request, reply) => {
-    const params = form(request);
-    const ctx = await details(request, reply);
-    if (!ctx) return expired(request, reply);
+    const verified = await verifiedPost(request, reply);
+    if (!verified) return reply;
+    const { params, ctx } = verified;
     const { uid, interaction, provider } = ctx;
-    if (!(await checkPost(request, params, `interaction:${uid}`)))
-      return fail(
-        reply,
-        403,
-        'The form could not be verified. Go back, reload the page and try again.',
-        request,
-      );
     if (interaction.prompt.name !== 'login') return expired(request, reply);
     const username = (params.get('username') ?? '').slice(0, 256);
     const password = (params.get('password') ?? '').slice(0, 1024);
@@ -323,17 +339,10 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   });
 
   app.post('/auth/interaction/:uid/mfa', async (request, reply) => {
-    const params = form(request);
-    const ctx = await details(request, reply);
-    if (!ctx) return expired(request, reply);
+    const verified = await verifiedPost(request, reply);
+    if (!verified) return reply;
+    const { params, ctx } = verified;
     const { uid } = ctx;
-    if (!(await checkPost(request, params, `interaction:${uid}`)))
-      return fail(
-        reply,
-        403,
-        'The form could not be verified. Go back, reload the page and try again.',
-        request,
-      );
     const pending = await readPending(uid);
     if (pending?.mode !== 'verify') return expired(request, reply);
     const ok = await identity.verifyOtp(pending.userId, (params.get('otp') ?? '').slice(0, 64));
@@ -358,17 +367,10 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   });
 
   app.post('/auth/interaction/:uid/enrol', async (request, reply) => {
-    const params = form(request);
-    const ctx = await details(request, reply);
-    if (!ctx) return expired(request, reply);
+    const verified = await verifiedPost(request, reply);
+    if (!verified) return reply;
+    const { params, ctx } = verified;
     const { uid } = ctx;
-    if (!(await checkPost(request, params, `interaction:${uid}`)))
-      return fail(
-        reply,
-        403,
-        'The form could not be verified. Go back, reload the page and try again.',
-        request,
-      );
     const pending = await readPending(uid);
     if (pending?.mode !== 'enroll' || !pending.secret) return expired(request, reply);
     const codes = await identity.confirmTotp(
@@ -390,33 +392,19 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   });
 
   app.post('/auth/interaction/:uid/continue', async (request, reply) => {
-    const params = form(request);
-    const ctx = await details(request, reply);
-    if (!ctx) return expired(request, reply);
-    if (!(await checkPost(request, params, `interaction:${ctx.uid}`)))
-      return fail(
-        reply,
-        403,
-        'The form could not be verified. Go back, reload the page and try again.',
-        request,
-      );
+    const verified = await verifiedPost(request, reply);
+    if (!verified) return reply;
+    const { ctx } = verified;
     const pending = await readPending(ctx.uid);
     if (pending?.mode !== 'codes') return expired(request, reply);
     return finishLogin(request, reply, ctx, pending.userId, ['pwd', 'otp']);
   });
 
   app.post('/auth/interaction/:uid/consent', async (request, reply) => {
-    const params = form(request);
-    const ctx = await details(request, reply);
-    if (!ctx) return expired(request, reply);
-    const { uid, interaction, provider } = ctx;
-    if (!(await checkPost(request, params, `interaction:${uid}`)))
-      return fail(
-        reply,
-        403,
-        'The form could not be verified. Go back, reload the page and try again.',
-        request,
-      );
+    const verified = await verifiedPost(request, reply);
+    if (!verified) return reply;
+    const { params, ctx } = verified;
+    const { interaction, provider } = ctx;
     if (interaction.prompt.name !== 'consent') return expired(request, reply);
     const decision = params.get('decision');
     if (decision === 'approve') return approve(request, reply, ctx);
