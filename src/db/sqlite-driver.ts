@@ -1,4 +1,4 @@
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
 /**
@@ -6,17 +6,34 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
  * node:sqlite refuses booleans and Dates as parameters and returns null-prototype rows; both are
  * normalised here so the rest of the code sees the same values as with PostgreSQL.
  */
+const MAX_CACHED_STATEMENTS = 500;
+
 export function openSqlite(file: string): { database: SqliteDatabase; raw: DatabaseSync } {
   const raw = new DatabaseSync(file, { timeout: 10_000 });
   raw.exec('PRAGMA journal_mode = WAL');
   raw.exec('PRAGMA synchronous = NORMAL');
   raw.exec('PRAGMA foreign_keys = ON');
   raw.exec('PRAGMA busy_timeout = 10000');
+  // Kysely prepares every query anew; SQLite's prepare costs more than a point lookup, so statements are
+  // kept by SQL text (SQLite re-prepares them itself after a schema change).
+  const statements = new Map<string, { statement: StatementSync; reader: boolean }>();
   const database: SqliteDatabase = {
-    close: () => raw.close(),
+    close: () => {
+      statements.clear();
+      raw.close();
+    },
     prepare(sql: string): SqliteStatement {
-      const statement = raw.prepare(sql);
-      const reader = statement.columns().length > 0;
+      let entry = statements.get(sql);
+      if (!entry) {
+        const prepared = raw.prepare(sql);
+        entry = { statement: prepared, reader: prepared.columns().length > 0 };
+        if (statements.size >= MAX_CACHED_STATEMENTS) {
+          const oldest = statements.keys().next().value;
+          if (oldest !== undefined) statements.delete(oldest);
+        }
+        statements.set(sql, entry);
+      }
+      const { statement, reader } = entry;
       return {
         reader,
         all: (parameters) => statement.all(...toSqliteParams(parameters)).map(plainRow),
