@@ -22,29 +22,13 @@ import {
   type RatePlanRecord,
 } from './model.ts';
 
-/** An application as callers see it (never a secret or hash). */
-export interface ApplicationView {
-  id: string;
-  organizationId: string;
-  name: string;
-  description: string;
-  kind: AppKind;
-  clientId: string;
-  redirectUris: string[];
-  corsOrigins: string[];
-  grantTypes: string[];
-  tokenEndpointAuthMethod: string;
-  scopes: string[];
-  requestedScopes: string[];
-  apis: string[];
+/**
+ * An application as callers see it (never a secret or hash): the stored record without its internal
+ * fields, with the rate plan by name. `view()` copies field by field, as an allowlist.
+ */
+export type ApplicationView = Omit<ClientApplication, 'planId' | 'version' | 'createdBy'> & {
   ratePlan: string;
-  environment: Environment;
-  state: AppState;
-  stateReason: string | null;
-  firstParty: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+};
 
 export interface CreateApplicationInput {
   organizationId: string;
