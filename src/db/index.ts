@@ -1,3 +1,4 @@
 export { type DialectName, type OpenStoreOptions, openStore, type Store } from './database.ts';
+export type { Executor } from './executor.ts';
 export { type MigrationReport, migrateToLatest, pendingMigrations } from './migrate.ts';
 export type { Database } from './schema.ts';

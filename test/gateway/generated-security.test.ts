@@ -4,6 +4,7 @@
  * the authorization server. A new operation cannot escape it: the list comes from the gateway itself.
  */
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { type DemoDocument, readDemoFile } from '../../src/demo/demo-file.ts';
 import type { RegisteredApi } from '../../src/modules/gateway/index.ts';
@@ -44,7 +45,7 @@ for (const dialect of testDialects()) {
         dialect,
         args: ['--demo'],
         listen: true,
-        clock: { now: () => Date.now() + offsetMs },
+        clock: { now: () => Date.now() + offsetMs, monotonic: () => performance.now() },
       });
       demo = (await readDemoFile(t.dataDir)) as DemoDocument;
       await trustCa(demo.caCertFile ?? undefined);

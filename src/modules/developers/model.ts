@@ -1,4 +1,4 @@
-import { API_SCOPE_NAMES } from '../identity/index.ts';
+import { API_SCOPE_NAMES, DEFAULT_SCOPES } from '../identity/index.ts';
 /** The developers module's domain types and the rules of its state machines (DESIGN.md §4). */
 
 export const MEMBER_ROLES = ['owner', 'admin', 'developer'] as const;
@@ -21,15 +21,7 @@ export type KeyState = StoredKeyState | 'expired';
 /** Every API scope of the platform (DESIGN.md §4): the identity module's catalogue is the one source. */
 export const ALL_SCOPES: readonly string[] = API_SCOPE_NAMES;
 
-/** What a developer-registered application gets without the institution's approval. */
-export const DEFAULT_SCOPES: readonly string[] = [
-  'banking/read',
-  'banking/readBalance',
-  'banking/write',
-  'banking/delete',
-  'profile/read',
-  'profile/write',
-];
+export { DEFAULT_SCOPES };
 
 export interface Organization {
   id: string;

@@ -6,6 +6,7 @@ import { AppError, type ValidationIssue } from '../../errors/index.ts';
 import { sendProblem } from '../../http/problem-reply.ts';
 import { createAjv, type HttpPart, toValidationIssues } from '../../http/validation.ts';
 import { OPAQUE_ID_PATTERN } from '../../lib/ids.ts';
+import { API_SCOPE_NAMES, expandScopes } from '../identity/index.ts';
 import type { ModuleContext } from '../module-context.ts';
 import type {
   ApiCall,
@@ -64,23 +65,6 @@ export interface GatewayOptions {
   tokenCacheSize?: number;
 }
 
-/** Scope families where `<family>/full` implies every `<family>/*` scope (DESIGN.md §4). */
-const FULL_SCOPE = /^([A-Za-z0-9_-]+)\/full$/;
-const KNOWN_SCOPES = [
-  'banking/read',
-  'banking/readBalance',
-  'banking/write',
-  'banking/delete',
-  'banking/full',
-  'profile/read',
-  'profile/write',
-  'data/read',
-  'data/write',
-  'data/full',
-  'admin/read',
-  'admin/write',
-  'admin/full',
-];
 const API_KEY_HEADER = 'api-key';
 const BEARER = /^bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i;
 const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?$|^https?:\/\/\[[0-9a-fA-F:.]+\](?::\d{1,5})?$/;
@@ -126,20 +110,12 @@ export function createGateway(
     schemaType: 'boolean',
     validate: (readOnly: boolean) => !readOnly,
   });
-  const allScopes = new Set(KNOWN_SCOPES);
-  const expandScopes = (granted: string[]): ReadonlySet<string> => {
-    const scopes = new Set(granted);
-    for (const scope of granted) {
-      const family = FULL_SCOPE.exec(scope)?.[1];
-      if (!family) continue;
-      for (const known of allScopes) if (known.startsWith(`${family}/`)) scopes.add(known);
-    }
-    return scopes;
-  };
+  // The platform's catalogue plus the scopes configured upstream APIs declare.
+  const allScopes = new Set<string>(API_SCOPE_NAMES);
   const tokenVerifier = createTokenVerifier({
     tokens: deps.tokens,
     clock,
-    expandScopes,
+    expandScopes: (granted) => expandScopes(granted, allScopes),
     cacheSize: options.tokenCacheSize,
   });
   const onStoreError = (error: unknown) =>
@@ -571,7 +547,7 @@ export function createGateway(
     doc.components = components;
     const schemes = (components.securitySchemes ?? {}) as Record<string, Record<string, unknown>>;
     components.securitySchemes = schemes;
-    const scopes = Object.fromEntries(api.scopes.size ? api.scopes : KNOWN_SCOPES.map((s) => [s, s]));
+    const scopes = Object.fromEntries(api.scopes.size ? api.scopes : API_SCOPE_NAMES.map((s) => [s, s]));
     const flows = {
       authorizationCode: {
         authorizationUrl: `${baseUrl}/auth/oauth2/authorize`,

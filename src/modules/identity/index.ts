@@ -4,7 +4,15 @@ import { createIdentityService } from './identity-service.ts';
 
 export type { AuthenticationResult, Role, RoleCategory, User, UserStatus } from './identity-service.ts';
 export { DEFAULT_ROLES, SIGN_IN_LIMITS } from './identity-service.ts';
-export { API_SCOPE_NAMES, API_SCOPES, describeScope, isApiScope } from './scopes.ts';
+export {
+  API_SCOPE_NAMES,
+  API_SCOPES,
+  type ApiScope,
+  DEFAULT_SCOPES,
+  describeScope,
+  expandScopes,
+  isApiScope,
+} from './scopes.ts';
 
 /**
  * Identity: users, argon2id passwords, roles → scopes, TOTP MFA with recovery codes, lockout and
