@@ -12,7 +12,7 @@ import { createLogger, type Logger } from './http/logger.ts';
 import { createHttpServer, type FastifyInstance } from './http/server.ts';
 import { createStaticFiles } from './http/static.ts';
 import { loadTlsMaterial, type TlsMaterial } from './http/tls.ts';
-import { type Clock, systemClock } from './lib/clock.ts';
+import { type Clock, isoAt, systemClock } from './lib/clock.ts';
 import { createSealer } from './lib/sealer.ts';
 import { createAuditLog } from './modules/audit/index.ts';
 import { createDevelopers } from './modules/developers/index.ts';
@@ -63,10 +63,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const db = store.db;
   const changes = createChangeFeed({
     db,
+    clock,
     intervalMs: options.changePollMs,
     onError: (error) => logger.warn({ err: error }, 'change feed poll failed'),
   });
-  const shared = createSharedState(config.redisUrl);
+  const shared = createSharedState(config.redisUrl, clock);
   const sealer = createSealer(await loadKek(config));
   const context: ModuleContext = {
     config,
@@ -82,7 +83,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     baseUrl: config.publicUrl,
   };
 
-  const tls = config.trustProxy.length > 0 ? undefined : await loadTlsMaterial(config);
+  const tls = config.trustProxy.length > 0 ? undefined : await loadTlsMaterial(config, clock);
   const http = await createHttpServer({
     baseUrl: config.publicUrl,
     clock,
@@ -104,7 +105,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const entitlements = createEntitlements(context);
   const developers = createDevelopers(context, { oauth, identity });
   developers.register(http);
-  const banking = createBanking(context, { entitlements, identity });
+  const banking = createBanking(context, { entitlements });
   banking.register(http);
   // The portal's API reference lists every in-process API.
   developers.useApiCatalog(() => [...developers.apis, ...banking.apis]);
@@ -233,6 +234,6 @@ async function seedOrRefreshDemo(
   }
   const demo: DemoDocument = { ...urls, apps: {}, users: [] };
   for (const seeder of seeders) await seeder.seed(demo);
-  await settings.set(DEMO_MARKER, new Date().toISOString());
+  await settings.set(DEMO_MARKER, isoAt(context.clock.now()));
   await writeDemoFile(config.dataDir, demo);
 }

@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import YAML from 'yaml';
 import type { EntitlementAdmin } from '../modules/entitlements/contract.ts';
 import type { ApiModule, EntitlementService, OpenApiDocument } from '../modules/gateway/contract.ts';
-import type { Identity } from '../modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../modules/module-context.ts';
 import { registerDemoClient } from '../web/demo/demo-client.ts';
 import { createAccountsHandlers } from './accounts/accounts-handlers.ts';
@@ -41,7 +40,7 @@ export function loadBankingDocument(name: (typeof BANKING_APIS)[number]): OpenAp
  */
 export function createBanking(
   context: ModuleContext,
-  deps: { entitlements: EntitlementService & EntitlementAdmin; identity: Identity },
+  deps: { entitlements: EntitlementService & EntitlementAdmin },
 ) {
   const { db, clock, config, logger } = context;
   const accounts = createAccountsRepository(db);

@@ -10,14 +10,8 @@ export interface Money {
 /** Minor-unit digits per currency (ISO 4217); the demo institution uses USD. */
 const MINOR_DIGITS: Record<string, number> = { USD: 2, EUR: 2, GBP: 2, CAD: 2, JPY: 0 };
 
-export const SUPPORTED_CURRENCIES = Object.keys(MINOR_DIGITS);
-
 /** Largest amount accepted anywhere (keeps every sum far below 2^53 minor units). */
-export const MAX_MINOR = 1_000_000_000_00;
-
-export function minorDigits(currency: string): number | undefined {
-  return MINOR_DIGITS[currency];
-}
+const MAX_MINOR = 1_000_000_000_00;
 
 /**
  * Parse a decimal string into minor units. Undefined when it is not a plain decimal with at most the

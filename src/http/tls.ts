@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
+import type { Clock } from '../lib/clock.ts';
 
 x509.cryptoProvider.set(webcrypto as never);
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -37,11 +38,14 @@ const LOCAL_IPV6 = '::1';
  * The CA is name-constrained to those names, so trusting it cannot expose a user to certificates for
  * any other host even if its key leaked.
  */
-export async function loadTlsMaterial(options: {
-  dataDir: string;
-  tlsCert: string | undefined;
-  tlsKey: string | undefined;
-}): Promise<TlsMaterial> {
+export async function loadTlsMaterial(
+  options: {
+    dataDir: string;
+    tlsCert: string | undefined;
+    tlsKey: string | undefined;
+  },
+  clock: Clock,
+): Promise<TlsMaterial> {
   if (options.tlsCert && options.tlsKey) {
     return {
       cert: [await readFile(options.tlsCert, 'utf8')],
@@ -52,7 +56,7 @@ export async function loadTlsMaterial(options: {
   const dir = path.join(options.dataDir, 'tls');
   const file = (name: FileName) => path.join(dir, FILES[name]);
   if (!(Object.keys(FILES) as FileName[]).every((name) => existsSync(file(name)))) {
-    await writeFiles(file, await generateLocalPki(), dir);
+    await writeFiles(file, await generateLocalPki(clock.now()), dir);
   }
   return {
     key: [await readFile(file('serverKey'), 'utf8'), await readFile(file('serverRsaKey'), 'utf8')],
@@ -71,9 +75,9 @@ const RSA = {
 } as const;
 const DAY = 86_400_000;
 
-async function generateLocalPki(): Promise<Record<FileName, string>> {
+/** Certificates valid from a minute before `now` (domain time: in production, the system clock). */
+async function generateLocalPki(now: number): Promise<Record<FileName, string>> {
   const subtle = webcrypto.subtle;
-  const now = Date.now();
   const notBefore = new Date(now - 60_000);
   const caKeys = (await subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
   const caName = 'CN=Strongroom local CA, O=Strongroom';

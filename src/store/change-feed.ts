@@ -1,5 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../db/schema.ts';
+import { sql } from 'kysely';
+import { databaseNow, type Executor } from '../db/index.ts';
+import type { Clock } from '../lib/clock.ts';
 
 /** One committed change that may invalidate caches (DESIGN.md §2). */
 export interface Change {
@@ -17,7 +18,7 @@ export interface ChangeFeed {
    * Services that must be effective on the very next call in *this* process also invalidate their own
    * cache directly after commit.
    */
-  publish(topic: string, key: string, executor?: Kysely<Database> | Transaction<Database>): Promise<void>;
+  publish(topic: string, key: string, executor?: Executor): Promise<void>;
   /** Subscribe to a topic (or `*` for all); returns an unsubscribe function. */
   subscribe(topic: string, handler: ChangeHandler): () => void;
   /** Poll now instead of waiting for the next tick (after a local commit, for instance). */
@@ -27,7 +28,9 @@ export interface ChangeFeed {
 }
 
 export interface ChangeFeedOptions {
-  db: Kysely<Database>;
+  db: Executor;
+  /** Elapsed time for the feed's own housekeeping (`monotonic()`); the window itself is database time. */
+  clock: Clock;
   /** Poll interval; the 1-second propagation bound of DESIGN.md §2 needs it well below 1000. */
   intervalMs?: number;
   onError?: (error: unknown) => void;
@@ -35,19 +38,27 @@ export interface ChangeFeedOptions {
 
 // Changes are selected by a time window rather than "id > last seen": on PostgreSQL a transaction that
 // took a lower sequence value can commit after a higher one was already read, and would be missed.
-// The window is wall-clock time on purpose (not the injectable domain clock): it is about commit
-// latency, and tests that move the domain clock must not hide changes.
+// The window is about commit latency, so it is real time, and it must be one time for every process:
+// rows are stamped and selected with the *database's* clock (`databaseNow`), never the domain clock
+// (a test that moves the domain clock must not hide changes) nor each host's own clock (drift between
+// instances would). Each process remembers the ids it has delivered, so the overlap of windows is harmless.
 const WINDOW_MS = 10_000;
 const RETENTION_MS = 60 * 60 * 1000;
+const PRUNE_EVERY_MS = 60_000;
+// Changes committed this long before start are delivered again: a load that raced with them may have
+// read the old state.
+const START_OVERLAP_MS = 1000;
 
 export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
-  const { db } = options;
+  const { db, clock } = options;
   const intervalMs = options.intervalMs ?? 200;
   const handlers = new Map<string, Set<ChangeHandler>>();
-  const seen = new Map<number, number>(); // id → when seen (ms)
+  const seen = new Map<number, number>(); // id → when seen (monotonic ms)
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
-  let startedAt = 0;
+  // Database time from which changes are delivered; set by the first poll after start().
+  let deliverFrom = '';
+  let needsStartTime = false;
   let lastPrune = 0;
 
   const deliver = (change: Change) => {
@@ -63,29 +74,32 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
   };
 
   const pollOnce = async () => {
-    const now = Date.now();
-    const since = new Date(Math.max(startedAt, now) - WINDOW_MS).toISOString();
+    if (needsStartTime) {
+      const { rows } = await sql<{ at: string }>`select ${databaseNow(db, -START_OVERLAP_MS)} as at`.execute(
+        db,
+      );
+      deliverFrom = rows[0]?.at ?? '';
+      needsStartTime = false;
+    }
     const rows = await db
       .selectFrom('change_log')
       .select(['id', 'topic', 'key', 'created_at'])
-      .where('created_at', '>=', since)
+      .where('created_at', '>=', databaseNow(db, -WINDOW_MS))
       .orderBy('id')
       .execute();
+    const now = clock.monotonic();
     for (const row of rows) {
       const id = Number(row.id);
       if (seen.has(id)) continue;
       seen.set(id, now);
       // Changes committed before this process started are already reflected in what it loaded.
-      if (Date.parse(row.created_at) < startedAt - 1000) continue;
+      if (row.created_at < deliverFrom) continue;
       deliver({ id, topic: row.topic, key: row.key });
     }
     for (const [id, at] of seen) if (now - at > WINDOW_MS * 2) seen.delete(id);
-    if (now - lastPrune > 60_000) {
+    if (now - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = now;
-      await db
-        .deleteFrom('change_log')
-        .where('created_at', '<', new Date(now - RETENTION_MS).toISOString())
-        .execute();
+      await db.deleteFrom('change_log').where('created_at', '<', databaseNow(db, -RETENTION_MS)).execute();
     }
   };
 
@@ -102,7 +116,7 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
     async publish(topic, key, executor = db) {
       await executor
         .insertInto('change_log')
-        .values({ topic, key, created_at: new Date().toISOString() })
+        .values({ topic, key, created_at: databaseNow(executor) })
         .execute();
     },
     subscribe(topic, handler) {
@@ -117,10 +131,11 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
     pollNow: poll,
     start() {
       if (timer) return;
-      startedAt = Date.now();
-      lastPrune = startedAt;
+      needsStartTime = true;
+      lastPrune = clock.monotonic();
       timer = setInterval(() => void poll(), intervalMs);
       timer.unref();
+      void poll();
     },
     async stop() {
       if (timer) clearInterval(timer);

@@ -1,19 +1,18 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../db/schema.ts';
-import type { Clock } from '../lib/clock.ts';
-import { isoAt } from '../lib/clock.ts';
+import type { Executor } from '../db/index.ts';
+import { type Clock, isoAt } from '../lib/clock.ts';
 import type { ChangeFeed } from './change-feed.ts';
 
 /**
  * Institution-wide settings stored as JSON (lifetimes, thresholds…). Reads are cached in-process and
  * invalidated through the change feed (topic `setting`), so a CLI change reaches running servers.
  */
-export function createSettings(deps: { db: Kysely<Database>; clock: Clock; changes: ChangeFeed }) {
+export function createSettings(deps: { db: Executor; clock: Clock; changes: ChangeFeed }) {
   const { db, clock, changes } = deps;
   const cache = new Map<string, unknown>();
   changes.subscribe('setting', (change) => cache.delete(change.key));
 
   return {
+    /** Reads go through the cache and the database itself, never a caller's (uncommitted) transaction. */
     async get<T>(key: string, fallback: T): Promise<T> {
       if (cache.has(key)) return cache.get(key) as T;
       const row = await db
@@ -25,11 +24,7 @@ export function createSettings(deps: { db: Kysely<Database>; clock: Clock; chang
       cache.set(key, value);
       return value;
     },
-    async set(
-      key: string,
-      value: unknown,
-      executor: Kysely<Database> | Transaction<Database> = db,
-    ): Promise<void> {
+    async set(key: string, value: unknown, executor: Executor = db): Promise<void> {
       const valueJson = JSON.stringify(value);
       const updatedAt = isoAt(clock.now());
       await executor

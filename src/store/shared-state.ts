@@ -6,6 +6,7 @@ import {
   RateLimiterMemory,
   RateLimiterRedis,
 } from 'rate-limiter-flexible';
+import type { Clock } from '../lib/clock.ts';
 
 /**
  * State shared by every process of one deployment: counters, short-lived cache entries, pub/sub and
@@ -27,18 +28,23 @@ export interface SharedState {
   close(): Promise<void>;
 }
 
-export function createSharedState(redisUrl: string | undefined): SharedState {
-  return redisUrl ? createRedisState(redisUrl) : createMemoryState();
+export function createSharedState(redisUrl: string | undefined, clock: Clock): SharedState {
+  return redisUrl ? createRedisState(redisUrl) : createMemoryState(clock);
 }
 
-export function createMemoryState(): SharedState {
+/**
+ * The embedded single process's state. Entry lifetimes are elapsed time (`clock.monotonic()`), as Redis
+ * TTLs are: moving the domain clock does not expire them. (rate-limiter-flexible's memory limiter keeps
+ * its own timers.)
+ */
+export function createMemoryState(clock: Clock): SharedState {
   const values = new Map<string, { value: string; expiresAt: number }>();
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
   const live = (key: string) => {
     const entry = values.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt <= Date.now()) {
+    if (entry.expiresAt <= clock.monotonic()) {
       values.delete(key);
       return undefined;
     }
@@ -49,14 +55,14 @@ export function createMemoryState(): SharedState {
     async increment(key, ttlMs, by = 1) {
       const entry = live(key);
       const next = (entry ? Number(entry.value) : 0) + by;
-      values.set(key, { value: String(next), expiresAt: entry?.expiresAt ?? Date.now() + ttlMs });
+      values.set(key, { value: String(next), expiresAt: entry?.expiresAt ?? clock.monotonic() + ttlMs });
       return next;
     },
     async get(key) {
       return live(key)?.value;
     },
     async set(key, value, ttlMs) {
-      values.set(key, { value, expiresAt: Date.now() + ttlMs });
+      values.set(key, { value, expiresAt: clock.monotonic() + ttlMs });
     },
     async delete(key) {
       values.delete(key);

@@ -8,7 +8,7 @@ import { AppError } from '../../src/errors/index.ts';
 import { createLogger } from '../../src/http/logger.ts';
 import { createHttpServer, type FastifyInstance } from '../../src/http/server.ts';
 import { loadTlsMaterial } from '../../src/http/tls.ts';
-import { createManualClock } from '../../src/lib/clock.ts';
+import { createManualClock, systemClock } from '../../src/lib/clock.ts';
 import { createLogCapture } from '../helpers/test-app.ts';
 
 const BASE = 'https://bank.example';
@@ -203,7 +203,7 @@ describe('header limits on a real TLS socket', () => {
 
   before(async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'strongroom-431-'));
-    const tls = await loadTlsMaterial({ dataDir, tlsCert: undefined, tlsKey: undefined });
+    const tls = await loadTlsMaterial({ dataDir, tlsCert: undefined, tlsKey: undefined }, systemClock);
     const { readFileSync } = await import('node:fs');
     ca = readFileSync(String(tls.caFile), 'utf8');
     app = await createHttpServer({

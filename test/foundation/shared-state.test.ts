@@ -1,14 +1,29 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createManualClock } from '../../src/lib/clock.ts';
 import { randomBase62 } from '../../src/lib/ids.ts';
 import { createMemoryState, createRedisState, type SharedState } from '../../src/store/index.ts';
 import { testRedisUrl } from '../helpers/test-app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-const variants: [string, () => SharedState][] = [['memory', () => createMemoryState()]];
+// Memory entries expire on the clock's elapsed time, moved by the test; Redis expires them itself, so
+// its variant waits (bounded) until the entry is gone.
+const clock = createManualClock();
+type Outlive = (state: SharedState, key: string) => Promise<void>;
+const variants: [string, () => SharedState, Outlive][] = [
+  ['memory', () => createMemoryState(clock), async () => clock.advanceMonotonic(250)],
+];
 const redisUrl = testRedisUrl();
-if (redisUrl) variants.push(['redis', () => createRedisState(redisUrl)]);
+if (redisUrl)
+  variants.push([
+    'redis',
+    () => createRedisState(redisUrl),
+    async (state, key) => {
+      await waitFor(async () => (await state.get(key)) === undefined, { what: `${key} to expire` });
+    },
+  ]);
 
-for (const [name, create] of variants) {
+for (const [name, create, outlive] of variants) {
   describe(`shared state (${name})`, () => {
     let state: SharedState;
     const prefix = `test:${randomBase62(8)}:`;
@@ -20,7 +35,7 @@ for (const [name, create] of variants) {
     test('counters increment and expire', async () => {
       assert.equal(await state.increment(`${prefix}c`, 200), 1);
       assert.equal(await state.increment(`${prefix}c`, 200, 4), 5);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await outlive(state, `${prefix}c`);
       assert.equal(await state.increment(`${prefix}c`, 200), 1);
     });
 
@@ -38,10 +53,13 @@ for (const [name, create] of variants) {
       received.then((m) => {
         message = m;
       });
-      for (let i = 0; i < 20 && message === undefined; i++) {
-        await state.publish(`${prefix}ch`, 'ping');
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await waitFor(
+        async () => {
+          await state.publish(`${prefix}ch`, 'ping');
+          return message !== undefined;
+        },
+        { intervalMs: 25, what: 'the subscriber to receive a message' },
+      );
       assert.equal(await received, 'ping');
     });
 

@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
+import type { Executor } from '../../db/index.ts';
 import { newId } from '../../lib/ids.ts';
 import type { EntitlementAdmin } from '../../modules/entitlements/contract.ts';
-import type { AccountsRepository, Executor } from './accounts-repository.ts';
+import type { AccountsRepository } from './accounts-repository.ts';
 
 /** Permissions of the relationships between a user and an account (the entitlements module stores them). */
 export const ACCOUNT_PERMISSIONS = {

@@ -1,9 +1,8 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, Executor } from '../../db/index.ts';
 import type { BankingAccountTable, BankingTransactionTable } from '../../db/tables/banking.ts';
 import { newId } from '../../lib/ids.ts';
 
-export type Executor = Kysely<Database> | Transaction<Database>;
 export type AccountRow = Selectable<BankingAccountTable>;
 export type TransactionRow = Selectable<BankingTransactionTable>;
 
@@ -28,9 +27,9 @@ export function createAccountsRepository(db: Kysely<Database>) {
       return executor.selectFrom('banking_accounts').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
-    async list(visible: Visible, page: { start: number; limit: number }) {
+    async list(visible: Visible, page: { start: number; limit: number }, executor: Executor = db) {
       if (visible !== '*' && visible.size === 0) return { rows: [] as AccountRow[], count: 0 };
-      let query = db.selectFrom('banking_accounts');
+      let query = executor.selectFrom('banking_accounts');
       if (visible !== '*') query = query.where('id', 'in', [...visible]);
       const { count } = await query
         .select((eb) => eb.fn.countAll<number>().as('count'))
@@ -122,8 +121,9 @@ export function createAccountsRepository(db: Kysely<Database>) {
       accountId: string,
       filter: { startDate?: string; endDate?: string },
       page: { start: number; limit: number },
+      executor: Executor = db,
     ) {
-      let query = db.selectFrom('banking_transactions').where('account_id', '=', accountId);
+      let query = executor.selectFrom('banking_transactions').where('account_id', '=', accountId);
       if (filter.startDate) query = query.where('posted_on', '>=', filter.startDate);
       if (filter.endDate) query = query.where('posted_on', '<=', filter.endDate);
       const { count } = await query
@@ -146,8 +146,8 @@ export function createAccountsRepository(db: Kysely<Database>) {
       return Number(row.total ?? 0);
     },
 
-    async postingsOfTransfer(transferId: string): Promise<TransactionRow[]> {
-      return db
+    async postingsOfTransfer(transferId: string, executor: Executor = db): Promise<TransactionRow[]> {
+      return executor
         .selectFrom('banking_transactions')
         .selectAll()
         .where('transfer_id', '=', transferId)

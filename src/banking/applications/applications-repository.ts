@@ -1,10 +1,9 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Database, Executor } from '../../db/index.ts';
 import type { BankingApplicationDocumentTable, BankingApplicationTable } from '../../db/tables/banking.ts';
-import type { Executor } from '../accounts/accounts-repository.ts';
 
 export type ApplicationRow = Selectable<BankingApplicationTable>;
-export type DocumentRow = Selectable<BankingApplicationDocumentTable>;
+type DocumentRow = Selectable<BankingApplicationDocumentTable>;
 
 /** SQL for account applications and their documents. */
 export function createApplicationsRepository(db: Kysely<Database>) {
@@ -13,8 +12,12 @@ export function createApplicationsRepository(db: Kysely<Database>) {
       return executor.selectFrom('banking_applications').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
-    async list(filter: { applicantId?: string; state?: string }, page: { start: number; limit: number }) {
-      let query = db.selectFrom('banking_applications');
+    async list(
+      filter: { applicantId?: string; state?: string },
+      page: { start: number; limit: number },
+      executor: Executor = db,
+    ) {
+      let query = executor.selectFrom('banking_applications');
       if (filter.applicantId) query = query.where('applicant_id', '=', filter.applicantId);
       if (filter.state) query = query.where('state', '=', filter.state);
       const { count } = await query
@@ -71,8 +74,8 @@ export function createApplicationsRepository(db: Kysely<Database>) {
     },
 
     /** Incomplete applications past their expiry become `expired`; returns how many. */
-    async expire(now: string): Promise<number> {
-      const result = await db
+    async expire(now: string, executor: Executor = db): Promise<number> {
+      const result = await executor
         .updateTable('banking_applications')
         .set((eb) => ({ state: 'expired', updated_at: now, revision: eb('revision', '+', 1) }))
         .where('state', '=', 'incomplete')
@@ -81,8 +84,11 @@ export function createApplicationsRepository(db: Kysely<Database>) {
       return Number(result.numUpdatedRows);
     },
 
-    async documents(applicationId: string): Promise<Omit<DocumentRow, 'content_sealed'>[]> {
-      return db
+    async documents(
+      applicationId: string,
+      executor: Executor = db,
+    ): Promise<Omit<DocumentRow, 'content_sealed'>[]> {
+      return executor
         .selectFrom('banking_application_documents')
         .select(['id', 'application_id', 'kind', 'content_type', 'size_bytes', 'sha256', 'uploaded_at'])
         .where('application_id', '=', applicationId)
@@ -91,8 +97,8 @@ export function createApplicationsRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    async documentCount(applicationId: string): Promise<number> {
-      const { count } = await db
+    async documentCount(applicationId: string, executor: Executor = db): Promise<number> {
+      const { count } = await executor
         .selectFrom('banking_application_documents')
         .select((eb) => eb.fn.countAll<number>().as('count'))
         .where('application_id', '=', applicationId)
@@ -100,8 +106,12 @@ export function createApplicationsRepository(db: Kysely<Database>) {
       return Number(count);
     },
 
-    async document(applicationId: string, documentId: string): Promise<DocumentRow | undefined> {
-      return db
+    async document(
+      applicationId: string,
+      documentId: string,
+      executor: Executor = db,
+    ): Promise<DocumentRow | undefined> {
+      return executor
         .selectFrom('banking_application_documents')
         .selectAll()
         .where('application_id', '=', applicationId)

@@ -1,7 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Database, Executor } from '../../db/index.ts';
 import type { BankingProductTable } from '../../db/tables/banking.ts';
-import type { Executor } from '../accounts/accounts-repository.ts';
 
 export type ProductRow = Selectable<BankingProductTable>;
 
@@ -11,8 +10,12 @@ export function createProductsRepository(db: Kysely<Database>) {
     async find(id: string, executor: Executor = db): Promise<ProductRow | undefined> {
       return executor.selectFrom('banking_products').selectAll().where('id', '=', id).executeTakeFirst();
     },
-    async list(filter: { category?: string }, page: { start: number; limit: number }) {
-      let query = db.selectFrom('banking_products');
+    async list(
+      filter: { category?: string },
+      page: { start: number; limit: number },
+      executor: Executor = db,
+    ) {
+      let query = executor.selectFrom('banking_products');
       if (filter.category) query = query.where('category', '=', filter.category);
       const { count } = await query
         .select((eb) => eb.fn.countAll<number>().as('count'))
@@ -20,9 +23,9 @@ export function createProductsRepository(db: Kysely<Database>) {
       const rows = await query.selectAll().orderBy('id').limit(page.limit).offset(page.start).execute();
       return { rows, count: Number(count) };
     },
-    async upsertAll(rows: ProductRow[]): Promise<void> {
+    async upsertAll(rows: ProductRow[], executor: Executor = db): Promise<void> {
       for (const row of rows) {
-        await db
+        await executor
           .insertInto('banking_products')
           .values(row)
           .onConflict((oc) => oc.column('id').doNothing())

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Database, Executor } from '../../db/index.ts';
 import type { BankingIdempotencyTable, BankingTransferTable } from '../../db/tables/banking.ts';
-import type { Executor, Visible } from '../accounts/accounts-repository.ts';
+import type { Visible } from '../accounts/accounts-repository.ts';
 
 export type TransferRow = Selectable<BankingTransferTable>;
 export type IdempotencyRow = Selectable<BankingIdempotencyTable>;
@@ -13,8 +13,8 @@ export function createTransfersRepository(db: Kysely<Database>) {
       return executor.selectFrom('banking_transfers').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
-    async sourceAccountOf(id: string): Promise<string | undefined> {
-      const row = await db
+    async sourceAccountOf(id: string, executor: Executor = db): Promise<string | undefined> {
+      const row = await executor
         .selectFrom('banking_transfers')
         .select('source_account_id')
         .where('id', '=', id)
@@ -22,9 +22,14 @@ export function createTransfersRepository(db: Kysely<Database>) {
       return row?.source_account_id;
     },
 
-    async list(visible: Visible, filter: { state?: string }, page: { start: number; limit: number }) {
+    async list(
+      visible: Visible,
+      filter: { state?: string },
+      page: { start: number; limit: number },
+      executor: Executor = db,
+    ) {
       if (visible !== '*' && visible.size === 0) return { rows: [] as TransferRow[], count: 0 };
-      let query = db.selectFrom('banking_transfers');
+      let query = executor.selectFrom('banking_transfers');
       if (visible !== '*') query = query.where('source_account_id', 'in', [...visible]);
       if (filter.state) query = query.where('state', '=', filter.state);
       const { count } = await query
@@ -45,8 +50,8 @@ export function createTransfersRepository(db: Kysely<Database>) {
     },
 
     /** Cancel only while still scheduled (and at the expected revision); false when that no longer holds. */
-    async cancel(id: string, revision: number, at: string): Promise<boolean> {
-      const result = await db
+    async cancel(id: string, revision: number, at: string, executor: Executor = db): Promise<boolean> {
+      const result = await executor
         .updateTable('banking_transfers')
         .set((eb) => ({ state: 'canceled', updated_at: at, revision: eb('revision', '+', 1) }))
         .where('id', '=', id)
@@ -57,8 +62,8 @@ export function createTransfersRepository(db: Kysely<Database>) {
     },
 
     /** Ids of transfers due by `today`: scheduled ones, and processing ones whose claim went stale. */
-    async due(today: string, staleBefore: string, limit: number): Promise<string[]> {
-      const rows = await db
+    async due(today: string, staleBefore: string, limit: number, executor: Executor = db): Promise<string[]> {
+      const rows = await executor
         .selectFrom('banking_transfers')
         .select('id')
         .where('start_on', '<=', today)
@@ -79,8 +84,14 @@ export function createTransfersRepository(db: Kysely<Database>) {
      * Claim a due transfer for one worker: a single conditional UPDATE, so of several processes (or a
      * restarted one) exactly one wins. A stale claim (the worker died) can be taken over.
      */
-    async claim(id: string, worker: string, at: string, staleBefore: string): Promise<boolean> {
-      const result = await db
+    async claim(
+      id: string,
+      worker: string,
+      at: string,
+      staleBefore: string,
+      executor: Executor = db,
+    ): Promise<boolean> {
+      const result = await executor
         .updateTable('banking_transfers')
         .set((eb) => ({
           state: 'processing',
@@ -126,8 +137,12 @@ export function createTransfersRepository(db: Kysely<Database>) {
       return Number(result.numUpdatedRows) === 1;
     },
 
-    async findIdempotency(scope: string, key: string): Promise<IdempotencyRow | undefined> {
-      return db
+    async findIdempotency(
+      scope: string,
+      key: string,
+      executor: Executor = db,
+    ): Promise<IdempotencyRow | undefined> {
+      return executor
         .selectFrom('banking_idempotency')
         .selectAll()
         .where('scope', '=', scope)

@@ -1,3 +1,4 @@
+import { databaseNow } from '../database-time.ts';
 import { type MigrationDb, required } from '../migration-helpers.ts';
 
 export async function up(db: MigrationDb): Promise<void> {
@@ -58,7 +59,8 @@ export async function up(db: MigrationDb): Promise<void> {
       burst: 200,
       per_day: 1_000_000,
       is_abuse_exempt: 0,
-      created_at: new Date().toISOString(),
+      // The database's clock: a migration has no injected Clock, and this is simply when it ran.
+      created_at: databaseNow(db),
     })
     .execute();
 

@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import { errors } from 'oidc-provider';
-import type { Database } from '../../db/schema.ts';
+import type { Database } from '../../db/index.ts';
+import type { Clock } from '../../lib/clock.ts';
 import type { Clients } from './clients-service.ts';
 import type { Grants } from './grants-service.ts';
+import { createPayloadsRepository } from './payloads-repository.ts';
 
 type Payload = Record<string, unknown> & {
   grantId?: string;
@@ -13,16 +15,21 @@ type Payload = Record<string, unknown> & {
   consumed?: number;
 };
 
-// oidc-provider's artifacts follow its own clock (Date.now), not the domain clock.
-const epoch = () => Math.floor(Date.now() / 1000);
-
 /**
  * oidc-provider's storage adapter on our store (SQLite or PostgreSQL): one table keyed by (model, id).
  * `Client` is answered from the client registry. `consume` is atomic: of concurrent uses of one code or
- * refresh token only the first succeeds.
+ * refresh token only the first succeeds. Stored expiries are domain time (the injected clock; the system
+ * clock in production, as oidc-provider's own).
  */
-export function createAdapterClass(deps: { db: Kysely<Database>; clients: Clients; grants: Grants }) {
-  const { db, clients, grants } = deps;
+export function createAdapterClass(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  clients: Clients;
+  grants: Grants;
+}) {
+  const { clock, clients, grants } = deps;
+  const payloads = createPayloadsRepository(deps.db);
+  const epoch = () => Math.floor(clock.now() / 1000);
 
   return class StoreAdapter {
     readonly name: string;
@@ -33,7 +40,9 @@ export function createAdapterClass(deps: { db: Kysely<Database>; clients: Client
 
     async upsert(id: string, payload: Payload, expiresIn: number): Promise<void> {
       if (this.name === 'Client') throw new Error('clients are managed by the client registry');
-      const row = {
+      await payloads.upsert({
+        model: this.name,
+        id,
         payload_json: JSON.stringify(payload),
         grant_id: payload.grantId ?? null,
         uid: payload.uid ?? null,
@@ -41,12 +50,8 @@ export function createAdapterClass(deps: { db: Kysely<Database>; clients: Client
         account_id: payload.accountId ?? null,
         client_id: payload.clientId ?? null,
         expires_at: expiresIn ? epoch() + expiresIn : null,
-      };
-      await db
-        .insertInto('oidc_payloads')
-        .values({ model: this.name, id, consumed_at: null, ...row })
-        .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(row))
-        .execute();
+        consumed_at: null,
+      });
     }
 
     async find(id: string): Promise<Payload | undefined> {
@@ -64,12 +69,7 @@ export function createAdapterClass(deps: { db: Kysely<Database>; clients: Client
 
     private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<Payload | undefined> {
       if (typeof value !== 'string' || value.length > 512) return undefined;
-      const row = await db
-        .selectFrom('oidc_payloads')
-        .select(['payload_json', 'expires_at', 'consumed_at'])
-        .where('model', '=', this.name)
-        .where(column, '=', value)
-        .executeTakeFirst();
+      const row = await payloads.findBy(this.name, column, value);
       if (!row) return undefined;
       if (row.expires_at !== null && Number(row.expires_at) <= epoch()) return undefined;
       const payload = JSON.parse(row.payload_json) as Payload;
@@ -78,29 +78,17 @@ export function createAdapterClass(deps: { db: Kysely<Database>; clients: Client
     }
 
     async consume(id: string): Promise<void> {
-      const result = await db
-        .updateTable('oidc_payloads')
-        .set({ consumed_at: epoch() })
-        .where('model', '=', this.name)
-        .where('id', '=', id)
-        .where('consumed_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 1) return;
+      if (await payloads.consume(this.name, id, epoch())) return;
       // Someone else used it between our read and this update: a concurrent replay.
       if (this.name === 'AuthorizationCode') {
-        const row = await db
-          .selectFrom('oidc_payloads')
-          .select('grant_id')
-          .where('model', '=', this.name)
-          .where('id', '=', id)
-          .executeTakeFirst();
-        if (row?.grant_id) await grants.revokeGrant(row.grant_id, 'authorization code replayed');
+        const grantId = await payloads.grantIdOf(this.name, id);
+        if (grantId) await grants.revokeGrant(grantId, 'authorization code replayed');
       }
       throw new errors.InvalidGrant('grant request is invalid (already used)');
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('model', '=', this.name).where('id', '=', id).execute();
+      await payloads.delete(this.name, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
@@ -110,11 +98,7 @@ export function createAdapterClass(deps: { db: Kysely<Database>; clients: Client
         await grants.revokeGrant(grantId, 'grant ended by the authorization server');
         return;
       }
-      await db
-        .deleteFrom('oidc_payloads')
-        .where('model', '=', this.name)
-        .where('grant_id', '=', grantId)
-        .execute();
+      await payloads.deleteModelOfGrant(this.name, grantId);
     }
   };
 }

@@ -1,8 +1,7 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, Executor } from '../../db/index.ts';
 import type { OauthClientsTable } from '../../db/tables/oauth.ts';
 
-type Executor = Kysely<Database> | Transaction<Database>;
 export type ClientRow = Selectable<OauthClientsTable>;
 
 /** SQL of the `oauth_clients` table; nothing else writes it. */
@@ -33,8 +32,15 @@ export function createClientsRepository(db: Kysely<Database>) {
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
-    async list(): Promise<ClientRow[]> {
-      return db.selectFrom('oauth_clients').selectAll().orderBy('created_at').execute();
+    async list(executor: Executor = db): Promise<ClientRow[]> {
+      return executor.selectFrom('oauth_clients').selectAll().orderBy('created_at').execute();
+    },
+    /** Every client's lifetime overrides (JSON), e.g. to find the longest access-token lifetime. */
+    async listLifetimes(executor: Executor = db): Promise<string[]> {
+      const rows = await executor.selectFrom('oauth_clients').select('lifetimes_json').execute();
+      return rows.map((row) => row.lifetimes_json);
     },
   };
 }
+
+export type ClientsRepository = ReturnType<typeof createClientsRepository>;

@@ -1,5 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Executor } from '../../db/index.ts';
 import { AppError } from '../../errors/index.ts';
 import { isoAt } from '../../lib/clock.ts';
 import { safeEqualHex, sha256Hex } from '../../lib/hash.ts';
@@ -8,19 +7,19 @@ import { isApiScope } from '../identity/scopes.ts';
 import type { ModuleContext } from '../module-context.ts';
 import { type ClientRow, createClientsRepository } from './clients-repository.ts';
 import type { OAuthClientInfo, OAuthClientSpec, OAuthClients } from './contract.ts';
-import { type Grants, MAX_ACCESS_TOKEN_SECONDS, TOPICS } from './grants-service.ts';
-
-type Executor = Kysely<Database> | Transaction<Database>;
+import { type Grants, TOPICS } from './grants-service.ts';
+import { type ClientLifetimes, LIFETIME_LIMITS } from './lifetimes.ts';
 
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
 const AUTH_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']);
 const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
-const LIFETIME_LIMITS: Record<string, [number, number]> = {
-  accessToken: [30, MAX_ACCESS_TOKEN_SECONDS],
-  refreshTokenIdle: [60, 400 * 86400],
-  refreshTokenAbsolute: [60, 400 * 86400],
-  code: [5, 60],
-};
+/** The lifetimes a client may override (within the institution-wide limits). */
+const CLIENT_LIFETIMES: ReadonlySet<string> = new Set<keyof ClientLifetimes>([
+  'accessToken',
+  'refreshTokenIdle',
+  'refreshTokenAbsolute',
+  'code',
+]);
 
 /** Client metadata in oidc-provider's vocabulary, plus our own `urn:strongroom:*` properties. */
 export interface ProviderClientMetadata {
@@ -51,11 +50,7 @@ function isLoopbackHost(hostname: string): boolean {
 }
 
 /** Exact redirect URIs: https, or http on a loopback address for native (public) clients; no fragment. */
-export function validateRedirectUri(
-  value: string,
-  kind: OAuthClientSpec['kind'],
-  platformOrigin?: string,
-): void {
+function validateRedirectUri(value: string, kind: OAuthClientSpec['kind'], platformOrigin?: string): void {
   let url: URL;
   try {
     url = new URL(value);
@@ -104,7 +99,7 @@ function validateSpec(spec: OAuthClientSpec, platformOrigin: string): void {
 
 function validateLifetimes(lifetimes: Record<string, number | undefined>): void {
   for (const [name, value] of Object.entries(lifetimes)) {
-    const limits = LIFETIME_LIMITS[name];
+    const limits = CLIENT_LIFETIMES.has(name) ? LIFETIME_LIMITS[name as keyof ClientLifetimes] : undefined;
     if (!limits) throw invalid(`Unknown lifetime ${name}.`, 'lifetimes');
     if (value === undefined) continue;
     if (!Number.isInteger(value) || value < limits[0] || value > limits[1])
@@ -155,6 +150,20 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
   const inTransaction = async <T>(executor: Executor | undefined, fn: (trx: Executor) => Promise<T>) =>
     executor ? fn(executor) : db.transaction().execute(fn);
 
+  /** Every change of a client is audited and published in the transaction that makes it. */
+  const recordChange = async (
+    trx: Executor,
+    action: string,
+    clientId: string,
+    details: { before?: unknown; after?: unknown; reason?: string },
+  ) => {
+    await audit.record(
+      { actor: { type: 'system' }, action, target: { type: 'oauthClient', id: clientId }, ...details },
+      trx,
+    );
+    await changes.publish(TOPICS.client, clientId, trx);
+  };
+
   const mustFind = async (clientId: string, executor?: Executor) => {
     const row = await repository.find(clientId, executor);
     if (!row) throw new AppError('notFound', { detail: 'There is no such OAuth client.' });
@@ -198,16 +207,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
           },
           trx,
         );
-        await audit.record(
-          {
-            actor: { type: 'system' },
-            action: 'oauthClient.registered',
-            target: { type: 'oauthClient', id: clientId },
-            after: { ...spec, clientId },
-          },
-          trx,
-        );
-        await changes.publish(TOPICS.client, clientId, trx);
+        await recordChange(trx, 'oauthClient.registered', clientId, { after: { ...spec, clientId } });
       });
       return secret ? { clientId, clientSecret: secret } : { clientId };
     },
@@ -232,17 +232,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
           },
           trx,
         );
-        await audit.record(
-          {
-            actor: { type: 'system' },
-            action: 'oauthClient.updated',
-            target: { type: 'oauthClient', id: clientId },
-            before: current,
-            after: patch,
-          },
-          trx,
-        );
-        await changes.publish(TOPICS.client, clientId, trx);
+        await recordChange(trx, 'oauthClient.updated', clientId, { before: current, after: patch });
       });
     },
 
@@ -265,16 +255,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
           },
           trx,
         );
-        await audit.record(
-          {
-            actor: { type: 'system' },
-            action: 'oauthClient.secretRotated',
-            target: { type: 'oauthClient', id: clientId },
-            after: { previousExpiresAt },
-          },
-          trx,
-        );
-        await changes.publish(TOPICS.client, clientId, trx);
+        await recordChange(trx, 'oauthClient.secretRotated', clientId, { after: { previousExpiresAt } });
       });
       return { clientSecret: secret, previousExpiresAt };
     },
@@ -284,16 +265,9 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
         await mustFind(clientId, trx);
         await repository.update(clientId, { is_enabled: enabled ? 1 : 0, updated_at: now() }, trx);
         if (!enabled) await deps.grants.revokeClientGrants(clientId, reason, trx);
-        await audit.record(
-          {
-            actor: { type: 'system' },
-            action: enabled ? 'oauthClient.enabled' : 'oauthClient.disabled',
-            target: { type: 'oauthClient', id: clientId },
-            reason,
-          },
-          trx,
-        );
-        await changes.publish(TOPICS.client, clientId, trx);
+        await recordChange(trx, enabled ? 'oauthClient.enabled' : 'oauthClient.disabled', clientId, {
+          reason,
+        });
       });
     },
 
@@ -302,16 +276,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
         await mustFind(clientId, trx);
         await deps.grants.revokeClientGrants(clientId, reason, trx);
         await repository.delete(clientId, trx);
-        await audit.record(
-          {
-            actor: { type: 'system' },
-            action: 'oauthClient.removed',
-            target: { type: 'oauthClient', id: clientId },
-            reason,
-          },
-          trx,
-        );
-        await changes.publish(TOPICS.client, clientId, trx);
+        await recordChange(trx, 'oauthClient.removed', clientId, { reason });
       });
     },
 

@@ -1,5 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Executor } from '../../db/index.ts';
 
 /** How a client authenticates at the token endpoint. `client_secret_jwt` is deliberately not offered. */
 export type TokenEndpointAuthMethod =
@@ -40,8 +39,6 @@ export interface OAuthClientInfo extends Omit<OAuthClientSpec, 'clientId'> {
   enabled: boolean;
   createdAt: string;
 }
-
-type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
  * Client registry of the authorization server (implemented by the oauth module). Secrets are returned in

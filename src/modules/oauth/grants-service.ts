@@ -1,9 +1,8 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Executor } from '../../db/index.ts';
 import { isoAt } from '../../lib/clock.ts';
 import type { ModuleContext } from '../module-context.ts';
-
-type Executor = Kysely<Database> | Transaction<Database>;
+import { createDenylistRepository, type DenialKind } from './denylist-repository.ts';
+import { createPayloadsRepository } from './payloads-repository.ts';
 
 /** Change-feed topics of this module. */
 export const TOPICS = {
@@ -35,23 +34,20 @@ export interface GrantSummary {
  */
 export function createGrants(context: ModuleContext) {
   const { db, clock, changes, audit, logger } = context;
+  const payloads = createPayloadsRepository(db);
+  const denylist = createDenylistRepository(db);
   const revoked = new Map<string, number>(); // `grant:<id>` | `jti:<id>` → expires (epoch s)
   let lastPrune = 0;
 
   const nowSeconds = () => Math.floor(clock.now() / 1000);
 
-  const remember = (kind: 'grant' | 'jti', id: string, expiresAt: number) => {
+  const remember = (kind: DenialKind, id: string, expiresAt: number) => {
     revoked.set(`${kind}:${id}`, expiresAt);
   };
 
-  const loadOne = async (kind: 'grant' | 'jti', id: string) => {
-    const row = await db
-      .selectFrom('revoked_tokens')
-      .select('expires_at')
-      .where('kind', '=', kind)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    remember(kind, id, row ? Number(row.expires_at) : nowSeconds() + MAX_ACCESS_TOKEN_SECONDS);
+  const loadOne = async (kind: DenialKind, id: string) => {
+    const expiresAt = await denylist.expiryOf(kind, id);
+    remember(kind, id, expiresAt ?? nowSeconds() + MAX_ACCESS_TOKEN_SECONDS);
   };
 
   const unsubscribe = [
@@ -66,47 +62,20 @@ export function createGrants(context: ModuleContext) {
     }),
   ];
 
-  async function deny(kind: 'grant' | 'jti', id: string, reason: string, executor: Executor): Promise<void> {
+  async function deny(kind: DenialKind, id: string, reason: string, executor: Executor): Promise<void> {
     const expiresAt = nowSeconds() + MAX_ACCESS_TOKEN_SECONDS;
-    await executor
-      .insertInto('revoked_tokens')
-      .values({ kind, id, revoked_at: isoAt(clock.now()), expires_at: expiresAt, reason })
-      .onConflict((oc) => oc.columns(['kind', 'id']).doUpdateSet({ expires_at: expiresAt }))
-      .execute();
+    await denylist.upsert(
+      { kind, id, revoked_at: isoAt(clock.now()), expires_at: expiresAt, reason },
+      executor,
+    );
     await changes.publish(kind === 'grant' ? TOPICS.grantRevoked : TOPICS.tokenRevoked, id, executor);
     remember(kind, id, expiresAt);
   }
 
   /** Delete every artifact of a grant (grant, codes, refresh tokens…) and deny its access tokens. */
   async function revokeGrant(grantId: string, reason: string, executor: Executor = db): Promise<void> {
-    await executor
-      .deleteFrom('oidc_payloads')
-      .where((eb) =>
-        eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]),
-      )
-      .execute();
+    await payloads.deleteGrant(grantId, executor);
     await deny('grant', grantId, reason, executor);
-  }
-
-  // Reads through the caller's executor: on SQLite's single connection a read on `db` would queue
-  // behind the caller's open transaction forever.
-  async function grantIdsWhere(
-    column: 'account_id' | 'client_id',
-    value: string,
-    executor: Executor = db,
-  ): Promise<string[]> {
-    const rows = await executor
-      .selectFrom('oidc_payloads')
-      .select(['model', 'id', 'grant_id'])
-      .where(column, '=', value)
-      .where((eb) => eb.or([eb('model', '=', 'Grant'), eb('grant_id', 'is not', null)]))
-      .execute();
-    const ids = new Set<string>();
-    for (const row of rows) {
-      if (row.model === 'Grant') ids.add(row.id);
-      else if (row.grant_id) ids.add(row.grant_id);
-    }
-    return [...ids];
   }
 
   return {
@@ -123,13 +92,9 @@ export function createGrants(context: ModuleContext) {
 
     /** Load the live denylist (at start). */
     async load(): Promise<void> {
-      const rows = await db
-        .selectFrom('revoked_tokens')
-        .select(['kind', 'id', 'expires_at'])
-        .where('expires_at', '>', nowSeconds())
-        .execute();
-      for (const row of rows) remember(row.kind as 'grant' | 'jti', row.id, Number(row.expires_at));
-      await db.deleteFrom('revoked_tokens').where('expires_at', '<=', nowSeconds()).execute();
+      const rows = await denylist.listLive(nowSeconds());
+      for (const row of rows) remember(row.kind as DenialKind, row.id, Number(row.expires_at));
+      await denylist.deleteExpired(nowSeconds());
     },
 
     revokeGrant,
@@ -141,14 +106,10 @@ export function createGrants(context: ModuleContext) {
 
     /** Every grant of a user: sign-out everywhere (user disabled, password changed). Returns how many. */
     async revokeUserGrants(userId: string, reason: string): Promise<number> {
-      const ids = await grantIdsWhere('account_id', userId);
+      const ids = await payloads.grantIdsWhere('account_id', userId);
       await db.transaction().execute(async (trx) => {
         for (const id of ids) await revokeGrant(id, reason, trx);
-        await trx
-          .deleteFrom('oidc_payloads')
-          .where('model', '=', 'Session')
-          .where('account_id', '=', userId)
-          .execute();
+        await payloads.deleteSessionsOf(userId, trx);
         if (ids.length > 0) {
           await audit.record(
             {
@@ -166,7 +127,9 @@ export function createGrants(context: ModuleContext) {
     },
 
     async revokeClientGrants(clientId: string, reason: string, executor?: Executor): Promise<number> {
-      const ids = await grantIdsWhere('client_id', clientId, executor);
+      // Reads through the caller's executor: on SQLite's single connection a read on `db` would queue
+      // behind the caller's open transaction forever.
+      const ids = await payloads.grantIdsWhere('client_id', clientId, executor);
       const run = async (trx: Executor) => {
         for (const id of ids) await revokeGrant(id, reason, trx);
       };
@@ -176,12 +139,7 @@ export function createGrants(context: ModuleContext) {
     },
 
     async listUserGrants(userId: string): Promise<GrantSummary[]> {
-      const rows = await db
-        .selectFrom('oidc_payloads')
-        .select(['id', 'payload_json', 'expires_at'])
-        .where('model', '=', 'Grant')
-        .where('account_id', '=', userId)
-        .execute();
+      const rows = await payloads.listGrantsOf(userId);
       return rows.map((row) => {
         const payload = JSON.parse(row.payload_json) as {
           clientId?: string;

@@ -42,7 +42,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
   const clients = createClients(context, { grants });
   const keys = createKeys(context);
   const lifetimes = createLifetimes(context);
-  const Adapter = createAdapterClass({ db: context.db, clients, grants });
+  const Adapter = createAdapterClass({ db: context.db, clock: context.clock, clients, grants });
   const keyListeners = new Set<() => void>();
 
   let current:
@@ -90,6 +90,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       Adapter: Adapter as never,
       identity,
       lifetimes,
+      clock: context.clock,
       behindProxy: config.trustProxy.length > 0,
     });
     // Secrets are stored hashed: compare against the hashes (current, and previous during an overlap).
@@ -299,7 +300,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     const token = entities?.RefreshToken;
     if (!token || entities?.RotatedRefreshToken || ctx.oidc.params?.grant_type !== 'refresh_token') return;
     const lt = lifetimes.forClient(clientLifetimes(ctx.oidc.client as never));
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(context.clock.now() / 1000);
     const exp = Math.min(
       now + lt.refreshTokenIdle,
       (token.iiat ?? token.iat ?? now) + lt.refreshTokenAbsolute,
@@ -346,28 +347,21 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     isRevoked: (token) => grants.isRevoked(token),
   };
 
+  // The portal client follows the public URL, so a refresh writes exactly what seeding wrote.
+  const describePlatformClients: DemoSeeder['seed'] = async (demo) => {
+    await ready();
+    demo.platformClients = {
+      portal: {
+        clientId: PORTAL_CLIENT_ID,
+        redirectUri: `${context.baseUrl}/portal/callback`,
+        tokenEndpointAuthMethod: 'none',
+      },
+    };
+  };
   const demoSeeder: DemoSeeder = {
     name: 'oauth',
-    async seed(demo) {
-      await ready();
-      demo.platformClients = {
-        portal: {
-          clientId: PORTAL_CLIENT_ID,
-          redirectUri: `${context.baseUrl}/portal/callback`,
-          tokenEndpointAuthMethod: 'none',
-        },
-      };
-    },
-    async refresh(demo) {
-      await ready();
-      demo.platformClients = {
-        portal: {
-          clientId: PORTAL_CLIENT_ID,
-          redirectUri: `${context.baseUrl}/portal/callback`,
-          tokenEndpointAuthMethod: 'none',
-        },
-      };
-    },
+    seed: describePlatformClients,
+    refresh: describePlatformClients,
   };
 
   return {

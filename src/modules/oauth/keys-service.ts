@@ -2,7 +2,9 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { isoAt } from '../../lib/clock.ts';
 import { randomBase62 } from '../../lib/ids.ts';
 import type { ModuleContext } from '../module-context.ts';
+import { createClientsRepository } from './clients-repository.ts';
 import { MAX_ACCESS_TOKEN_SECONDS, TOPICS } from './grants-service.ts';
+import { createKeysRepository, type KeyRow } from './keys-repository.ts';
 
 export interface SigningKeyInfo {
   kid: string;
@@ -34,9 +36,11 @@ export function publicJwk(jwk: Record<string, unknown>): Record<string, unknown>
  */
 export function createKeys(context: ModuleContext) {
   const { db, clock, sealer, changes, audit } = context;
+  const repository = createKeysRepository(db);
+  const clientsRepository = createClientsRepository(db);
   const nowSeconds = () => Math.floor(clock.now() / 1000);
 
-  const newSigningRow = () => {
+  const newSigningRow = (): KeyRow => {
     const kid = randomBase62(16);
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' };
@@ -51,7 +55,7 @@ export function createKeys(context: ModuleContext) {
     };
   };
 
-  const newCookieRow = () => {
+  const newCookieRow = (): KeyRow => {
     const kid = `cookie-${randomBase62(12)}`;
     return {
       kid,
@@ -64,22 +68,14 @@ export function createKeys(context: ModuleContext) {
     };
   };
 
-  async function liveRows() {
-    return db
-      .selectFrom('oauth_keys')
-      .selectAll()
-      .where((eb) => eb.or([eb('unpublish_at', 'is', null), eb('unpublish_at', '>', nowSeconds())]))
-      .orderBy('created_at', 'desc')
-      .execute();
-  }
+  const liveRows = () => repository.listPublished(nowSeconds());
 
   /** Longest access-token lifetime configured anywhere: a retired key is published at least that long. */
   async function longestTokenLifetime(): Promise<number> {
     const setting = await context.settings.get<{ accessToken?: number } | null>('oauth.lifetimes', null);
     let longest = setting?.accessToken ?? 300;
-    const rows = await db.selectFrom('oauth_clients').select('lifetimes_json').execute();
-    for (const row of rows) {
-      const value = (JSON.parse(row.lifetimes_json) as { accessToken?: number }).accessToken;
+    for (const json of await clientsRepository.listLifetimes()) {
+      const value = (JSON.parse(json) as { accessToken?: number }).accessToken;
       if (value && value > longest) longest = value;
     }
     return Math.min(Math.max(longest, 300), MAX_ACCESS_TOKEN_SECONDS);
@@ -94,7 +90,7 @@ export function createKeys(context: ModuleContext) {
         ['cookie', newCookieRow],
       ] as const) {
         if (rows.some((r) => r.use === use)) continue;
-        await db.insertInto('oauth_keys').values(make()).execute();
+        await repository.insert([make()]);
       }
     },
 
@@ -140,22 +136,13 @@ export function createKeys(context: ModuleContext) {
       const cookie = newCookieRow();
       const previous: string[] = [];
       await db.transaction().execute(async (trx) => {
-        const active = await trx
-          .selectFrom('oauth_keys')
-          .select(['kid', 'use'])
-          .where('retired_at', 'is', null)
-          .execute();
-        for (const row of active) {
+        for (const row of await repository.listActive(trx)) {
           if (row.use === 'sig') previous.push(row.kid);
           // Cookie keys keep verifying for a session's lifetime; signing keys for the tokens' lifetime.
           const unpublish = nowSeconds() + (row.use === 'sig' ? keep : 12 * 3600);
-          await trx
-            .updateTable('oauth_keys')
-            .set({ retired_at: isoAt(clock.now()), unpublish_at: unpublish })
-            .where('kid', '=', row.kid)
-            .execute();
+          await repository.retire(row.kid, isoAt(clock.now()), unpublish, trx);
         }
-        await trx.insertInto('oauth_keys').values([signing, cookie]).execute();
+        await repository.insert([signing, cookie], trx);
         await audit.record(
           {
             actor: { type: 'system' },

@@ -1,4 +1,5 @@
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Clock } from '../../lib/clock.ts';
 import { errorPage, layout, loggedOutPage, logoutPage } from '../../web/auth/pages.ts';
 import { type html, raw } from '../../web/html.ts';
 import type { Identity } from '../identity/index.ts';
@@ -18,6 +19,11 @@ export interface ProviderDeps {
   Adapter: NonNullable<Configuration['adapter']>;
   identity: Identity;
   lifetimes: LifetimesService;
+  /**
+   * Domain time for the lifetimes we compute. oidc-provider reads `Date` itself (its iat/exp); in
+   * production both are the system clock.
+   */
+  clock: Clock;
   behindProxy: boolean;
 }
 
@@ -55,6 +61,7 @@ function rejectUnknownScopes(ctx: KoaContextWithOIDC): void {
  */
 export function buildProvider(deps: ProviderDeps): Provider {
   const { issuer, audience, identity, lifetimes } = deps;
+  const nowSeconds = () => Math.floor(deps.clock.now() / 1000);
   const page = (title: string, body: ReturnType<typeof html>) =>
     layout({ institutionName: deps.institutionName, title }, body);
   const lifetimesOf = (client: AnyClient | undefined) => lifetimes.forClient(clientLifetimes(client));
@@ -196,20 +203,19 @@ export function buildProvider(deps: ProviderDeps): Provider {
       ClientCredentials: (_ctx, _token, client) => lifetimesOf(client as unknown as AnyClient).accessToken,
       AuthorizationCode: (_ctx, _token, client) => lifetimesOf(client as unknown as AnyClient).code,
       IdToken: (_ctx, _token, client) => lifetimesOf(client as unknown as AnyClient).accessToken,
-      RefreshToken: (ctx, token, client) => {
+      RefreshToken: (_ctx, token, client) => {
         const lt = lifetimesOf(client as unknown as AnyClient);
-        const now = Math.floor(Date.now() / 1000);
+        const now = nowSeconds();
         const t = token as unknown as { iiat?: number; iat?: number };
         // Sliding idle lifetime, never beyond the absolute lifetime counted from the first issue.
         const first = t.iiat ?? t.iat ?? now;
-        void ctx;
         return Math.max(1, Math.min(lt.refreshTokenIdle, first + lt.refreshTokenAbsolute - now));
       },
       Grant: (ctx) => lifetimesOf(ctx?.oidc?.client as unknown as AnyClient).refreshTokenAbsolute,
       Session: (_ctx, session) => {
         // Idle timeout, renewed whenever the session is used, never beyond the absolute one from sign-in.
         const lt = lifetimes.global();
-        const now = Math.floor(Date.now() / 1000);
+        const now = nowSeconds();
         const start = (session as unknown as { loginTs?: number }).loginTs ?? now;
         return Math.max(1, Math.min(lt.sessionIdle, start + lt.sessionAbsolute - now));
       },
