@@ -3,7 +3,7 @@ import { AppError } from '../../errors/index.ts';
 import { isoAt } from '../../lib/clock.ts';
 import { safeEqualHex, sha256Hex } from '../../lib/hash.ts';
 import { newId, randomBase62 } from '../../lib/ids.ts';
-import { isApiScope } from '../identity/scopes.ts';
+import { isApiScope } from '../identity/index.ts';
 import type { ModuleContext } from '../module-context.ts';
 import { type ClientRow, createClientsRepository } from './clients-repository.ts';
 import type { OAuthClientInfo, OAuthClientSpec, OAuthClients } from './contract.ts';

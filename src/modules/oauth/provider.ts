@@ -2,8 +2,7 @@ import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'o
 import type { Clock } from '../../lib/clock.ts';
 import { errorPage, layout, loggedOutPage, logoutPage } from '../../web/auth/pages.ts';
 import { type html, raw } from '../../web/html.ts';
-import type { Identity } from '../identity/index.ts';
-import { API_SCOPE_NAMES } from '../identity/scopes.ts';
+import { API_SCOPE_NAMES, type Identity } from '../identity/index.ts';
 import type { KeyMaterial } from './keys-service.ts';
 import type { ClientLifetimes, LifetimesService } from './lifetimes.ts';
 
