@@ -29,9 +29,20 @@ export const BANKING_APIS = [
   'accountApplications',
 ] as const;
 
+const parsedDocuments = new Map<string, OpenApiDocument>();
+
+/**
+ * The OpenAPI document of a banking API (a copy the caller may change). The files are parsed once per
+ * process: parsing the YAML was a large share of building an app.
+ */
 export function loadBankingDocument(name: (typeof BANKING_APIS)[number]): OpenApiDocument {
-  const file = path.join(import.meta.dirname, 'openapi', `${name}.yaml`);
-  return YAML.parse(readFileSync(file, 'utf8')) as OpenApiDocument;
+  let document = parsedDocuments.get(name);
+  if (!document) {
+    const file = path.join(import.meta.dirname, 'openapi', `${name}.yaml`);
+    document = YAML.parse(readFileSync(file, 'utf8')) as OpenApiDocument;
+    parsedDocuments.set(name, document);
+  }
+  return structuredClone(document);
 }
 
 /**

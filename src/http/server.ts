@@ -57,6 +57,17 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   const { baseUrl, clock, logger } = options;
   const env = { baseUrl, clock };
 
+  // Answers still being prepared when close() begins tell their clients to close the connection, so the
+  // server stops as soon as they are sent instead of waiting out each client's keep-alive timeout.
+  const answering = new Set<http.ServerResponse>();
+  let closing = false;
+  const track: (handler: http.RequestListener) => http.RequestListener = (handler) => (request, response) => {
+    if (closing) response.setHeader('connection', 'close');
+    answering.add(response);
+    response.once('close', () => answering.delete(response));
+    handler(request, response);
+  };
+
   const serverFactory = (handler: http.RequestListener) => {
     const common = {
       maxHeaderSize: MAX_HEADER_BYTES,
@@ -68,9 +79,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     const server = options.tls
       ? https.createServer(
           { ...common, key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' },
-          handler,
+          track(handler),
         )
-      : http.createServer(common, handler);
+      : http.createServer(common, track(handler));
     // HTTP Strict Transport Security etc. are headers; a slow TLS handshake is bounded here.
     if (options.tls) (server as https.Server).setTimeout(60_000);
     return server;
@@ -92,6 +103,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('logContext', null as unknown as RequestLogContext);
+  app.addHook('preClose', async () => {
+    closing = true;
+    for (const response of answering) if (!response.headersSent) response.setHeader('connection', 'close');
+  });
 
   // Request ids: ours on every response; the FAPI interaction id echoed when the client sends one.
   app.addHook('onRequest', async (request, reply) => {

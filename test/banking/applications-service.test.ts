@@ -4,6 +4,7 @@ import type { NewApplication } from '../../src/banking/applications/applications
 import { SAMPLE_PDF } from '../../src/banking/demo-seed.ts';
 import { AppError } from '../../src/errors/index.ts';
 import { createManualClock, type ManualClock } from '../../src/lib/clock.ts';
+import { rejectsWith } from '../helpers/assertions.ts';
 import { createTestApp, type TestApp, testDialects } from '../helpers/test-app.ts';
 import { bankingOf, ensureProducts } from './banking-fixtures.ts';
 
@@ -26,14 +27,6 @@ const application = (overrides: Partial<NewApplication> = {}): NewApplication =>
   initialDeposit: { value: '250.00', currency: 'USD' },
   ...overrides,
 });
-
-function rejectsWith(type: string) {
-  return (error: unknown) => {
-    assert.ok(error instanceof AppError, String(error));
-    assert.equal(error.type, type);
-    return true;
-  };
-}
 
 for (const dialect of testDialects()) {
   describe(`account applications service (${dialect})`, () => {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SAMPLE_PDF } from '../../src/banking/demo-seed.ts';
 import type { DemoApp, DemoDocument, DemoUser } from '../../src/demo/demo-file.ts';
 import { authorizationCodeFlow } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
+import { startDemoServer, type TestApp, testDialects } from '../helpers/test-app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 type Username = 'alice' | 'bob' | 'carol' | 'tom' | 'dana' | 'ivan' | 'fiona';
 const USERS: Username[] = ['alice', 'bob', 'carol', 'tom', 'dana', 'ivan', 'fiona'];
@@ -62,9 +61,9 @@ for (const dialect of testDialects()) {
         .pop();
 
     before(async () => {
-      t = await createTestApp({ dialect, args: ['--demo'], listen: true });
-      demo = JSON.parse(readFileSync(path.join(t.dataDir, 'demo.json'), 'utf8')) as DemoDocument;
-      await trustCa(demo.caCertFile ?? undefined);
+      const server = await startDemoServer({ dialect });
+      t = server;
+      demo = server.demo;
       const user = (name: Username) => demo.users.find((u) => u.username === name) as DemoUser;
       for (const name of USERS) {
         const u = user(name);
@@ -259,14 +258,15 @@ for (const dialect of testDialects()) {
       });
       assert.equal(created.status, 201);
       assert.equal(created.headers.location, `/transfers/scheduledTransfers/${created.body.id}`);
-      const deadline = Date.now() + 5000;
       let state = '';
-      while (Date.now() < deadline) {
-        const got = await call('alice', 'GET', `/transfers/scheduledTransfers/${created.body.id}`);
-        state = String(got.body.state);
-        if (state === 'processed') break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitFor(
+        async () => {
+          const got = await call('alice', 'GET', `/transfers/scheduledTransfers/${created.body.id}`);
+          state = String(got.body.state);
+          return state === 'processed';
+        },
+        { timeoutMs: 5000, intervalMs: 50 },
+      ).catch(() => {});
       assert.equal(state, 'processed');
       const txns = await call(
         'alice',

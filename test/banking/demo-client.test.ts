@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DemoApp, DemoDocument } from '../../src/demo/demo-file.ts';
 import { createManualClock, type ManualClock } from '../../src/lib/clock.ts';
 import { type CookieJar, createCookieJar, followAuthorization, jarFetch } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
+import { createTestApp, startDemoServer, type TestApp, testDialects } from '../helpers/test-app.ts';
 
 const SESSION = '__Host-strongroom-demo';
 
@@ -38,10 +36,10 @@ for (const dialect of testDialects()) {
 
     before(async () => {
       clock = createManualClock(Date.now());
-      t = await createTestApp({ dialect, args: ['--demo'], listen: true, clock });
-      demo = JSON.parse(readFileSync(path.join(t.dataDir, 'demo.json'), 'utf8')) as DemoDocument;
+      const server = await startDemoServer({ dialect, clock });
+      t = server;
+      demo = server.demo;
       backOffice = demo.apps.backOffice as DemoApp;
-      await trustCa(demo.caCertFile ?? undefined);
     });
     after(() => t.close());
 

@@ -3,21 +3,13 @@ import { after, before, describe, test } from 'node:test';
 import { addDays } from '../../src/banking/calendar.ts';
 import { createTransferProcessor } from '../../src/banking/transfer-processor.ts';
 import type { Caller, NewTransfer } from '../../src/banking/transfers/transfers-service.ts';
-import { AppError } from '../../src/errors/index.ts';
 import { createManualClock, type ManualClock } from '../../src/lib/clock.ts';
+import { rejectsWith } from '../helpers/assertions.ts';
 import { createTestApp, type TestApp, testDialects } from '../helpers/test-app.ts';
 import { bankingOf, ensureProducts, fundedAccount, today, viewFor } from './banking-fixtures.ts';
 
 const ALICE = 'usr_alice_transfers';
 const BOB = 'usr_bob_transfers';
-
-function rejectsWith(type: string) {
-  return (error: unknown) => {
-    assert.ok(error instanceof AppError, String(error));
-    assert.equal(error.type, type);
-    return true;
-  };
-}
 
 for (const dialect of testDialects()) {
   describe(`transfers service and processor (${dialect})`, () => {

@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AppError } from '../../src/errors/index.ts';
 import { createManualClock } from '../../src/lib/clock.ts';
 import { cliActor, type Developers } from '../../src/modules/developers/index.ts';
 import { composeKey, generateKey, parseKey } from '../../src/modules/developers/key-format.ts';
+import { rejectsWith } from '../helpers/assertions.ts';
 import { createTestApp, type TestApp, testDialects } from '../helpers/test-app.ts';
 import { dumpDatabase, readDemo, userActor } from './helpers.ts';
-
-const rejectsWith = (status: number) => (error: unknown) => {
-  assert.ok(error instanceof AppError, String(error));
-  assert.equal(error.status, status, error.detail);
-  return true;
-};
 
 for (const dialect of testDialects()) {
   describe(`${dialect}: API key lifecycle`, () => {

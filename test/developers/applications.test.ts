@@ -1,20 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AppError } from '../../src/errors/index.ts';
 import { cliActor, type Developers } from '../../src/modules/developers/index.ts';
+import { rejectsWith } from '../helpers/assertions.ts';
 import { createTestApp, type TestApp, testDialects } from '../helpers/test-app.ts';
 import { userActor } from './helpers.ts';
-
-const rejectsWith = (status: number, field?: string) => (error: unknown) => {
-  assert.ok(error instanceof AppError, String(error));
-  assert.equal(error.status, status, error.detail);
-  if (field)
-    assert.ok(
-      error.errors?.some((e) => e.name === field),
-      JSON.stringify(error.errors),
-    );
-  return true;
-};
 
 for (const dialect of testDialects()) {
   describe(`${dialect}: client applications`, () => {

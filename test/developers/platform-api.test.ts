@@ -2,26 +2,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DemoDocument } from '../../src/demo/demo-file.ts';
 import { ABUSE_SETTING } from '../../src/modules/developers/index.ts';
+import { normalized } from '../helpers/assertions.ts';
 import { authorizationCodeFlow } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
-import { readDemo } from './helpers.ts';
+import { type DemoServer, startDemoServer, testDialects } from '../helpers/test-app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 type Json = Record<string, unknown>;
 
-/** Problem bodies and headers with the per-request fields removed, for "identical answer" comparisons. */
-function comparable(response: Response, body: Json) {
-  const headers = Object.fromEntries(
-    [...response.headers].filter(
-      ([name]) => !['x-request-id', 'date', 'ratelimit', 'ratelimit-policy'].includes(name),
-    ),
-  );
-  const { id: _id, instance: _instance, occurredAt: _at, ...rest } = body;
-  return { status: response.status, headers, body: rest };
-}
+/** Answers compared across keys: their rate-limit headers differ too. */
+const comparable = (response: Response, body: Json) =>
+  normalized(response, body, { ignoreHeaders: ['ratelimit', 'ratelimit-policy'] });
 
 for (const dialect of testDialects()) {
   describe(`${dialect}: platform APIs through the gateway`, () => {
-    let t: TestApp;
+    let t: DemoServer;
     let demo: DemoDocument;
     let baseUrl: string;
     let backOfficeKey: string;
@@ -53,9 +47,8 @@ for (const dialect of testDialects()) {
     };
 
     before(async () => {
-      t = await createTestApp({ dialect, args: ['--demo'], listen: true });
-      await trustCa(t.app.tls?.caFile);
-      demo = readDemo(t.dataDir);
+      t = await startDemoServer({ dialect });
+      demo = t.demo;
       baseUrl = demo.baseUrl;
       const backOffice = demo.apps.backOffice;
       if (!backOffice) throw new Error('no backOffice app in demo.json');
@@ -355,7 +348,10 @@ for (const dialect of testDialects()) {
           .status,
         404,
       );
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The refusals are counted as their answers are logged: wait (bounded) for the suspension.
+      await waitFor(async () => (await call('GET', '/apiKeys/', { key })).status !== 200, {
+        what: 'the key to be suspended',
+      });
       assert.equal((await call('GET', '/apiKeys/', { key })).status, 403);
       const read = await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.ivan });
       assert.equal(read.body.state, 'suspended');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.ts';
-import { createTestApp, type TestApp, trustCa } from '../helpers/test-app.ts';
+import { startDemoServer, type TestApp } from '../helpers/test-app.ts';
 
 // One browser run is enough: the portal pages do not depend on the database dialect.
 describe('developer portal in a real browser', () => {
@@ -11,8 +11,7 @@ describe('developer portal in a real browser', () => {
   const cspViolations: string[] = [];
 
   before(async () => {
-    t = await createTestApp({ args: ['--demo'], listen: true });
-    await trustCa(t.app.tls?.caFile);
+    t = await startDemoServer();
     browser = await launchChromium();
   });
   after(async () => {

@@ -3,14 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import type { DemoDocument } from '../../src/demo/demo-file.ts';
 import { cliActor } from '../../src/modules/developers/index.ts';
 import { type CookieJar, createCookieJar, followAuthorization, jarFetch } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
-import { readDemo } from './helpers.ts';
+import { type DemoServer, startDemoServer, testDialects } from '../helpers/test-app.ts';
 
 const csrfOf = (page: string) => /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
 
 for (const dialect of testDialects()) {
   describe(`${dialect}: developer portal over HTTPS`, () => {
-    let t: TestApp;
+    let t: DemoServer;
     let demo: DemoDocument;
     let baseUrl: string;
     const jars: Record<string, CookieJar> = {};
@@ -43,9 +42,8 @@ for (const dialect of testDialects()) {
       });
 
     before(async () => {
-      t = await createTestApp({ dialect, args: ['--demo'], listen: true });
-      await trustCa(t.app.tls?.caFile);
-      demo = readDemo(t.dataDir);
+      t = await startDemoServer({ dialect });
+      demo = t.demo;
       baseUrl = demo.baseUrl;
       await t.app.services.identity.createUser({
         username: 'quinn',

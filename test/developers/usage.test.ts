@@ -7,6 +7,7 @@ import { cliActor, type Developers } from '../../src/modules/developers/index.ts
 import { abuseCounterKey } from '../../src/modules/developers/usage-recorder.ts';
 import type { UsageEvent } from '../../src/modules/gateway/contract.ts';
 import { createPostgresDatabase, createTestApp, type TestApp, testDialects } from '../helpers/test-app.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { readDemo } from './helpers.ts';
 
 const MINUTE = 60_000;
@@ -55,6 +56,26 @@ for (const dialect of testDialects()) {
       abuseExempt: false,
       ...extra,
     });
+
+    /**
+     * Abuse detection has acted on every event recorded so far: the shared counters answer in order, so
+     * once a later command has answered (and the callbacks already due have run), every count before it
+     * has been compared with the threshold; a suspension it triggered shows in the verifier at once, and
+     * in the store when its transaction commits.
+     */
+    async function abuseSettled(key: { key: string; id: string }) {
+      await t.app.context.shared.get('usage-test:barrier');
+      await new Promise((resolve) => setImmediate(resolve));
+      await waitFor(async () => {
+        const verdict = await dev.keyVerifier.verify(key.key);
+        const suspending = !verdict.ok && verdict.reason === 'suspended';
+        return !suspending || (await dev.apiKeys.get(key.id, cliActor)).state === 'suspended';
+      });
+    }
+
+    /** Until the key's stored state is suspended (bounded). */
+    const storedSuspended = (keyId: string) =>
+      waitFor(async () => (await dev.apiKeys.get(keyId, cliActor)).state === 'suspended').catch(() => false);
 
     const totals = async (keyId: string, granularity: 'minute' | 'hour' | 'day') => {
       await dev.usage.flush();
@@ -121,15 +142,12 @@ for (const dialect of testDialects()) {
           event(keyId, [401, 403, 404][i % 3] ?? 404, start + i * 100, { reason: 'notFound' }),
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await abuseSettled({ key: created.key, id: keyId });
       assert.equal((await dev.apiKeys.get(keyId, cliActor)).state, 'active');
       assert.equal((await dev.keyVerifier.verify(created.key)).ok, true);
       dev.usage.record(event(keyId, 404, start + 200 * 100, { reason: 'notFound' }));
       assert.deepEqual(await dev.keyVerifier.verify(created.key), { ok: false, reason: 'suspended' });
-      for (let i = 0; i < 50; i++) {
-        if ((await dev.apiKeys.get(keyId, cliActor)).state === 'suspended') break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await storedSuspended(keyId);
       const stored = await dev.apiKeys.get(keyId, cliActor);
       assert.equal(stored.state, 'suspended');
       assert.match(stored.stateReason ?? '', /201 refused answers/);
@@ -147,7 +165,7 @@ for (const dialect of testDialects()) {
       for (let i = 0; i < 300; i++) {
         dev.usage.record(event(created.view.id, 403, start + i, { reason: 'keyNotActive:pending' }));
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await abuseSettled({ key: created.key, id: created.view.id });
       assert.equal((await dev.apiKeys.get(created.view.id, cliActor)).state, 'pending');
       assert.ok(!t.logs.text().includes('abuse suspension failed'));
     });
@@ -161,7 +179,7 @@ for (const dialect of testDialects()) {
       const start = t.app.context.clock.now();
       // 400 refusals, one every 400 ms: never more than 150 within any 60 s.
       for (let i = 0; i < 400; i++) dev.usage.record(event(created.view.id, 404, start + i * 400));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await abuseSettled({ key: created.key, id: created.view.id });
       assert.equal((await dev.apiKeys.get(created.view.id, cliActor)).state, 'active');
     });
 
@@ -174,14 +192,11 @@ for (const dialect of testDialects()) {
       const start = t.app.context.clock.now();
       for (let i = 0; i < 6000; i++)
         dev.usage.record(event(created.view.id, 429, start + i, { reason: 'rateLimited' }));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await abuseSettled({ key: created.key, id: created.view.id });
       assert.equal((await dev.apiKeys.get(created.view.id, cliActor)).state, 'active');
       dev.usage.record(event(created.view.id, 429, start + 6000, { reason: 'rateLimited' }));
       assert.deepEqual(await dev.keyVerifier.verify(created.key), { ok: false, reason: 'suspended' });
-      for (let i = 0; i < 50; i++) {
-        if ((await dev.apiKeys.get(created.view.id, cliActor)).state === 'suspended') break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await storedSuspended(created.view.id);
       const stored = await dev.apiKeys.get(created.view.id, cliActor);
       assert.equal(stored.state, 'suspended');
       assert.match(stored.stateReason ?? '', /6001 rate-limited answers/);
@@ -201,11 +216,8 @@ for (const dialect of testDialects()) {
         200,
       );
       dev.usage.record(event(created.view.id, 404, at, { reason: 'notFound' }));
-      let state = '';
-      for (let i = 0; i < 50 && state !== 'suspended'; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        state = (await dev.apiKeys.get(created.view.id, cliActor)).state;
-      }
+      await storedSuspended(created.view.id);
+      const { state } = await dev.apiKeys.get(created.view.id, cliActor);
       assert.equal(state, 'suspended');
     });
 
@@ -217,7 +229,7 @@ for (const dialect of testDialects()) {
       for (let i = 0; i < 500; i++) {
         dev.usage.record(event(loadTest?.apiKeyId ?? '', 404, start + i, { abuseExempt: true }));
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await abuseSettled({ key: loadTest?.apiKey ?? '', id: loadTest?.apiKeyId ?? '' });
       assert.equal((await dev.apiKeys.get(loadTest?.apiKeyId ?? '', cliActor)).state, 'active');
     });
   });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createLogger, REDACTED, redactSecrets } from '../../src/http/logger.ts';
 import { createLogCapture, createTestApp, type TestApp } from '../helpers/test-app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const CANARY = 'CANARY-7f3a9c1e-secret';
 
@@ -28,7 +29,8 @@ describe('logs never contain secrets', () => {
     await t.app.http.inject({ method: 'GET', url: `/health/ready?api_key=${CANARY}`, headers });
     await t.app.http.inject({ method: 'GET', url: `/accounts/accounts?code=${CANARY}`, headers });
     t.app.context.logger.flush();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The request line is written once the answer is sent.
+    await waitFor(() => t.logs.entries().filter((e) => e.msg === 'request').length >= 3).catch(() => {});
     assert.ok(t.logs.lines.length >= 3, 'requests were logged');
     assert.equal(t.logs.text().includes(CANARY), false);
   });
@@ -36,10 +38,10 @@ describe('logs never contain secrets', () => {
   test('the request line has method, route, path without query, status, duration and request id', async () => {
     const res = await t.app.http.inject({ method: 'GET', url: '/health/live?x=1' });
     t.app.context.logger.flush();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const line = t.logs
-      .entries()
-      .find((e) => e.requestId === res.headers['x-request-id'] && e.msg === 'request');
+    // The request line is written once the answer is sent.
+    const line = await waitFor(() =>
+      t.logs.entries().find((e) => e.requestId === res.headers['x-request-id'] && e.msg === 'request'),
+    ).catch(() => undefined);
     assert.ok(line);
     assert.equal(line.method, 'GET');
     assert.equal(line.route, '/health/live');
@@ -89,7 +91,7 @@ describe('redaction', () => {
     const logger = createLogger({ level: 'info', destination: capture.destination });
     logger.info({ body: { password: CANARY }, headers: { authorization: CANARY } }, 'something happened');
     logger.flush();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => capture.text().includes('something happened')).catch(() => {});
     assert.equal(capture.text().includes(CANARY), false);
     assert.match(capture.text(), /something happened/);
   });

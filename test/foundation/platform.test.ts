@@ -6,16 +6,15 @@ import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { createTestApp, type TestApp, trustCa } from '../helpers/test-app.ts';
+import { createTestApp, startServer, type TestServer } from '../helpers/test-app.ts';
 
 describe('HTTPS platform', () => {
-  let t: TestApp;
+  let t: TestServer;
   let baseUrl: string;
 
   before(async () => {
-    t = await createTestApp({ listen: true });
-    baseUrl = t.config.publicUrl;
-    await trustCa(t.app.tls?.caFile);
+    t = await startServer();
+    baseUrl = t.baseUrl;
   });
   after(() => t.close());
 
@@ -155,8 +154,12 @@ describe('graceful shutdown', () => {
     );
     assert.ok(result.ok);
     const app = await createApp(result.config);
+    // The handler holds the request until the test lets it go, after close() has begun.
+    const entered = Promise.withResolvers<void>();
+    const release = Promise.withResolvers<void>();
     app.http.get('/slow', async () => {
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      entered.resolve();
+      await release.promise;
       return { done: true };
     });
     const url = await app.listen();
@@ -164,8 +167,10 @@ describe('graceful shutdown', () => {
       status: res.status,
       body: await res.json(),
     }));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await entered.promise;
     const closing = app.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    release.resolve();
     const answer = await inFlight;
     await closing;
     assert.deepEqual(answer, { status: 200, body: { done: true } });

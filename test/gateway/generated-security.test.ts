@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
-import { type DemoDocument, readDemoFile } from '../../src/demo/demo-file.ts';
+import type { DemoDocument } from '../../src/demo/demo-file.ts';
 import type { RegisteredApi } from '../../src/modules/gateway/index.ts';
+import { normalized } from '../helpers/assertions.ts';
 import { authorizationCodeFlow } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
+import { startDemoServer, type TestApp, testDialects } from '../helpers/test-app.ts';
 
 type Operation = RegisteredApi['operations'][number] & { api: string };
 type Credentials = { key: string; token: string | undefined };
@@ -17,15 +18,6 @@ type Credentials = { key: string; token: string | undefined };
 const LOADTEST_SCOPES =
   'openid banking/read banking/readBalance banking/write banking/delete profile/read profile/write';
 const RANDOM_ID = 'zzNoSuchResource0000000001';
-
-/** Headers and body with the per-request fields blanked, for "identical answer" comparisons. */
-function normalized(response: { headers: Record<string, unknown>; body: string }) {
-  const headers = { ...response.headers };
-  for (const name of ['x-request-id', 'date']) delete headers[name];
-  const body = JSON.parse(response.body) as Record<string, unknown>;
-  body.id = body.instance = body.occurredAt = '';
-  return { headers, body };
-}
 
 const fill = (op: Operation, id = RANDOM_ID) => op.url.replace(/:[A-Za-z_][A-Za-z0-9_]*/g, id);
 
@@ -41,14 +33,12 @@ for (const dialect of testDialects()) {
     let carolAccount: string;
 
     before(async () => {
-      t = await createTestApp({
+      const server = await startDemoServer({
         dialect,
-        args: ['--demo'],
-        listen: true,
         clock: { now: () => Date.now() + offsetMs, monotonic: () => performance.now() },
       });
-      demo = (await readDemoFile(t.dataDir)) as DemoDocument;
-      await trustCa(demo.caCertFile ?? undefined);
+      t = server;
+      demo = server.demo;
       const user = (name: string) => {
         const found = demo.users.find((u) => u.username === name);
         assert.ok(found, `demo user ${name}`);

@@ -5,22 +5,29 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type DemoDocument, readDemoFile } from '../../src/demo/demo-file.ts';
+import type { DemoDocument } from '../../src/demo/demo-file.ts';
 import { authorizationCodeFlow } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, testRedisUrl, trustCa } from '../helpers/test-app.ts';
+import {
+  createTestApp,
+  type DemoServer,
+  startDemoServer,
+  type TestApp,
+  testRedisUrl,
+} from '../helpers/test-app.ts';
+import { timeUntil, waitFor } from '../helpers/wait.ts';
 
 const enabled = Boolean(process.env.TEST_DATABASE_URL && testRedisUrl());
 
 describe('two gateways on PostgreSQL + Redis', {
   skip: enabled ? false : 'needs TEST_DATABASE_URL and TEST_REDIS_URL',
 }, () => {
-  let a: TestApp;
+  let a: DemoServer;
   let b: TestApp;
   let demo: DemoDocument;
   const actor = { type: 'system' as const, id: null, institution: true };
 
   before(async () => {
-    a = await createTestApp({ dialect: 'postgres', redis: true, args: ['--demo'], listen: true });
+    a = await startDemoServer({ dialect: 'postgres', redis: true });
     b = await createTestApp({
       dialect: 'postgres',
       redis: true,
@@ -28,8 +35,7 @@ describe('two gateways on PostgreSQL + Redis', {
       databaseUrl: a.config.databaseUrl,
       args: ['--demo', '--public-url', a.config.publicUrl],
     });
-    demo = (await readDemoFile(a.dataDir)) as DemoDocument;
-    await trustCa(demo.caCertFile ?? undefined);
+    demo = a.demo;
   });
   after(async () => {
     await b?.close();
@@ -39,27 +45,31 @@ describe('two gateways on PostgreSQL + Redis', {
   const products = (t: TestApp, key: string) =>
     t.app.http.inject({ method: 'GET', url: '/products/products', headers: { 'api-key': key } });
 
-  /** Poll `probe` until it answers `status`; returns the milliseconds it took. */
-  async function until(status: number, probe: () => Promise<{ statusCode: number }>, limitMs = 3000) {
-    const started = Date.now();
-    while (Date.now() - started < limitMs) {
-      if ((await probe()).statusCode === status) return Date.now() - started;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return Number.POSITIVE_INFINITY;
-  }
+  /** Poll `probe` until it answers `status`; returns the milliseconds it took (Infinity: not in `limitMs`). */
+  const until = (status: number, probe: () => Promise<{ statusCode: number }>, limitMs = 3000) =>
+    timeUntil(async () => (await probe()).statusCode === status, { timeoutMs: limitMs }).catch(
+      () => Number.POSITIVE_INFINITY,
+    );
 
   test('both gateways draw on one rate-limit budget per key', async () => {
     const developers = a.app.services.developers;
     const plan = (await developers.repo.listPlans()).find((p) => p.name === 'loadTest');
     assert.ok(plan);
     await developers.setPlan({ ...plan, perSecond: 4, burst: 4, perDay: 1_000_000 });
-    await Promise.all([a.app.context.changes.pollNow(), b.app.context.changes.pollNow()]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const key = demo.apps.loadTest?.apiKey as string;
     try {
-      const key = demo.apps.loadTest?.apiKey as string;
-      // Start at the beginning of a fresh one-second window.
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // Both gateways use the new plan once the change has reached them. (The one-second window opens
+      // with the first request: the six below take a few milliseconds.)
+      await waitFor(
+        async () => {
+          for (const t of [a, b]) {
+            const verified = await t.app.services.developers.keyVerifier.verify(key);
+            if (!verified.ok || verified.key.plan.perSecond !== 4) return false;
+          }
+          return true;
+        },
+        { what: 'both gateways to use the new plan' },
+      );
       const statuses = [];
       for (const t of [a, b, a, b, a, b]) statuses.push((await products(t, key)).statusCode);
       assert.deepEqual(statuses.slice(0, 4), [200, 200, 200, 200]);

@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { type App, type CreateAppOptions, createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config/index.ts';
+import { type DemoDocument, readDemoFile } from '../../src/demo/demo-file.ts';
 import { randomBase62 } from '../../src/lib/ids.ts';
 
 /**
@@ -100,40 +102,36 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   const redisUrl = options.redis ? testRedisUrl() : undefined;
   if (redisUrl) env.REDIS_URL = redisUrl;
-  const result = loadConfig(
-    ['--data-dir', dataDir, '--port', '0', '--log-level', 'info', ...(options.args ?? [])],
-    env,
-  );
-  if (!result.ok) throw new Error(`test config: ${JSON.stringify(result.issues)}`);
-  let config = result.config;
+  const configure = (port: number) => {
+    const result = loadConfig(
+      ['--data-dir', dataDir, '--port', String(port), '--log-level', 'info', ...(options.args ?? [])],
+      env,
+    );
+    if (!result.ok) throw new Error(`test config: ${JSON.stringify(result.issues)}`);
+    return result.config;
+  };
   const logs = createLogCapture();
-  let app = await createApp(config, { changePollMs: 50, ...options, logDestination: logs.destination });
+  const build = (config: Config) =>
+    createApp(config, { changePollMs: 50, ...options, logDestination: logs.destination });
+  let config: Config;
+  let app: App;
   if (options.listen) {
-    // Bind first to learn the port, then rebuild with the real public URL so issuer/links are right.
-    const url = await app.listen();
-    const port = new URL(url).port;
-    if (!options.args?.includes('--public-url')) {
-      await app.close();
-      const again = loadConfig(
-        [
-          '--data-dir',
-          dataDir,
-          '--port',
-          port,
-          '--log-level',
-          'info',
-          '--public-url',
-          `https://localhost:${port}`,
-          ...(options.args ?? []),
-        ],
-        env,
-      );
-      if (!again.ok) throw new Error(`test config: ${JSON.stringify(again.issues)}`);
-      config = again.config;
-      app = await createApp(config, { changePollMs: 50, ...options, logDestination: logs.destination });
-      await app.listen();
+    // The public URL (issuer, links, redirect URIs) names the port, so pick a free one first. Another
+    // process may take it in between: then try again with another.
+    for (let attempt = 1; ; attempt++) {
+      config = configure(await freePort());
+      app = await build(config);
+      try {
+        await app.listen();
+        break;
+      } catch (error) {
+        await app.close();
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 5) throw error;
+      }
     }
   } else {
+    config = configure(0);
+    app = await build(config);
     await app.prepare();
   }
   return {
@@ -150,6 +148,19 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   };
 }
 
+/** A TCP port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (!address || typeof address !== 'object') throw new Error('no port');
+  return address.port;
+}
+
 /** Make this test process's `fetch` (and openid-client) trust the app's local CA. */
 export async function trustCa(caFile: string | undefined): Promise<void> {
   if (!caFile) return;
@@ -158,4 +169,35 @@ export async function trustCa(caFile: string | undefined): Promise<void> {
   const pem = readFileSync(caFile, 'utf8');
   const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   tls.setDefaultCACertificates([...tls.getCACertificates('default'), ...certs]);
+}
+
+export interface TestServer extends TestApp {
+  /** Where the server listens, e.g. `https://localhost:40123`; its local CA is trusted by this process. */
+  baseUrl: string;
+}
+
+export interface DemoServer extends TestServer {
+  /** demo.json as the server wrote it. */
+  demo: DemoDocument;
+}
+
+/**
+ * A listening HTTPS server on a fresh store (see `createTestApp`), whose local CA this process's `fetch`
+ * (and openid-client) trusts: for tests that drive it with real clients.
+ */
+export async function startServer(options: Omit<TestAppOptions, 'listen'> = {}): Promise<TestServer> {
+  const t = await createTestApp({ ...options, listen: true });
+  await trustCa(t.app.tls?.caFile);
+  return { ...t, baseUrl: t.config.publicUrl };
+}
+
+/** `startServer` with the demo institution (`--demo`) and its demo.json. */
+export async function startDemoServer(options: Omit<TestAppOptions, 'listen'> = {}): Promise<DemoServer> {
+  const server = await startServer({ ...options, args: ['--demo', ...(options.args ?? [])] });
+  const demo = await readDemoFile(server.dataDir);
+  if (!demo) {
+    await server.close();
+    throw new Error('the demo server wrote no demo.json');
+  }
+  return { ...server, demo };
 }

@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { readDemoFile } from '../../src/demo/demo-file.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { decodeJwt, pkcePair, tokenRequest } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, trustCa } from '../helpers/test-app.ts';
+import { startDemoServer, type TestApp } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://client.example/cb';
 
@@ -16,8 +16,7 @@ describe('sign-in in a real browser', () => {
   let client: { clientId: string; clientSecret: string };
 
   before(async () => {
-    t = await createTestApp({ args: ['--demo'], listen: true });
-    await trustCa(t.app.tls?.caFile);
+    t = await startDemoServer();
     client = (await t.app.services.oauth.clients.register({
       name: 'Teller Desk',
       kind: 'confidential',

@@ -12,7 +12,7 @@ import {
   type OAuthFlowError,
   refresh,
 } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
+import { startDemoServer, type TestApp, testDialects } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://client.example/cb';
 const NATIVE_REDIRECT = 'http://127.0.0.1:8765/callback';
@@ -29,8 +29,7 @@ for (const dialect of testDialects()) {
     let jwtKey: webcrypto.CryptoKey;
 
     before(async () => {
-      t = await createTestApp({ dialect, args: ['--demo'], listen: true });
-      await trustCa(t.app.tls?.caFile);
+      t = await startDemoServer({ dialect });
       baseUrl = t.config.publicUrl;
       issuer = new URL(`${baseUrl}/auth`);
       const demo = await readDemoFile(t.dataDir);

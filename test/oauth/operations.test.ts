@@ -4,19 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { readDemoFile } from '../../src/demo/demo-file.ts';
 import { authorizationCodeFlow, clientCredentials, decodeJwt } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
+import { startDemoServer, type TestApp, testDialects } from '../helpers/test-app.ts';
+import { timeUntil } from '../helpers/wait.ts';
 
 const REDIRECT = 'https://client.example/cb';
 
-/** Poll until `check` is true or `ms` pass; returns how long it took. */
-async function within(ms: number, check: () => boolean | Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start <= ms) {
-    if (await check()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`not within ${ms} ms`);
-}
+/** Poll until `check` is true; fails if `ms` pass first. Returns how long it took. */
+const within = (ms: number, check: () => boolean | Promise<boolean>) => timeUntil(check, { timeoutMs: ms });
 
 for (const dialect of testDialects()) {
   describe(`institution operations reach a running server (${dialect})`, () => {
@@ -59,8 +53,7 @@ for (const dialect of testDialects()) {
     }
 
     before(async () => {
-      t = await createTestApp({ dialect, args: ['--demo'], listen: true });
-      await trustCa(t.app.tls?.caFile);
+      t = await startDemoServer({ dialect });
       baseUrl = t.config.publicUrl;
       c = (await t.app.services.oauth.clients.register({
         name: 'Ops client',

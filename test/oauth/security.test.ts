@@ -12,7 +12,7 @@ import {
   type TokenSet,
   tokenRequest,
 } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
+import { startDemoServer, type TestApp, testDialects } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://client.example/cb';
 const NATIVE = 'http://127.0.0.1:8765/callback';
@@ -28,8 +28,7 @@ for (const dialect of testDialects()) {
     let users = 0;
 
     before(async () => {
-      t = await createTestApp({ dialect, args: ['--demo'], listen: true });
-      await trustCa(t.app.tls?.caFile);
+      t = await startDemoServer({ dialect });
       baseUrl = t.config.publicUrl;
       const clients = t.app.services.oauth.clients;
       const spec = {

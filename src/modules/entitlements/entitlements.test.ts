@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp, testDialects } from '../../../test/helpers/test-app.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
 import { AppError } from '../../errors/index.ts';
+import { isoAt } from '../../lib/clock.ts';
 import type { Entitlements } from './index.ts';
 
 for (const dialect of testDialects()) {
@@ -164,17 +166,13 @@ for (const dialect of testDialects()) {
       assert.equal(await entitlements.has('usr_remote', 'account', 'accX', 'view'), false);
       // A change-feed delivery of an earlier test's change may drop the entry right after it was loaded:
       // load again (bounded) until the subject's entitlements are in the cache.
-      for (
-        let i = 0;
-        i < 50 && entitlements.hasCached('usr_remote', 'account', 'accX', 'view') !== false;
-        i++
-      ) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      await waitFor(async () => {
         await entitlements.has('usr_remote', 'account', 'accX', 'view');
-      }
+        return entitlements.hasCached('usr_remote', 'account', 'accX', 'view') === false;
+      }).catch(() => {});
       assert.equal(entitlements.hasCached('usr_remote', 'account', 'accX', 'view'), false);
       // Another process writes the row and the change record directly (as its service would).
-      const now = new Date().toISOString();
+      const now = isoAt(t.app.context.clock.now());
       await t.app.context.db
         .insertInto('entitlements')
         .values({
@@ -190,14 +188,10 @@ for (const dialect of testDialects()) {
         .execute();
       await t.app.context.changes.publish('entitlement', 'usr_remote');
       // A poll already in flight may predate the change: wait (bounded) for the one that sees it.
-      const started = Date.now();
-      while (
-        entitlements.hasCached('usr_remote', 'account', 'accX', 'view') !== undefined &&
-        Date.now() - started < 2000
-      ) {
+      await waitFor(async () => {
         await t.app.context.changes.pollNow();
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+        return entitlements.hasCached('usr_remote', 'account', 'accX', 'view') === undefined;
+      }).catch(() => {});
       assert.equal(entitlements.hasCached('usr_remote', 'account', 'accX', 'view'), undefined);
       assert.equal(await entitlements.has('usr_remote', 'account', 'accX', 'view'), true);
     });

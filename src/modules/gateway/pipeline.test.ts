@@ -6,20 +6,11 @@ import {
   type GatewayHarness,
   verifiedKey,
 } from '../../../test/gateway/gateway-harness.ts';
+import { normalized } from '../../../test/helpers/assertions.ts';
 import { testDialects } from '../../../test/helpers/test-app.ts';
 
 const KEY = 'key-a-plaintext';
 const OTHER_APP_KEY = 'key-b-plaintext';
-
-/** Headers and body with the per-request fields blanked, for "identical answer" comparisons. */
-function normalized(response: { headers: Record<string, unknown>; body: string }) {
-  const headers = { ...response.headers };
-  delete headers['x-request-id'];
-  delete headers.date;
-  const body = JSON.parse(response.body) as Record<string, unknown>;
-  body.id = body.instance = body.occurredAt = '';
-  return { headers, body, length: response.headers['content-length'] };
-}
 
 for (const dialect of testDialects()) {
   describe(`gateway security pipeline (${dialect})`, () => {

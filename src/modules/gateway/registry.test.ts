@@ -7,6 +7,7 @@ import {
   verifiedKey,
 } from '../../../test/gateway/gateway-harness.ts';
 import { testDialects } from '../../../test/helpers/test-app.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
 import { createAjv } from '../../http/validation.ts';
 import { ApiDocumentError, compileApi } from './openapi-compiler.ts';
 
@@ -144,11 +145,14 @@ for (const dialect of testDialects()) {
       for (let i = 0; i < 4; i++) {
         await h.http.inject({ method: 'GET', url: '/bank/products', headers: { 'api-key': `bad-${i}` } });
       }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      const response = await h.http.inject({
-        method: 'GET',
-        url: '/bank/products',
-        headers: { 'api-key': 'good' },
+      // Failures are counted after their answers: wait (bounded) until the throttle applies.
+      const response = await waitFor(async () => {
+        const answer = await h.http.inject({
+          method: 'GET',
+          url: '/bank/products',
+          headers: { 'api-key': 'good' },
+        });
+        return answer.statusCode === 429 && answer;
       });
       assert.equal(response.statusCode, 429);
       assert.match(String(response.headers['retry-after']), /^\d+$/);

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp, testDialects } from '../../../test/helpers/test-app.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
 
-async function within(ms: number, check: () => boolean): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Poll until `check` is true; fails if `ms` pass first. */
+const within = (ms: number, check: () => boolean) => waitFor(check, { timeoutMs: ms });
 
 for (const dialect of testDialects()) {
   describe(`denylist of revoked grants (${dialect})`, () => {
