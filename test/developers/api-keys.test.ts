@@ -192,34 +192,9 @@ for (const dialect of testDialects()) {
       assert.deepEqual(await verify(`${key}x`), { ok: false, reason: 'malformed' });
     });
 
-    it('compares secrets in constant time (wrong first vs last character take the same time)', async () => {
-      const { key } = await newKey();
-      await verify(key);
-      // Same id, secrets differing in the first or the last character, valid checksums: only the hash
-      // comparison can tell them apart.
-      const flip = (c: string) => (c === 'a' ? 'b' : 'a');
-      const secret = key.slice(30, 62);
-      const near = samples(
-        composeKey('sandbox', key.slice(9, 29), flip(secret[0] ?? '') + secret.slice(1)).key,
-      );
-      const far = samples(
-        composeKey('sandbox', key.slice(9, 29), secret.slice(0, -1) + flip(secret.at(-1) ?? '')).key,
-      );
-      function samples(value: string) {
-        const times: number[] = [];
-        for (let i = 0; i < 3000; i++) {
-          const start = process.hrtime.bigint();
-          dev.keyVerifier.verify(value);
-          times.push(Number(process.hrtime.bigint() - start));
-        }
-        times.sort((a, b) => a - b);
-        return times[Math.floor(times.length / 2)] ?? 0;
-      }
-      const exact = samples(key);
-      for (const value of [near, far])
-        assert.ok(value / exact < 5 && exact / value < 5, `${near} ${far} ${exact}`);
-    });
-
+    // No timing test of the secret comparison: what is compared is the SHA-256 of the presented secret
+    // (an attacker cannot steer it byte by byte), and the nanoseconds a plain `===` would leak drown in
+    // the microseconds of a verification on a shared machine, so such a test could not fail.
     it('shows the plaintext only at creation: reads, lists and the audit log carry prefix and last4 only', async () => {
       const { view, key } = await newKey();
       const read = await dev.apiKeys.get(view.id, owner);
