@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTransferProcessor } from '../../src/banking/transfer-processor.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { createTestApp, type TestApp, testDialects } from '../helpers/test-app.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { bankingOf, ensureProducts, fundedAccount, viewFor } from './banking-fixtures.ts';
 
 const CHILD = path.join(import.meta.dirname, 'fixtures', 'processor-child.ts');
@@ -24,7 +25,11 @@ function runAndKill(
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const poll = async () => {
-      while (child.exitCode === null && !(await started())) await new Promise((r) => setTimeout(r, 5));
+      await waitFor(async () => child.exitCode !== null || (await started()), {
+        intervalMs: 5,
+        timeoutMs: 50_000,
+        what: 'the processor to start settling',
+      });
       setTimeout(() => child.kill('SIGKILL'), afterMs);
     };
     // Never leave a child behind, whatever happens to the test.

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, Executor } from '../../db/index.ts';
 import type { BankingAccountTable, BankingTransactionTable } from '../../db/tables/banking.ts';
 import { newId } from '../../lib/ids.ts';
+import { selectPage } from '../select-page.ts';
 
 export type AccountRow = Selectable<BankingAccountTable>;
 export type TransactionRow = Selectable<BankingTransactionTable>;
@@ -31,17 +32,7 @@ export function createAccountsRepository(db: Kysely<Database>) {
       if (visible !== '*' && visible.size === 0) return { rows: [] as AccountRow[], count: 0 };
       let query = executor.selectFrom('banking_accounts');
       if (visible !== '*') query = query.where('id', 'in', [...visible]);
-      const { count } = await query
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .executeTakeFirstOrThrow();
-      const rows = await query
-        .selectAll()
-        .orderBy('opened_at')
-        .orderBy('id')
-        .limit(page.limit)
-        .offset(page.start)
-        .execute();
-      return { rows, count: Number(count) };
+      return selectPage(query, page, (q) => q.selectAll().orderBy('opened_at').orderBy('id'));
     },
 
     async insert(row: AccountRow, executor: Executor = db): Promise<void> {
@@ -126,16 +117,7 @@ export function createAccountsRepository(db: Kysely<Database>) {
       let query = executor.selectFrom('banking_transactions').where('account_id', '=', accountId);
       if (filter.startDate) query = query.where('posted_on', '>=', filter.startDate);
       if (filter.endDate) query = query.where('posted_on', '<=', filter.endDate);
-      const { count } = await query
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .executeTakeFirstOrThrow();
-      const rows = await query
-        .selectAll()
-        .orderBy('sequence', 'desc')
-        .limit(page.limit)
-        .offset(page.start)
-        .execute();
-      return { rows, count: Number(count) };
+      return selectPage(query, page, (q) => q.selectAll().orderBy('sequence', 'desc'));
     },
 
     async totalMinor(executor: Executor = db): Promise<number> {

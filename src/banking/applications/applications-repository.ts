@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, Executor } from '../../db/index.ts';
 import type { BankingApplicationDocumentTable, BankingApplicationTable } from '../../db/tables/banking.ts';
+import { selectPage } from '../select-page.ts';
 
 export type ApplicationRow = Selectable<BankingApplicationTable>;
 type DocumentRow = Selectable<BankingApplicationDocumentTable>;
@@ -20,17 +21,9 @@ export function createApplicationsRepository(db: Kysely<Database>) {
       let query = executor.selectFrom('banking_applications');
       if (filter.applicantId) query = query.where('applicant_id', '=', filter.applicantId);
       if (filter.state) query = query.where('state', '=', filter.state);
-      const { count } = await query
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .executeTakeFirstOrThrow();
-      const rows = await query
-        .selectAll()
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(page.limit)
-        .offset(page.start)
-        .execute();
-      return { rows, count: Number(count) };
+      return selectPage(query, page, (q) =>
+        q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc'),
+      );
     },
 
     async insert(row: ApplicationRow, executor: Executor = db): Promise<void> {

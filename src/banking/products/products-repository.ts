@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, Executor } from '../../db/index.ts';
 import type { BankingProductTable } from '../../db/tables/banking.ts';
+import { selectPage } from '../select-page.ts';
 
 export type ProductRow = Selectable<BankingProductTable>;
 
@@ -17,11 +18,7 @@ export function createProductsRepository(db: Kysely<Database>) {
     ) {
       let query = executor.selectFrom('banking_products');
       if (filter.category) query = query.where('category', '=', filter.category);
-      const { count } = await query
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .executeTakeFirstOrThrow();
-      const rows = await query.selectAll().orderBy('id').limit(page.limit).offset(page.start).execute();
-      return { rows, count: Number(count) };
+      return selectPage(query, page, (q) => q.selectAll().orderBy('id'));
     },
     async upsertAll(rows: ProductRow[], executor: Executor = db): Promise<void> {
       for (const row of rows) {

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, Executor } from '../../db/index.ts';
 import type { BankingIdempotencyTable, BankingTransferTable } from '../../db/tables/banking.ts';
 import type { Visible } from '../accounts/accounts-repository.ts';
+import { selectPage } from '../select-page.ts';
 
 export type TransferRow = Selectable<BankingTransferTable>;
 export type IdempotencyRow = Selectable<BankingIdempotencyTable>;
@@ -32,17 +33,9 @@ export function createTransfersRepository(db: Kysely<Database>) {
       let query = executor.selectFrom('banking_transfers');
       if (visible !== '*') query = query.where('source_account_id', 'in', [...visible]);
       if (filter.state) query = query.where('state', '=', filter.state);
-      const { count } = await query
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .executeTakeFirstOrThrow();
-      const rows = await query
-        .selectAll()
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(page.limit)
-        .offset(page.start)
-        .execute();
-      return { rows, count: Number(count) };
+      return selectPage(query, page, (q) =>
+        q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc'),
+      );
     },
 
     async insert(row: TransferRow, executor: Executor = db): Promise<void> {
