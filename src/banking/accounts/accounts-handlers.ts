@@ -7,7 +7,7 @@ import type { AccountRow, AccountsRepository } from './accounts-repository.ts';
 
 const notFound = () => new AppError('notFound', { detail: 'The requested resource does not exist.' });
 
-export function accountRepresentation(row: AccountRow, category: string, unmasked: boolean) {
+function accountRepresentation(row: AccountRow, category: string, unmasked: boolean) {
   return {
     id: row.id,
     name: row.name,

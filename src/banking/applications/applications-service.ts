@@ -34,8 +34,8 @@ export interface Viewer {
   reviewer: boolean;
 }
 
-export const INCOMPLETE_LIFETIME_MS = 30 * 86_400_000;
-export const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
+const INCOMPLETE_LIFETIME_MS = 30 * 86_400_000;
+const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
 const MAX_DOCUMENTS = 10;
 const SIGNATURES: Record<string, (b: Buffer) => boolean> = {
   'application/pdf': (b) => b.subarray(0, 5).toString('latin1') === '%PDF-',
@@ -45,7 +45,7 @@ const SIGNATURES: Record<string, (b: Buffer) => boolean> = {
 
 const notFound = () => new AppError('notFound', { detail: 'The requested resource does not exist.' });
 
-export function applicationRepresentation(row: ApplicationRow, documentCount: number) {
+function applicationRepresentation(row: ApplicationRow, documentCount: number) {
   const document = JSON.parse(row.identity_document_json) as NewApplication['identityDocument'];
   return {
     id: row.id,

@@ -4,7 +4,7 @@ import { collection, pageOf } from '../http-util.ts';
 import { money } from '../money.ts';
 import type { ProductRow, ProductsRepository } from './products-repository.ts';
 
-export function productRepresentation(row: ProductRow) {
+function productRepresentation(row: ProductRow) {
   return {
     id: row.id,
     category: row.category,

@@ -29,7 +29,7 @@ export interface Caller {
 /** How far ahead a transfer may be scheduled. */
 const MAX_DAYS_AHEAD = 365;
 
-export function transferRepresentation(row: TransferRow) {
+function transferRepresentation(row: TransferRow) {
   return {
     id: row.id,
     sourceAccount: { id: row.source_account_id },

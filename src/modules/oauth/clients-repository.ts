@@ -42,5 +42,3 @@ export function createClientsRepository(db: Kysely<Database>) {
     },
   };
 }
-
-export type ClientsRepository = ReturnType<typeof createClientsRepository>;

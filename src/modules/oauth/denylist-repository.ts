@@ -42,5 +42,3 @@ export function createDenylistRepository(db: Kysely<Database>) {
     },
   };
 }
-
-export type DenylistRepository = ReturnType<typeof createDenylistRepository>;

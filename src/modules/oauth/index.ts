@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type Provider from 'oidc-provider';
-import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenAuthority } from '../gateway/contract.ts';
 import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
@@ -13,21 +11,14 @@ import { createGrants, TOPICS } from './grants-service.ts';
 import { AUTH_CSP, registerInteractionRoutes } from './interactions.ts';
 import { createKeys, type KeyMaterial, publicJwk } from './keys-service.ts';
 import { createLifetimes } from './lifetimes.ts';
-import { buildProvider, clientLifetimes } from './provider.ts';
+import { buildProvider } from './provider.ts';
+import { createProviderSteps } from './provider-steps.ts';
 
 export type { OAuthClientInfo, OAuthClientSpec, OAuthClients, TokenEndpointAuthMethod } from './contract.ts';
 export type { Lifetimes } from './lifetimes.ts';
 
 /** The institution's own platform clients, present in every deployment. */
 export const PORTAL_CLIENT_ID = 'portal';
-
-function looksLikeJwt(token: string): boolean {
-  try {
-    return token.split('.').length === 3 && !!decodeProtectedHeader(token);
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The authorization server (oidc-provider at /auth), its storage adapter, signing keys, denylist,
@@ -44,6 +35,15 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
   const lifetimes = createLifetimes(context);
   const Adapter = createAdapterClass({ db: context.db, clock: context.clock, clients, grants });
   const keyListeners = new Set<() => void>();
+  const steps = createProviderSteps({
+    issuer,
+    audience,
+    clock: context.clock,
+    shared: context.shared,
+    grants,
+    lifetimes,
+    currentKeys: () => current?.material,
+  });
 
   let current:
     | { provider: Provider; handler: ReturnType<Provider['callback']>; material: KeyMaterial }
@@ -101,10 +101,10 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     ) {
       return clients.verifySecret(this.clientId, actual);
     };
-    provider.use(interceptJwt(material));
-    provider.use(endGrantsOnLogout);
-    provider.use(slideRefreshTokenExpiry);
-    provider.use(throttleClientAuthFailures);
+    provider.use(steps.interceptJwt(material));
+    provider.use(steps.endGrantsOnLogout);
+    provider.use(steps.slideRefreshTokenExpiry);
+    provider.use(steps.throttleClientAuthFailures);
     provider.on('server_error', (_ctx: unknown, error: Error) =>
       logger.error({ err: error }, 'authorization server error'),
     );
@@ -146,170 +146,6 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       })
       .catch((error) => logger.error({ err: error }, 'rebuilding the authorization server failed'));
   });
-
-  const verifyAccessToken = async (token: string, material: KeyMaterial) => {
-    const jwks = createLocalJWKSet({ keys: material.signing.map(publicJwk) as never });
-    const { payload } = await jwtVerify(token, jwks, {
-      issuer,
-      audience,
-      typ: 'at+jwt',
-      algorithms: ['ES256'],
-    });
-    return payload;
-  };
-
-  /**
-   * oidc-provider refuses JWT access tokens at introspection and revocation. We hand it a placeholder
-   * token so that it still authenticates the client (every method, including private_key_jwt), then
-   * answer from the signature and the denylist, and revoke the token's grant.
-   */
-  function interceptJwt(material: KeyMaterial) {
-    return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
-      const route =
-        ctx.path === '/oauth2/introspect'
-          ? 'introspect'
-          : ctx.path === '/oauth2/revoke'
-            ? 'revoke'
-            : undefined;
-      const req = ctx.req as IncomingMessage & { body?: unknown };
-      let jwt: string | undefined;
-      if (route && ctx.method === 'POST' && typeof req.body === 'string') {
-        const params = new URLSearchParams(req.body);
-        const token = params.get('token');
-        if (token && params.getAll('token').length === 1 && looksLikeJwt(token)) {
-          jwt = token;
-          params.set('token', `jwt-${createHash('sha256').update(token).digest('base64url')}`);
-          req.body = params.toString();
-        }
-      }
-      await next();
-      const client = ctx.oidc?.client;
-      const failure = ctx.body as { error?: string; error_description?: string } | undefined;
-      if (
-        route &&
-        ctx.status === 400 &&
-        failure?.error === 'invalid_request' &&
-        !client &&
-        /client authentication/.test(failure.error_description ?? '')
-      ) {
-        // RFC 7662 §2.1 / RFC 7009 §2.1: an unauthenticated caller is an invalid client (401), not a bad request.
-        ctx.status = 401;
-        ctx.body = { error: 'invalid_client', error_description: 'client authentication is required' };
-        ctx.set('www-authenticate', 'Basic realm="strongroom"');
-        return;
-      }
-      if (!jwt || ctx.status !== 200 || !client) return;
-      let claims: Awaited<ReturnType<typeof verifyAccessToken>> | undefined;
-      try {
-        claims = await verifyAccessToken(jwt, current?.material ?? material);
-      } catch {
-        claims = undefined;
-      }
-      const grantId = typeof claims?.grant_id === 'string' ? claims.grant_id : undefined;
-      const mine = claims !== undefined && claims.client_id === client.clientId;
-      if (route === 'introspect') {
-        ctx.set('cache-control', 'no-store');
-        ctx.type = 'application/json';
-        if (!claims || !mine || grants.isRevoked({ grantId, jti: String(claims.jti) })) {
-          ctx.body = { active: false };
-          return;
-        }
-        ctx.body = { active: true, token_type: 'Bearer', ...claims };
-        return;
-      }
-      if (claims && mine) {
-        if (grantId) await grants.revokeGrant(grantId, 'access token revoked by its client');
-        else await grants.revokeTokenId(String(claims.jti), 'access token revoked by its client');
-      }
-    };
-  }
-
-  /**
-   * Signing out ends the grants of every client of the session (their tokens are not meant to outlive
-   * it here): oidc-provider keeps grants whose tokens do not expire with the session.
-   */
-  async function endGrantsOnLogout(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
-    await next();
-    if (ctx.path !== '/logout/confirm' || ctx.method !== 'POST') return;
-    const oidc = ctx.oidc as unknown as {
-      params?: { logout?: string };
-      session?: { authorizations?: Record<string, { grantId?: string }> };
-    };
-    if (!oidc?.params?.logout) return;
-    for (const authorization of Object.values(oidc.session?.authorizations ?? {}))
-      if (authorization.grantId) await grants.revokeGrant(authorization.grantId, 'signed out');
-  }
-
-  /**
-   * Brute force on client secrets: after too many failed client authentications from one address in a
-   * minute, the client-authenticated endpoints answer 429 until the window passes.
-   */
-  const clientAuthLimiter = context.shared.rateLimiter({
-    keyPrefix: 'client-auth-failures',
-    points: 100,
-    duration: 60,
-  });
-  const CLIENT_AUTH_PATHS = new Set(['/oauth2/token', '/oauth2/introspect', '/oauth2/revoke', '/oauth2/par']);
-  function presentedClientId(ctx: KoaContextWithOIDC): string {
-    const authorization = ctx.get('authorization');
-    if (/^basic /i.test(authorization)) {
-      const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
-      try {
-        return decodeURIComponent(decoded.split(':')[0] ?? '').slice(0, 128);
-      } catch {
-        return '';
-      }
-    }
-    const body = (ctx.req as IncomingMessage & { body?: unknown }).body;
-    const fromBody = typeof body === 'string' ? new URLSearchParams(body).get('client_id') : null;
-    return (fromBody ?? '').slice(0, 128);
-  }
-
-  async function throttleClientAuthFailures(
-    ctx: KoaContextWithOIDC,
-    next: () => Promise<void>,
-  ): Promise<void> {
-    if (!CLIENT_AUTH_PATHS.has(ctx.path) || ctx.method !== 'POST') return next();
-    // Keyed by address and client, so one client's attacker does not lock out others behind a NAT.
-    const address = `${ctx.ip}|${presentedClientId(ctx)}`;
-    const state = await clientAuthLimiter.get(address).catch(() => null);
-    if (state && state.consumedPoints >= 100) {
-      ctx.status = 429;
-      ctx.set('retry-after', String(Math.max(1, Math.ceil(state.msBeforeNext / 1000))));
-      ctx.set('cache-control', 'no-store');
-      ctx.body = { error: 'slow_down', error_description: 'too many failed client authentications' };
-      return;
-    }
-    await next();
-    if (ctx.status === 401) await clientAuthLimiter.consume(address).catch(() => {});
-  }
-
-  /**
-   * Confidential clients keep their refresh token (no rotation), so its idle lifetime must slide on use:
-   * each successful refresh moves its expiry to now + idle, never beyond the absolute lifetime.
-   */
-  async function slideRefreshTokenExpiry(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
-    await next();
-    if (ctx.path !== '/oauth2/token' || ctx.status !== 200) return;
-    const entities = ctx.oidc?.entities as
-      | {
-          RefreshToken?: { iiat?: number; iat?: number; exp?: number; save(): Promise<unknown> };
-          RotatedRefreshToken?: unknown;
-        }
-      | undefined;
-    const token = entities?.RefreshToken;
-    if (!token || entities?.RotatedRefreshToken || ctx.oidc.params?.grant_type !== 'refresh_token') return;
-    const lt = lifetimes.forClient(clientLifetimes(ctx.oidc.client as never));
-    const now = Math.floor(context.clock.now() / 1000);
-    const exp = Math.min(
-      now + lt.refreshTokenIdle,
-      (token.iiat ?? token.iat ?? now) + lt.refreshTokenAbsolute,
-    );
-    if (token.exp !== undefined && exp > token.exp) {
-      token.exp = exp;
-      await token.save();
-    }
-  }
 
   async function mount(
     request: FastifyRequest,

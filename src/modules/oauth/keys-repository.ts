@@ -44,5 +44,3 @@ export function createKeysRepository(db: Kysely<Database>) {
     },
   };
 }
-
-export type KeysRepository = ReturnType<typeof createKeysRepository>;

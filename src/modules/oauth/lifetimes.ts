@@ -13,7 +13,7 @@ export interface Lifetimes {
   interaction: number;
 }
 
-export const DEFAULT_LIFETIMES: Lifetimes = {
+const DEFAULT_LIFETIMES: Lifetimes = {
   accessToken: 300,
   code: 60,
   refreshTokenIdle: 24 * 3600,

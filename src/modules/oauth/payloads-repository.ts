@@ -111,5 +111,3 @@ export function createPayloadsRepository(db: Kysely<Database>) {
     },
   };
 }
-
-export type PayloadsRepository = ReturnType<typeof createPayloadsRepository>;
