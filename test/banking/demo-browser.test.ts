@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { DemoDocument } from '../../src/demo/demo-file.ts';
-import { launchChromium } from '../helpers/browser.ts';
-import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+import { launchChromium, trustServerCertificates } from '../helpers/browser.ts';
+import { startDemoServer, type TestApp } from '../helpers/test-app.ts';
 
 /** The /demo/ client in real Chromium: sign in as a customer, see the accounts, make a transfer. */
 describe('the /demo/ browser client in Chromium', () => {
@@ -14,17 +11,10 @@ describe('the /demo/ browser client in Chromium', () => {
   let demo: DemoDocument;
   let browser: Browser;
   before(async () => {
-    t = await createTestApp({ args: ['--demo'], listen: true });
-    demo = JSON.parse(readFileSync(path.join(t.dataDir, 'demo.json'), 'utf8')) as DemoDocument;
-    // Trust exactly the test server's certificates (by public key), rather than ignoring every TLS error.
-    const spki = ['server.pem', 'server-rsa.pem']
-      .filter((name) => existsSync(path.join(t.dataDir, 'tls', name)))
-      .map((name) => {
-        const cert = new X509Certificate(readFileSync(path.join(t.dataDir, 'tls', name)));
-        const der = cert.publicKey.export({ type: 'spki', format: 'der' });
-        return createHash('sha256').update(der).digest('base64');
-      });
-    browser = await launchChromium([`--ignore-certificate-errors-spki-list=${spki.join(',')}`]);
+    const server = await startDemoServer();
+    t = server;
+    demo = server.demo;
+    browser = await launchChromium(trustServerCertificates(t.dataDir));
   });
   after(async () => {
     await browser?.close();

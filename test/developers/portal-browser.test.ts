@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, trustServerCertificates } from '../helpers/browser.ts';
 import { startDemoServer, type TestApp } from '../helpers/test-app.ts';
 
 // One browser run is enough: the portal pages do not depend on the database dialect.
@@ -12,7 +12,7 @@ describe('developer portal in a real browser', () => {
 
   before(async () => {
     t = await startDemoServer();
-    browser = await launchChromium();
+    browser = await launchChromium(trustServerCertificates(t.dataDir));
   });
   after(async () => {
     await browser?.close();

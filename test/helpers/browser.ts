@@ -1,3 +1,6 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 
 /**
@@ -17,4 +20,19 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+/**
+ * Chromium flags that make it trust exactly the test server's certificates (pinned by public key, from
+ * `<dataDir>/tls/`) rather than ignoring every TLS error.
+ */
+export function trustServerCertificates(dataDir: string): string[] {
+  const spki = ['server.pem', 'server-rsa.pem']
+    .filter((name) => existsSync(path.join(dataDir, 'tls', name)))
+    .map((name) => {
+      const cert = new X509Certificate(readFileSync(path.join(dataDir, 'tls', name)));
+      const der = cert.publicKey.export({ type: 'spki', format: 'der' });
+      return createHash('sha256').update(der).digest('base64');
+    });
+  return [`--ignore-certificate-errors-spki-list=${spki.join(',')}`];
 }

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
 import type { Browser } from 'playwright-core';
 import { readDemoFile } from '../../src/demo/demo-file.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, trustServerCertificates } from '../helpers/browser.ts';
 import { decodeJwt, pkcePair, tokenRequest } from '../helpers/oauth-flow.ts';
 import { startDemoServer, type TestApp } from '../helpers/test-app.ts';
 
@@ -26,7 +26,7 @@ describe('sign-in in a real browser', () => {
       allowedScopes: ['banking/read', 'profile/read'],
       organizationName: 'Fintech Labs',
     })) as typeof client;
-    browser = await launchChromium();
+    browser = await launchChromium(trustServerCertificates(t.dataDir));
   });
   after(async () => {
     await browser?.close();
