@@ -31,7 +31,7 @@ for (const dialect of testDialects()) {
 
     before(async () => {
       dataDir = mkdtempSync(path.join(tmpdir(), 'strongroom-usage-'));
-      if (dialect === 'postgres') database = await createPostgresDatabase();
+      if (dialect === 'postgres') database = await createPostgresDatabase({ migrated: true });
       t = await open();
       dev = t.app.services.developers;
     });
