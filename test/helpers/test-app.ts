@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -62,6 +70,19 @@ function databaseUrl(adminUrl: string, name: string): string {
   return url.toString();
 }
 
+/** A hash of the migration files: templates are made per set of migrations. */
+function migrationsDigest(): string {
+  const dir = path.resolve(import.meta.dirname, '../../src/db');
+  const hash = createHash('sha256');
+  const files = [
+    ...readdirSync(path.join(dir, 'migrations')).map((f) => path.join('migrations', f)),
+    'migration-helpers.ts',
+    'database-time.ts',
+  ].sort();
+  for (const file of files) hash.update(file).update(readFileSync(path.join(dir, file)));
+  return hash.digest('hex');
+}
+
 let template: Promise<string> | undefined;
 
 /**
@@ -71,15 +92,7 @@ let template: Promise<string> | undefined;
  */
 function migratedTemplate(adminUrl: string): Promise<string> {
   template ??= (async () => {
-    const dir = path.resolve(import.meta.dirname, '../../src/db');
-    const hash = createHash('sha256');
-    for (const file of [
-      ...readdirSync(path.join(dir, 'migrations')).map((f) => path.join('migrations', f)),
-      'migration-helpers.ts',
-      'database-time.ts',
-    ].sort())
-      hash.update(file).update(readFileSync(path.join(dir, file)));
-    const digest = hash.digest('hex');
+    const digest = migrationsDigest();
     const name = `sr_template_${digest.slice(0, 16)}`;
     const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
@@ -106,6 +119,37 @@ function migratedTemplate(adminUrl: string): Promise<string> {
     template = undefined;
   });
   return template;
+}
+
+let sqliteTemplate: Promise<string> | undefined;
+
+/**
+ * A SQLite database file holding every migration of this checkout (in the system's temporary directory,
+ * named after the migration files' hash), built once and published by a rename; new test stores start
+ * as a copy of it.
+ */
+function migratedSqliteFile(): Promise<string> {
+  sqliteTemplate ??= (async () => {
+    const file = path.join(tmpdir(), `strongroom-template-${migrationsDigest().slice(0, 16)}.db`);
+    if (existsSync(file)) return file;
+    const building = mkdtempSync(path.join(tmpdir(), 'strongroom-template-'));
+    try {
+      const store = openStore({ databaseUrl: undefined, dataDir: building });
+      try {
+        await migrateToLatest(store, undefined);
+      } finally {
+        await store.close();
+      }
+      renameSync(path.join(building, 'strongroom.db'), file);
+    } finally {
+      rmSync(building, { recursive: true, force: true });
+    }
+    return file;
+  })();
+  sqliteTemplate.catch(() => {
+    sqliteTemplate = undefined;
+  });
+  return sqliteTemplate;
 }
 
 /** Captures log lines in memory so tests can assert on them (and on what must never be in them). */
@@ -160,6 +204,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     database = await createPostgresDatabase({ migrated: true });
     databaseUrl = database.url;
   }
+  // A fresh SQLite store starts as a copy of the migrated template (the app's own migration run then
+  // finds nothing to do).
+  if (dialect === 'sqlite' && !options.dataDir && !databaseUrl)
+    copyFileSync(await migratedSqliteFile(), path.join(dataDir, 'strongroom.db'));
   const env: Record<string, string> = {};
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   const redisUrl = options.redis ? testRedisUrl() : undefined;
