@@ -348,10 +348,14 @@ for (const dialect of testDialects()) {
           .status,
         404,
       );
-      // The refusals are counted as their answers are logged: wait (bounded) for the suspension.
-      await waitFor(async () => (await call('GET', '/apiKeys/', { key })).status !== 200, {
-        what: 'the key to be suspended',
-      });
+      // The refusals are counted as their answers are logged, and the suspension is stored by a
+      // transaction of its own: wait (bounded) until it is stored.
+      await waitFor(
+        async () =>
+          (await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.ivan })).body.state ===
+          'suspended',
+        { what: 'the suspension to be stored' },
+      );
       assert.equal((await call('GET', '/apiKeys/', { key })).status, 403);
       const read = await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.ivan });
       assert.equal(read.body.state, 'suspended');
