@@ -22,6 +22,7 @@ import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
 import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
+import { registerDemoClient } from './web/demo/demo-client.ts';
 
 export interface CreateAppOptions {
   /** Domain clock; tests pass a manual clock. */
@@ -105,7 +106,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const developers = createDevelopers(context, { oauth, identity });
   developers.register(http);
   const banking = createBanking(context, { entitlements, identity });
-  banking.register(http);
+  // The /demo/ back office is a client of the platform (the `backOffice` app), not part of banking.
+  registerDemoClient(http, context);
   // The portal's API reference lists every in-process API.
   developers.useApiCatalog(() => [...developers.apis, ...banking.apis]);
   const gateway = createGateway(context, {

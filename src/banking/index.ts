@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import YAML from 'yaml';
 import type { EntitlementAdmin } from '../modules/entitlements/contract.ts';
 import type { ApiModule, EntitlementService, OpenApiDocument } from '../modules/gateway/contract.ts';
 import type { Identity } from '../modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../modules/module-context.ts';
-import { registerDemoClient } from '../web/demo/demo-client.ts';
 import { createAccountsHandlers } from './accounts/accounts-handlers.ts';
 import { createAccountsRepository } from './accounts/accounts-repository.ts';
 import { createApplicationsHandlers } from './applications/applications-handlers.ts';
@@ -37,7 +35,7 @@ export function loadBankingDocument(name: (typeof BANKING_APIS)[number]): OpenAp
 
 /**
  * The demo institution's digital banking APIs (accounts, transactions, transfers, products, account
- * applications), the transfer processor and the /demo/ browser client.
+ * applications) and the transfer processor.
  */
 export function createBanking(
   context: ModuleContext,
@@ -128,9 +126,6 @@ export function createBanking(
     demoSeeder,
     /** Domain services, for the CLI and tests. */
     services: { accounts, products, transfers, transfersService, applications, processor },
-    register(app: FastifyInstance): void {
-      registerDemoClient(app, context);
-    },
     start(): void {
       processor.start();
     },
