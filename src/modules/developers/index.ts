@@ -14,7 +14,7 @@ import { createKeyVerifier, TOPICS } from './key-verifier.ts';
 import type { RatePlanRecord } from './model.ts';
 import { createOrganizations } from './organizations-service.ts';
 import { createPlatformApis } from './platform-api.ts';
-import { registerPortal } from './portal-routes.ts';
+import { createPortalStore, registerPortal } from './portal/index.ts';
 import { createUsageRecorder } from './usage-recorder.ts';
 
 export type { Actor } from './access.ts';
@@ -110,7 +110,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     register(app: FastifyInstance): void {
       registerPortal(app, {
         context,
-        repo,
+        store: createPortalStore({ repo, identity: deps.identity, clock }),
         access,
         organizations,
         applications,
