@@ -123,14 +123,20 @@ for (const dialect of testDialects()) {
     it('refuses a form from another site even with a valid token (Origin, Origin: null, Sec-Fetch-Site), 403', async () => {
       const { page } = await get('quinn', '/portal');
       const before = (await t.app.services.developers.organizations.list(cliActor)).length;
-      for (const headers of [
+      const crossSite: Record<string, string>[] = [
         { origin: 'https://evil.test' },
         { origin: 'null' },
         { origin: 'null', 'sec-fetch-site': 'same-origin' },
         { 'sec-fetch-site': 'same-site' },
         { origin: baseUrl, 'sec-fetch-site': 'cross-site' },
-      ]) {
-        const response = await post('quinn', '/portal/organizations', { name: 'X', csrf: csrfOf(page) }, headers);
+      ];
+      for (const headers of crossSite) {
+        const response = await post(
+          'quinn',
+          '/portal/organizations',
+          { name: 'X', csrf: csrfOf(page) },
+          headers,
+        );
         assert.equal(response.status, 403, JSON.stringify(headers));
         assert.match(await response.text(), /sent from another site/);
       }

@@ -11,29 +11,34 @@ import { keyUsageCharts } from './usage-charts.ts';
 export function registerApplications(signedIn: FastifyInstance, portal: Portal): void {
   const { access, applications, apiKeys, organizations, store } = portal.deps;
 
-  postForm(signedIn, '/portal/organizations/:orgId/applications', forms.createApplication, async (request, reply) => {
-    const { session, actor } = await portal.user(request);
-    const organizationId = idParam(request, 'orgId');
-    const { kind, ...values } = request.body;
-    const created = await applications.create(
-      {
-        organizationId,
-        name: values.name,
-        description: values.description,
-        kind,
-        redirectUris: kind === 'service' ? [] : linesOf(values.redirectUris),
-        corsOrigins: kind === 'spa' ? linesOf(values.corsOrigins) : [],
-        apis: values.apis,
-      },
-      actor,
-    );
-    await portal.flash.set(session, {
-      applicationId: created.application.id,
-      clientSecret: created.clientSecret,
-      apiKey: created.apiKey && { id: created.apiKey.id, key: created.apiKey.key },
-    });
-    return reply.redirect(`/portal/applications/${created.application.id}`, 303);
-  });
+  postForm(
+    signedIn,
+    '/portal/organizations/:orgId/applications',
+    forms.createApplication,
+    async (request, reply) => {
+      const { session, actor } = await portal.user(request);
+      const organizationId = idParam(request, 'orgId');
+      const { kind, ...values } = request.body;
+      const created = await applications.create(
+        {
+          organizationId,
+          name: values.name,
+          description: values.description,
+          kind,
+          redirectUris: kind === 'service' ? [] : linesOf(values.redirectUris),
+          corsOrigins: kind === 'spa' ? linesOf(values.corsOrigins) : [],
+          apis: values.apis,
+        },
+        actor,
+      );
+      await portal.flash.set(session, {
+        applicationId: created.application.id,
+        clientSecret: created.clientSecret,
+        apiKey: created.apiKey && { id: created.apiKey.id, key: created.apiKey.key },
+      });
+      return reply.redirect(`/portal/applications/${created.application.id}`, 303);
+    },
+  );
 
   signedIn.get('/portal/applications/:appId', async (request, reply) => {
     const { session, actor } = await portal.user(request);
@@ -109,20 +114,27 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
       {
         ...(values.environment ? { environment: values.environment } : {}),
         ...(values.ratePlan ? { ratePlan: values.ratePlan } : {}),
-        ...(values.state && values.state !== current.state ? { state: values.state, stateReason: reason } : {}),
+        ...(values.state && values.state !== current.state
+          ? { state: values.state, stateReason: reason }
+          : {}),
       },
       actor,
     );
     return reply.redirect(`/portal/applications/${appId}`, 303);
   });
 
-  postForm(signedIn, '/portal/applications/:appId/delete', forms.deleteApplication, async (request, reply) => {
-    const { session, actor } = await portal.user(request);
-    const appId = idParam(request, 'appId');
-    if (request.body.confirm !== 'yes')
-      throw new AppError('badRequest', { detail: 'Tick "I understand" to delete the application.' });
-    const reason = `deleted in the portal by ${session.data.username}`;
-    const deleted = await applications.setState(appId, 'deleted', reason, actor);
-    return reply.redirect(`/portal/organizations/${deleted.organizationId}`, 303);
-  });
+  postForm(
+    signedIn,
+    '/portal/applications/:appId/delete',
+    forms.deleteApplication,
+    async (request, reply) => {
+      const { session, actor } = await portal.user(request);
+      const appId = idParam(request, 'appId');
+      if (request.body.confirm !== 'yes')
+        throw new AppError('badRequest', { detail: 'Tick "I understand" to delete the application.' });
+      const reason = `deleted in the portal by ${session.data.username}`;
+      const deleted = await applications.setState(appId, 'deleted', reason, actor);
+      return reply.redirect(`/portal/organizations/${deleted.organizationId}`, 303);
+    },
+  );
 }

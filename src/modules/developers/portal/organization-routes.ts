@@ -25,7 +25,8 @@ export function registerDashboard(scope: FastifyInstance, portal: Portal): void 
           .map((key) => ({
             ...key,
             applicationId: key.clientApplicationId,
-            applicationName: apps.find((a) => a.id === key.clientApplicationId)?.name ?? key.clientApplicationId,
+            applicationName:
+              apps.find((a) => a.id === key.clientApplicationId)?.name ?? key.clientApplicationId,
           }))
       : [];
     const page = dashboardPage({

@@ -1,6 +1,6 @@
 import type { SessionStore } from '../../../http/web/index.ts';
-import { isoAt, parseIso } from '../../../lib/clock.ts';
 import type { Clock } from '../../../lib/clock.ts';
+import { isoAt, parseIso } from '../../../lib/clock.ts';
 import type { Identity } from '../../identity/index.ts';
 import type { DevelopersRepository, UsageRow } from '../developers-repository.ts';
 

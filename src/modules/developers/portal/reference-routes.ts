@@ -67,6 +67,9 @@ export function registerReference(scope: FastifyInstance, portal: Portal): void 
     return reply
       .header('cache-control', 'no-cache')
       .type('application/json')
-      .send({ ...documentOf(name), servers: [{ url: `${baseUrl}/${name}`, description: config.institutionName }] });
+      .send({
+        ...documentOf(name),
+        servers: [{ url: `${baseUrl}/${name}`, description: config.institutionName }],
+      });
   });
 }
