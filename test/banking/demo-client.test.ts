@@ -127,6 +127,22 @@ for (const dialect of testDialects()) {
       assert.equal(await count(), before);
     });
 
+    test('a form with its token but from another site (foreign Origin, Origin: null) is refused with 403', async () => {
+      const { jar } = await signIn('bob');
+      const home = await (await jarFetch(jar, `${demo.baseUrl}/demo/`)).text();
+      for (const origin of ['https://evil.test', 'null']) {
+        const request = form({ csrf: csrfOf(home), probe: 'balances' });
+        const response = await jarFetch(jar, `${demo.baseUrl}/demo/try`, {
+          ...request,
+          headers: { ...(request.headers as Record<string, string>), origin },
+        });
+        assert.equal(response.status, 403, origin);
+        assert.match(await response.text(), /sent from another site/);
+      }
+      const page = await (await jarFetch(jar, `${demo.baseUrl}/demo/`)).text();
+      assert.doesNotMatch(page, /What the gateway answered/);
+    });
+
     test('a callback whose state does not match is refused without exchanging the code', async () => {
       const jar = createCookieJar();
       const home = await jarFetch(jar, `${demo.baseUrl}/demo/`);
