@@ -59,8 +59,6 @@ export interface Form<V> {
   readonly value?: V;
 }
 
-export type FormValue<F> = F extends Form<infer V> ? V : never;
-
 /** Every form has the hidden token field; the guard checks it before validation. */
 const TOKEN_FIELD = field.text(128);
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { dateIn } from '../../banking/calendar.ts';
-import { type Form, field, form, postForm, withDefault } from '../../http/web/index.ts';
+import { type Form, type FormRequest, field, form, postForm, withDefault } from '../../http/web/index.ts';
 import { type ApiAnswer, callApi } from './demo-api.ts';
 import { ID, type SignedIn, signedIn } from './demo-home.ts';
 import type { DemoRuntime } from './demo-session.ts';
@@ -34,7 +34,7 @@ export function registerDemoActions(scope: FastifyInstance, runtime: DemoRuntime
     schema: Form<V>,
     call: (
       ctx: SignedIn,
-      request: FastifyRequest<{ Body: V; Params: Record<string, string> }>,
+      request: FormRequest<V>,
     ) => Promise<{ answer: ApiAnswer; title: string } | undefined>,
   ) {
     postForm(scope, url, schema, async (request, reply: FastifyReply) => {

@@ -85,7 +85,7 @@ directory.</p>
 }
 
 /** The raw answer of an API call, shown plainly (status and problem+json). */
-export function answerBlock(
+function answerBlock(
   answer: ApiAnswer | { title: string; status: number; body: unknown; request?: string },
 ): SafeHtml {
   const ok = answer.status < 400;

@@ -8,7 +8,7 @@ export interface Series {
 }
 
 /** An accessible bar chart: SVG with a title and description, plus the same data as a table. */
-export function barChart(input: {
+function barChart(input: {
   id: string;
   title: string;
   series: Series[];
