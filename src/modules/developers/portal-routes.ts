@@ -30,7 +30,6 @@ import { PORTAL_CLIENT_ID } from '../oauth/index.ts';
 import { type Access, type Actor, actorFromScopes } from './access.ts';
 import type { ApiKeys } from './api-keys-service.ts';
 import type { Applications } from './applications-service.ts';
-import type { DevelopersRepository } from './developers-repository.ts';
 import {
   ALL_SCOPES,
   type AppKind,
@@ -40,14 +39,15 @@ import {
   type MemberRole,
 } from './model.ts';
 import type { Organizations } from './organizations-service.ts';
-import type { DevelopersUsageRecorder } from './usage-recorder.ts';
+import type { Plans } from './plans-service.ts';
+import type { PortalSessions } from './portal-sessions-service.ts';
+import type { UsageReports } from './usage-reports.ts';
 
 const SESSION_COOKIE = '__Host-sr-portal';
 const LOGIN_COOKIE = '__Host-sr-portal-login';
 const SESSION_TTL_MS = 8 * 3600 * 1000;
 const LOGIN_TTL_MS = 10 * 60 * 1000;
 const FLASH_TTL_MS = 5 * 60 * 1000;
-const DAY = 86_400_000;
 const POSTS_PER_MINUTE = 60;
 
 interface Session {
@@ -61,12 +61,13 @@ interface Session {
 
 export interface PortalDeps {
   context: ModuleContext;
-  repo: DevelopersRepository;
   access: Access;
   organizations: Organizations;
   applications: Applications;
   apiKeys: ApiKeys;
-  usage: DevelopersUsageRecorder;
+  plans: Plans;
+  usageReports: UsageReports;
+  portalSessions: PortalSessions;
   identity: Identity;
   tokenAuthority: { issuer: string; audience: string; jwks(): Promise<{ keys: Record<string, unknown>[] }> };
   /** Every API the gateway serves (for the API reference and the application form). */
@@ -115,7 +116,7 @@ function packageFile(pkg: string, file: string): Buffer | undefined {
  * authorization rules apply.
  */
 export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
-  const { context, repo, access, organizations, applications, apiKeys, identity } = deps;
+  const { context, access, organizations, applications, apiKeys, identity } = deps;
   const { clock, sealer, shared, baseUrl, config } = context;
   const redirectUri = `${baseUrl}/portal/callback`;
   const frame = { institutionName: config.institutionName };
@@ -149,8 +150,8 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
     const token = parseCookies(request.headers.cookie)[SESSION_COOKIE];
     if (!token || token.length > 100) return undefined;
     const idHash = sha256Hex(token);
-    const row = await repo.findSession(idHash);
-    if (!row || Date.parse(row.expiresAt) <= clock.now()) return undefined;
+    const row = await deps.portalSessions.find(idHash);
+    if (!row) return undefined;
     if (!(await identity.isActive(row.userId))) return undefined;
     request.logContext.userId = row.userId;
     return {
@@ -397,8 +398,7 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
         .split(' ')
         .filter(Boolean);
       const token = randomBase62(43);
-      await repo.deleteExpiredSessions(isoAt(clock.now()));
-      await repo.insertSession({
+      await deps.portalSessions.insert({
         idHash: sha256Hex(token),
         userId,
         username: user.username,
@@ -418,7 +418,7 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
       const session = await loadSession(request);
       if (session) {
         checkCsrf(request, session, (request.body ?? {}) as Record<string, unknown>);
-        await repo.deleteSession(session.idHash);
+        await deps.portalSessions.delete(session.idHash);
       }
       reply.header('set-cookie', cookie(SESSION_COOKIE, '', 0));
       return reply.redirect('/portal', 303);
@@ -587,18 +587,14 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
           apiChoices: [...documents()].map(([name, doc]) => ({ name, title: doc.info.title })),
           allScopes: ALL_SCOPES,
           defaultScopes: DEFAULT_SCOPES,
-          ratePlans: (await repo.listPlans()).map((p) => p.name),
+          ratePlans: (await deps.plans.list()).map((p) => p.name),
         }),
         session,
       );
     });
 
     async function charts(keyIds: string[]) {
-      const now = clock.now();
-      const firstDay = Math.floor(now / DAY) * DAY - 13 * DAY;
-      if (keyIds.length > 0) await deps.usage.flush().catch(() => {});
-      const rows = await repo.listUsage({ keyIds, granularity: 'day', since: isoAt(firstDay) });
-      const days = Array.from({ length: 14 }, (_, i) => isoAt(firstDay + i * DAY));
+      const { days, items: rows } = await deps.usageReports.daily(keyIds, 14);
       const perDay: Series[] = days.map((d) => ({
         label: d.slice(5, 10),
         value: rows.filter((r) => r.bucket === d).reduce((s, r) => s + r.count, 0),
