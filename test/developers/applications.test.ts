@@ -224,7 +224,11 @@ for (const dialect of testDialects()) {
         dev.applications.setState(created.application.id, 'active', 'x', cliActor),
         rejectsWith(404),
       );
-      const stored = await dev.repo.findApplication(created.application.id);
+      const stored = await t.app.context.db
+        .selectFrom('client_applications')
+        .select('state')
+        .where('id', '=', created.application.id)
+        .executeTakeFirst();
       assert.equal(stored?.state, 'deleted');
       const actions = (await t.app.context.audit.list({ targetId: created.application.id })).map(
         (e) => e.action,

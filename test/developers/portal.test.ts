@@ -155,9 +155,9 @@ for (const dialect of testDialects()) {
     });
 
     it('answers 400 listing every error for a form outside its schema, and changes nothing', async () => {
-      const orgId =
-        (await t.app.services.developers.repo.findApplication(demo.apps.mobile?.applicationId ?? ''))
-          ?.organizationId ?? '';
+      const orgId = (
+        await t.app.services.developers.applications.get(demo.apps.mobile?.applicationId ?? '', cliActor)
+      ).organizationId;
       const { page } = await get('ivan', `/portal/organizations/${orgId}`);
       const invitations = (await t.app.services.developers.organizations.openInvitations(orgId, cliActor))
         .length;
@@ -300,7 +300,7 @@ for (const dialect of testDialects()) {
       assert.equal(missing.response.status, 404);
       const org = await get(
         'quinn',
-        `/portal/organizations/${(await t.app.services.developers.repo.findApplication(demo.apps.backOffice?.applicationId ?? ''))?.organizationId}`,
+        `/portal/organizations/${(await t.app.services.developers.applications.get(demo.apps.backOffice?.applicationId ?? '', cliActor)).organizationId}`,
       );
       assert.equal(org.response.status, 404);
     });
@@ -334,9 +334,9 @@ for (const dialect of testDialects()) {
     });
 
     it('invites a member with a single-use link', async () => {
-      const orgId =
-        (await t.app.services.developers.repo.findApplication(demo.apps.mobile?.applicationId ?? ''))
-          ?.organizationId ?? '';
+      const orgId = (
+        await t.app.services.developers.applications.get(demo.apps.mobile?.applicationId ?? '', cliActor)
+      ).organizationId;
       const orgPage = await get('ivan', `/portal/organizations/${orgId}`);
       const invited = await post('ivan', `/portal/organizations/${orgId}/invitations`, {
         csrf: csrfOf(orgPage.page),

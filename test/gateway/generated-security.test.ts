@@ -94,9 +94,9 @@ for (const dialect of testDialects()) {
 
       // The suite's deliberate refusals on the back-office key would trip abuse auto-suspension (which
       // has tests of its own): exempt the demo's standard plan here.
-      const standard = (await developers.repo.listPlans()).find((p) => p.name === 'standard');
+      const standard = (await developers.plans.list()).find((p) => p.name === 'standard');
       assert.ok(standard);
-      await developers.setPlan({ ...standard, abuseExempt: true });
+      await developers.plans.set({ ...standard, abuseExempt: true });
 
       operations = t.app.services.gateway
         .apis()
@@ -378,12 +378,12 @@ for (const dialect of testDialects()) {
 
     test('every operation is rate-limited per key (429 with Retry-After, RateLimit, RateLimit-Policy)', async (ctx) => {
       const developers = t.app.services.developers;
-      const plans = (await developers.repo.listPlans()).filter(
+      const plans = (await developers.plans.list()).filter(
         (p) => p.name === 'loadTest' || p.name === 'standard',
       );
       assert.equal(plans.length, 2, 'the demo plans of the load-test and back-office apps');
       for (const plan of plans)
-        await developers.setPlan({ ...plan, perSecond: 1, burst: 1, perDay: 1_000_000 });
+        await developers.plans.set({ ...plan, perSecond: 1, burst: 1, perDay: 1_000_000 });
       await t.app.context.changes.pollNow();
       try {
         for (const op of operations.filter(needsKey)) {
@@ -402,7 +402,7 @@ for (const dialect of testDialects()) {
           });
         }
       } finally {
-        for (const plan of plans) await developers.setPlan(plan);
+        for (const plan of plans) await developers.plans.set(plan);
       }
     });
   });

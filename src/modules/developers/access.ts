@@ -1,7 +1,9 @@
+import type { Executor } from '../../db/index.ts';
 import { AppError, problems } from '../../errors/index.ts';
 import type { Principal } from '../gateway/contract.ts';
-import type { DevelopersRepository } from './developers-repository.ts';
+import { applicationsRepository } from './applications-repository.ts';
 import type { ClientApplication, MemberRole } from './model.ts';
+import { organizationsRepository } from './organizations-repository.ts';
 
 /**
  * Who is acting. `institution` actors (the FI administrator's `admin/full`, the CLI, the system itself)
@@ -38,6 +40,16 @@ export function actorFromScopes(userId: string, scopes: readonly string[], reque
   return { type: 'user', id: userId, institution: scopes.includes('admin/full'), requestId };
 }
 
+/** 403 unless the actor acts for the institution. */
+export function requireInstitution(actor: Actor, what: string): void {
+  if (!actor.institution) {
+    throw new AppError('forbidden', {
+      detail: `Only the institution's administrator may ${what}.`,
+      reason: 'notInstitution',
+    });
+  }
+}
+
 /** What a member role may do inside its organization. */
 export type Need = 'read' | 'write' | 'manage';
 const ROLE_ALLOWS: Record<MemberRole, readonly Need[]> = {
@@ -51,14 +63,14 @@ const ROLE_ALLOWS: Record<MemberRole, readonly Need[]> = {
  * and the CLI: a resource outside the caller's organizations does not exist for them (404, identical to
  * a missing id); inside, the member role decides (403).
  */
-export function createAccess(repo: DevelopersRepository) {
+export function createAccess(db: Executor) {
   async function roleIn(
     actor: Actor,
     organizationId: string,
   ): Promise<MemberRole | 'institution' | undefined> {
     if (actor.institution) return 'institution';
     if (!actor.id) return undefined;
-    return (await repo.membershipsOf(actor.id)).get(organizationId);
+    return (await organizationsRepository.membershipsOf(db, actor.id)).get(organizationId);
   }
 
   return {
@@ -66,7 +78,7 @@ export function createAccess(repo: DevelopersRepository) {
     async visibleOrganizations(actor: Actor): Promise<string[] | '*'> {
       if (actor.institution) return '*';
       if (!actor.id) return [];
-      return [...(await repo.membershipsOf(actor.id)).keys()];
+      return [...(await organizationsRepository.membershipsOf(db, actor.id)).keys()];
     },
 
     async requireOrganization(actor: Actor, organizationId: string, need: Need): Promise<void> {
@@ -82,20 +94,13 @@ export function createAccess(repo: DevelopersRepository) {
 
     /** The application if the actor may `need` it; 404 for other organizations and deleted apps. */
     async requireApplication(actor: Actor, applicationId: string, need: Need): Promise<ClientApplication> {
-      const app = await repo.findApplication(applicationId);
+      const app = await applicationsRepository.find(db, applicationId);
       if (!app || app.state === 'deleted') throw problems.notFound();
       await this.requireOrganization(actor, app.organizationId, need);
       return app;
     },
 
-    requireInstitution(actor: Actor, what: string): void {
-      if (!actor.institution) {
-        throw new AppError('forbidden', {
-          detail: `Only the institution's administrator may ${what}.`,
-          reason: 'notInstitution',
-        });
-      }
-    },
+    requireInstitution,
   };
 }
 

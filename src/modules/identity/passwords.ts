@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { COMMON_PASSWORDS } from './common-passwords.ts';
 
@@ -37,7 +38,7 @@ export function needsRehash(phc: string): boolean {
  */
 let dummyHash: Promise<string> | undefined;
 export function timingDummyHash(): Promise<string> {
-  dummyHash ??= hashPassword(`dummy-${Math.random()}-${Date.now()}`);
+  dummyHash ??= hashPassword(randomBytes(24).toString('base64url'));
   return dummyHash;
 }
 

@@ -9,7 +9,7 @@ import { keyUsageCharts } from './usage-charts.ts';
 
 /** Client applications: register, show (with secrets shown once), settings, institution controls, delete. */
 export function registerApplications(signedIn: FastifyInstance, portal: Portal): void {
-  const { access, applications, apiKeys, organizations, store } = portal.deps;
+  const { access, applications, apiKeys, organizations, plans } = portal.deps;
 
   postForm(
     signedIn,
@@ -62,7 +62,7 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
       apiChoices: portal.apiChoices(),
       allScopes: ALL_SCOPES,
       defaultScopes: DEFAULT_SCOPES,
-      ratePlans: await store.ratePlanNames(),
+      ratePlans: (await plans.list()).map((plan) => plan.name),
       states: SETTABLE_STATES,
       environments: ENVIRONMENTS,
     });

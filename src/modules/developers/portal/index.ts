@@ -10,7 +10,6 @@ import { registerReference, registerReferenceAssets } from './reference-routes.t
 import { registerSignIn, registerSignOut } from './sign-in-routes.ts';
 
 export type { PortalDeps } from './portal-context.ts';
-export { createPortalStore, type PortalStore } from './portal-store.ts';
 
 const POSTS_PER_MINUTE = 60;
 

@@ -11,8 +11,10 @@ import { type Access, type Actor, actorFromScopes } from '../access.ts';
 import type { ApiKeys } from '../api-keys-service.ts';
 import type { Applications } from '../applications-service.ts';
 import type { Organizations } from '../organizations-service.ts';
-import type { DevelopersUsageRecorder } from '../usage-recorder.ts';
-import type { PortalSessionData, PortalStore } from './portal-store.ts';
+import type { Plans } from '../plans-service.ts';
+import type { PortalSessions } from '../portal-sessions-service.ts';
+import type { UsageReports } from '../usage-reports.ts';
+import { type PortalSessionData, portalSessionStore } from './portal-session-store.ts';
 
 export interface PortalDeps {
   context: ModuleContext;
@@ -20,9 +22,10 @@ export interface PortalDeps {
   organizations: Organizations;
   applications: Applications;
   apiKeys: ApiKeys;
-  usage: DevelopersUsageRecorder;
+  plans: Plans;
+  usageReports: UsageReports;
+  portalSessions: PortalSessions;
   identity: Identity;
-  store: PortalStore;
   tokenAuthority: { issuer: string; audience: string; jwks(): Promise<{ keys: Record<string, unknown>[] }> };
   /** Every API the gateway serves (for the API reference and the application form). */
   apiCatalog: () => ApiModule[];
@@ -54,7 +57,7 @@ export function createPortal(deps: PortalDeps) {
   const { context } = deps;
   const sessions = createSessions<PortalSessionData>({
     cookieName: SESSION_COOKIE,
-    store: deps.store.sessions,
+    store: portalSessionStore(deps),
     clock: context.clock,
     absoluteMs: SESSION_TTL_MS,
   });

@@ -26,7 +26,7 @@ interface LoginState {
  * `state` checked against a sealed `__Host-` cookie), a new session at sign-in, and sign-out.
  */
 export function registerSignIn(scope: FastifyInstance, portal: Portal, app: FastifyInstance): void {
-  const { context, identity, store, tokenAuthority } = portal.deps;
+  const { context, identity, tokenAuthority } = portal.deps;
   const { clock, sealer, baseUrl } = context;
   const redirectUri = `${baseUrl}/portal/callback`;
 
@@ -98,7 +98,6 @@ export function registerSignIn(scope: FastifyInstance, portal: Portal, app: Fast
     const scopes = String(payload.scope ?? '')
       .split(' ')
       .filter(Boolean);
-    await store.deleteExpiredSessions();
     // A new session id at sign-in (no fixation): whatever session the browser had ends here.
     await portal.sessions.rotate(request, reply, { userId, username: user.username, scopes });
     return reply.redirect(login.returnTo, 303);
