@@ -1,4 +1,4 @@
-import type { SecurityAlternative } from './openapi-compiler.ts';
+import type { SecurityAlternative } from './compiled-api.ts';
 
 /** Every reason the gateway refuses a request, as data (logged, metered, never shown). */
 export type Refusal =

@@ -8,7 +8,8 @@ import {
 } from '../../../test/gateway/gateway-harness.ts';
 import { testDialects } from '../../../test/helpers/test-app.ts';
 import { createAjv } from '../../http/validation.ts';
-import { ApiDocumentError, compileApi } from './openapi-compiler.ts';
+import { ApiDocumentError } from './compiled-api.ts';
+import { compileApi } from './openapi-compiler.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests break documents in arbitrary places.
 type Doc = Record<string, any>;
