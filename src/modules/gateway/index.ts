@@ -72,6 +72,7 @@ export function createGateway(
   const rateLimits = createRateLimits({ shared: context.shared, onError: onStoreError });
   const throttle = createFailureThrottle({
     shared: context.shared,
+    clock,
     failures: options.preAuthFailures ?? 300,
     windowSeconds: options.preAuthWindowSeconds ?? 60,
     onError: onStoreError,

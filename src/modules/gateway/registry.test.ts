@@ -156,5 +156,18 @@ for (const dialect of testDialects()) {
       assert.equal(response.headers['ratelimit-policy'], '"failures";q=3;w=60');
       assert.match(String(response.headers.ratelimit), /^"failures";r=0;t=\d+$/);
     });
+
+    test('an address block lasts in elapsed time: moving the domain clock does not lift it', async () => {
+      const from = { remoteAddress: '10.20.30.40' };
+      const products = (key: string) =>
+        h.http.inject({ method: 'GET', url: '/bank/products', headers: { 'api-key': key }, ...from });
+      for (let i = 0; i < 4; i++) await products(`bad-elapsed-${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal((await products('good')).statusCode, 429);
+      h.clock.advance(24 * 3600_000);
+      assert.equal((await products('good')).statusCode, 429, 'a day of domain time later');
+      h.clock.advanceMonotonic(61_000);
+      assert.equal((await products('good')).statusCode, 200, 'once the window has elapsed');
+    });
   });
 }
