@@ -1,7 +1,4 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { parse as parseYaml } from 'yaml';
 import { API_SCOPE_NAMES, expandScopes } from '../identity/index.ts';
 import type { ModuleContext } from '../module-context.ts';
 import { ApiDocumentError, type CompiledApi, type CompileInput } from './compiled-api.ts';
@@ -105,60 +102,6 @@ export function createGateway(
   const proxies: UpstreamProxy[] = [];
   let sharedRoutesRegistered = false;
 
-  const loadConfiguredApis = (): CompileInput[] => {
-    let apis: Record<string, string> = {};
-    let upstreams: Record<string, string> = {};
-    if (config.configFile) {
-      const file = config.configFile;
-      let parsed: unknown;
-      try {
-        parsed = parseStructured(readFileSync(file, 'utf8'), file);
-      } catch (error) {
-        throw new ApiDocumentError(file, `cannot read the configuration file (${(error as Error).message})`);
-      }
-      const dir = path.dirname(file);
-      if (isRecord(parsed) && isRecord(parsed.apis)) {
-        for (const [name, value] of Object.entries(parsed.apis))
-          apis[name] = path.resolve(dir, String(value));
-      }
-      if (isRecord(parsed) && isRecord(parsed.upstreams)) {
-        for (const [name, value] of Object.entries(parsed.upstreams)) upstreams[name] = String(value);
-      }
-    }
-    apis = {
-      ...apis,
-      ...Object.fromEntries(Object.entries(config.apis).map(([n, f]) => [n, path.resolve(f)])),
-    };
-    upstreams = { ...upstreams, ...config.upstreams };
-    const inputs: CompileInput[] = [];
-    for (const [name, file] of Object.entries(apis)) {
-      const upstream = upstreams[name];
-      if (!upstream)
-        throw new ApiDocumentError(file, `API "${name}" has no upstream (--upstream ${name}=<url>)`);
-      let url: URL;
-      try {
-        url = new URL(upstream);
-      } catch {
-        throw new ApiDocumentError(file, `the upstream of "${name}" is not a URL`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new ApiDocumentError(file, `the upstream of "${name}" must be an http(s) URL`);
-      }
-      let document: unknown;
-      try {
-        document = parseStructured(readFileSync(file, 'utf8'), file);
-      } catch (error) {
-        throw new ApiDocumentError(file, `cannot read the OpenAPI document (${(error as Error).message})`);
-      }
-      inputs.push({ name, source: file, document, upstream });
-    }
-    for (const name of Object.keys(upstreams)) {
-      if (!apis[name])
-        throw new ApiDocumentError(`--upstream ${name}`, `no OpenAPI document (--api ${name}=<file>)`);
-    }
-    return inputs;
-  };
-
   return {
     /** Register in-process APIs and the configured upstream APIs as routes. Throws on a broken document. */
     async register(app: FastifyInstance, apis: ApiModule[]): Promise<void> {
@@ -169,7 +112,11 @@ export function createGateway(
         handlers: api.handlers,
         resolvers: api.resolvers,
       }));
-      if (!sharedRoutesRegistered) inputs.push(...loadConfiguredApis());
+      // The configured upstream APIs (read and paired by src/config) join the first registration.
+      if (!sharedRoutesRegistered) {
+        for (const { name, file, upstream, document } of config.upstreamApis)
+          inputs.push({ name, source: file, document, upstream });
+      }
       const names = new Set(registered.map((api) => api.name));
       const compiled: CompiledApi[] = [];
       for (const input of inputs) {
@@ -211,11 +158,3 @@ export function createGateway(
 }
 
 export type Gateway = ReturnType<typeof createGateway>;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function parseStructured(text: string, file: string): unknown {
-  return /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
-}
