@@ -3,10 +3,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
-import { createBanking } from './banking/index.ts';
+import { BANKING_PROBLEM_TYPES, createBanking } from './banking/index.ts';
 import type { Config } from './config/index.ts';
 import { migrateToLatest, openStore } from './db/index.ts';
 import { type DemoDocument, readDemoFile, writeDemoFile } from './demo/demo-file.ts';
+import { createProblemCatalogue } from './errors/index.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createLogger, type Logger } from './http/logger.ts';
 import { createHttpServer, type FastifyInstance } from './http/server.ts';
@@ -68,6 +69,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   });
   const shared = createSharedState(config.redisUrl);
   const sealer = createSealer(await loadKek(config));
+  // Every problem type the app can answer with: the generic ones and each module's own.
+  const problems = createProblemCatalogue(BANKING_PROBLEM_TYPES);
   const context: ModuleContext = {
     config,
     clock,
@@ -79,6 +82,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     settings: createSettings({ db, clock, changes }),
     sealer,
     audit: createAuditLog({ db, clock }),
+    problems,
     baseUrl: config.publicUrl,
   };
 
@@ -87,6 +91,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     baseUrl: config.publicUrl,
     clock,
     logger,
+    problems,
     tls: tls ? { key: tls.key, cert: tls.cert } : undefined,
     trustProxy: config.trustProxy,
   });

@@ -1,3 +1,4 @@
+import type { ProblemTypeName } from '../../errors/index.ts';
 import type { ValidateFunction } from '../../http/validation.ts';
 import type {
   ApiModule,
@@ -33,7 +34,7 @@ export interface CompiledBody {
 /** The problem an entitlement check answers with (DESIGN.md §1 row 8, or a document's own type). */
 export interface CheckAnswer {
   status: number;
-  type: string;
+  type: ProblemTypeName;
 }
 
 export interface CompiledCheck extends EntitlementCheck {

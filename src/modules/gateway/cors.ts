@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendProblem } from '../../http/problem-reply.ts';
-import type { Clock } from '../../lib/clock.ts';
+import { type ProblemEnv, sendProblem } from '../../http/problem-reply.ts';
 import type { KeyVerifier, VerifiedKey } from './contract.ts';
 import type { PreflightSpec } from './request-state.ts';
 
@@ -23,9 +22,9 @@ const LEARNED_ORIGINS_MAX = 100_000;
  * Browser calls (CORS): an application's registered origins only, never reflected blindly. The platform's
  * own origin is same-origin and needs nothing.
  */
-export function createCors(deps: { baseUrl: string; clock: Clock; keys: KeyVerifier }) {
-  const selfOrigin = new URL(deps.baseUrl).origin;
-  const env = { baseUrl: deps.baseUrl, clock: deps.clock };
+export function createCors(deps: { env: ProblemEnv; keys: KeyVerifier }) {
+  const { env } = deps;
+  const selfOrigin = new URL(env.baseUrl).origin;
   // Origins seen on verified keys: lets preflights (which carry no key) pass when the key verifier cannot
   // answer "is this origin registered anywhere?" itself.
   const learnedOrigins = new Set<string>();

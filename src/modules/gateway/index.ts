@@ -80,11 +80,11 @@ export function createGateway(
     clock,
     issuer: `${baseUrl}/`,
   });
-  const cors = createCors({ baseUrl, clock, keys: deps.keys });
+  const env = { baseUrl, clock, problems: context.problems };
+  const cors = createCors({ env, keys: deps.keys });
   const credentials = createCredentialChecks({ keys: deps.keys, tokens: tokenVerifier, cors });
   const pipeline = createSecurityPipeline({
-    baseUrl,
-    clock,
+    env,
     credentials,
     cors,
     rateLimits,
@@ -123,7 +123,7 @@ export function createGateway(
         if (names.has(input.name))
           throw new ApiDocumentError(input.source, `API "${input.name}" is registered twice`);
         names.add(input.name);
-        const api = compileApi(input, ajv);
+        const api = compileApi(input, ajv, context.problems);
         for (const scope of api.scopes.keys()) allScopes.add(scope);
         compiled.push(api);
       }

@@ -1,3 +1,4 @@
+import type { ProblemCatalogue } from '../../errors/index.ts';
 import {
   ApiDocumentError,
   type CompiledApi,
@@ -29,9 +30,10 @@ const PARAM_SEGMENT = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
 /**
  * Validate an OpenAPI 3.1 document and compile every operation: route, security alternatives, request
- * validators and entitlement checks. Throws ApiDocumentError naming the document and the problem.
+ * validators and entitlement checks. Problem types the document's entitlement answers declare join the
+ * app's catalogue. Throws ApiDocumentError naming the document and the problem.
  */
-export function compileApi(input: CompileInput, ajv: GatewayAjv): CompiledApi {
+export function compileApi(input: CompileInput, ajv: GatewayAjv, problems: ProblemCatalogue): CompiledApi {
   const { name, source } = input;
   const fail = (problem: string): never => {
     throw new ApiDocumentError(source, problem);
@@ -88,12 +90,14 @@ export function compileApi(input: CompileInput, ajv: GatewayAjv): CompiledApi {
           ? (documentSecurity ?? fail(`${where}: no "security" (operation or document level)`))
           : security.compileSecurity(operation.security, where);
       const checks = compileChecks(operation['x-strongroom-entitlement'], {
+        source,
         where,
         pathParams,
         queryNames: parameters.queryNames,
         hasBody: body !== undefined,
         resolvers: input.resolvers,
         upstream: input.upstream !== undefined,
+        problems,
         fail,
       });
       if (checks.length > 0 && alternatives.some((alternative) => !alternative.token)) {

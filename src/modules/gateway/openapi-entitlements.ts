@@ -1,15 +1,19 @@
-import { defineProblemTypes, problemType } from '../../errors/index.ts';
+import type { ProblemCatalogue } from '../../errors/index.ts';
 import { type CheckAnswer, type CompiledCheck, type Fail, isObject, pointerTokens } from './compiled-api.ts';
 import type { EntitlementResolver } from './contract.ts';
 
 /** What the entitlement extension of one operation may refer to. */
 export interface CheckContext {
+  /** The document (for the description of a type it declares). */
+  source: string;
   where: string;
   pathParams: readonly string[];
   queryNames: readonly string[];
   hasBody: boolean;
   resolvers: Record<string, EntitlementResolver> | undefined;
   upstream: boolean;
+  /** The app's problem types: a type the document declares joins them (its status must agree). */
+  problems: ProblemCatalogue;
   fail: Fail;
 }
 
@@ -54,11 +58,14 @@ export function compileChecks(raw: unknown, ctx: CheckContext): CompiledCheck[] 
         return ctx.fail(`${where}: "${what}" needs an integer "status" and a problem "type"`);
       }
       const status = value.status as number;
-      const type = value.type;
-      const known = problemType(type);
-      if (!known) defineProblemTypes({ [type]: { status, title: titleOf(type) } });
-      else if (known.status !== status)
-        ctx.fail(`${where}: problem type "${type}" has status ${known.status}`);
+      const known = ctx.problems.get(value.type);
+      if (known && known.status !== status)
+        ctx.fail(`${where}: problem type "${value.type}" has status ${known.status}`);
+      const type = ctx.problems.register(value.type, {
+        status,
+        title: titleOf(value.type),
+        description: `Declared by ${ctx.source}.`,
+      });
       return { status, type };
     };
     const bodyCheck = location === 'body';

@@ -1,3 +1,4 @@
+import type { ProblemTypeName } from '../../errors/index.ts';
 import type { SecurityAlternative } from './compiled-api.ts';
 
 /** Every reason the gateway refuses a request, as data (logged, metered, never shown). */
@@ -20,7 +21,7 @@ export type Refusal =
 export const REALM = 'strongroom';
 
 interface Answer {
-  type: string;
+  type: ProblemTypeName;
   detail: string;
   remediation?: string;
   challenge?: (alternative: SecurityAlternative | undefined) => string;

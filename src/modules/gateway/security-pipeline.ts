@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendProblem } from '../../http/problem-reply.ts';
-import type { Clock } from '../../lib/clock.ts';
+import { type ProblemEnv, sendProblem } from '../../http/problem-reply.ts';
 import type { SecurityAlternative } from './compiled-api.ts';
 import type { UsageRecorder } from './contract.ts';
 import type { Cors } from './cors.ts';
@@ -43,16 +42,14 @@ const THROTTLED_FAILURES = new Set<Refusal>(['keyInvalid', 'tokenInvalid']);
  * verified key is metered in `onResponse`.
  */
 export function createSecurityPipeline(deps: {
-  baseUrl: string;
-  clock: Clock;
+  env: ProblemEnv;
   credentials: CredentialChecks;
   cors: Cors;
   rateLimits: RateLimits;
   throttle: FailureThrottle;
   usage: UsageRecorder;
 }) {
-  const { credentials, cors, rateLimits, throttle } = deps;
-  const env = { baseUrl: deps.baseUrl, clock: deps.clock };
+  const { env, credentials, cors, rateLimits, throttle } = deps;
 
   /** Row 9, checked first: an address with too many failed key/token attempts. */
   const rejectThrottledAddress: Step = ({ request }) => {
@@ -157,7 +154,7 @@ export function createSecurityPipeline(deps: {
         api: state.op.api,
         operationId: state.op.operationId,
         status: reply.statusCode,
-        at: deps.clock.now(),
+        at: env.clock.now(),
         reason: request.logContext.refusal,
         abuseExempt: state.key.abuseExempt,
       });
