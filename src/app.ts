@@ -23,6 +23,7 @@ import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
 import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
+import { registerProblemTypePages } from './web/errors/problem-type-pages.ts';
 
 export interface CreateAppOptions {
   /** Domain clock; tests pass a manual clock. */
@@ -98,6 +99,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
 
   let prepared = false;
   registerHealthRoutes(http, { isReady: async () => prepared && (await store.ping()) });
+  registerProblemTypePages(http, { baseUrl: config.publicUrl, clock, problems });
   // Static assets of every page (shared CSS, icons, renderer bundles); modules add their own files.
   const staticFiles = createStaticFiles();
   staticFiles.addDirectory('/static', path.join(import.meta.dirname, 'web', 'static'));
