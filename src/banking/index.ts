@@ -11,13 +11,14 @@ import { createApplicationsHandlers } from './applications/applications-handlers
 import { createApplicationsRepository } from './applications/applications-repository.ts';
 import { createApplicationsService } from './applications/applications-service.ts';
 import { seedDemoBanking } from './demo-seed.ts';
-import './problems.ts';
 import { createProductsHandlers } from './products/products-handlers.ts';
 import { createProductsRepository } from './products/products-repository.ts';
 import { createTransferProcessor } from './transfer-processor.ts';
 import { createTransfersHandlers } from './transfers/transfers-handlers.ts';
 import { createTransfersRepository } from './transfers/transfers-repository.ts';
 import { createTransfersService } from './transfers/transfers-service.ts';
+
+export { BANKING_PROBLEM_TYPES } from './problems.ts';
 
 /** The API names (path prefixes) of the banking APIs, each with its document in `openapi/<name>.yaml`. */
 export const BANKING_APIS = [

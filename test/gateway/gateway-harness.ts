@@ -82,6 +82,7 @@ export async function createGatewayHarness(options: {
     baseUrl: BASE_URL,
     clock,
     logger: t.app.context.logger,
+    problems: context.problems,
     tls: undefined,
     trustProxy: [],
   });

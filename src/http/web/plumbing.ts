@@ -1,7 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../errors/index.ts';
+import { AppError, type ProblemCatalogue } from '../../errors/index.ts';
 import { createAjv } from '../validation.ts';
 import { refuseFormPost } from './csrf.ts';
 import { describeWebError, type WebError } from './errors.ts';
@@ -17,6 +17,8 @@ const REFUSALS = {
 export interface WebPlumbingOptions {
   /** Our public origin (`new URL(publicUrl).origin`): the only `Origin` a form post may carry. */
   origin: string;
+  /** The app's problem catalogue: error pages show the problem the API would answer. */
+  problems: ProblemCatalogue;
   /** The token this request's form must carry (bound to its session or interaction); undefined: none. */
   expectedToken(request: FastifyRequest): Promise<string | undefined> | string | undefined;
   /** Render an error page of this surface. */
@@ -55,7 +57,7 @@ export async function registerWebPlumbing(
   });
 
   scope.setErrorHandler(async (error, request, reply) => {
-    const described = describeWebError(error, request);
+    const described = describeWebError(error, request, options.problems);
     if (described.headers) reply.headers(described.headers);
     return options.renderError(request, reply, described);
   });

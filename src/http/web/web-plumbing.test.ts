@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { createProblemCatalogue } from '../../errors/index.ts';
 import { createManualClock } from '../../lib/clock.ts';
 import { createSealer } from '../../lib/sealer.ts';
 import { createMemoryState } from '../../store/index.ts';
@@ -69,6 +70,7 @@ describe('web plumbing: cookies, sessions, the form rule, form schemas', () => {
     app.register(async (scope) => {
       await registerWebPlumbing(scope, {
         origin: ORIGIN,
+        problems: createProblemCatalogue(),
         expectedToken: async (request) => (await sessions.load(request))?.csrf,
         renderError: (_request, reply, error) =>
           sendPage(reply, error.status, `<h1>${error.title}</h1><p>${error.detail}</p>`),

@@ -12,6 +12,7 @@ import {
   verifiedKey,
 } from '../../../test/gateway/gateway-harness.ts';
 import { testDialects } from '../../../test/helpers/test-app.ts';
+import { resolveUpstreamApis } from '../../config/index.ts';
 import { GATEWAY_JWKS_PATH, IDENTITY_TYP } from './index.ts';
 
 const KEY = 'upstream-test-key';
@@ -45,6 +46,18 @@ components:
     apiKey: { type: apiKey, in: header, name: API-Key }
     accessToken: { type: oauth2, flows: { authorizationCode: { authorizationUrl: x, tokenUrl: y, scopes: { banking/read: r, banking/write: w } } } }
 `;
+
+/** The configuration `--api loans=<file> --upstream loans=<url>` resolves to. */
+function loansUpstream(file: string, upstream: string) {
+  const resolved = resolveUpstreamApis({
+    apis: { loans: file },
+    upstreams: { loans: upstream },
+    configFile: undefined,
+    cwd: path.dirname(file),
+  });
+  assert.deepEqual(resolved.issues, []);
+  return { upstreamApis: resolved.apis };
+}
 
 interface Seen {
   method: string;
@@ -87,7 +100,7 @@ for (const dialect of testDialects()) {
       h = await createGatewayHarness({
         dialect,
         apis: [],
-        config: { apis: { loans: file }, upstreams: { loans: `http://127.0.0.1:${port}/v2` } },
+        config: loansUpstream(file, `http://127.0.0.1:${port}/v2`),
       });
       h.keys.set(KEY, { ok: true, key: verifiedKey() });
       await h.t.app.services.entitlements.grant({
@@ -203,10 +216,7 @@ for (const dialect of testDialects()) {
       const other = await createGatewayHarness({
         dialect,
         apis: [],
-        config: {
-          apis: { loans: path.join(dir, 'loans.yaml') },
-          upstreams: { loans: `http://127.0.0.1:${port}` },
-        },
+        config: loansUpstream(path.join(dir, 'loans.yaml'), `http://127.0.0.1:${port}`),
       });
       try {
         other.keys.set(KEY, { ok: true, key: verifiedKey() });

@@ -387,6 +387,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
         identity,
         shared: context.shared,
         sealer: context.sealer,
+        problems: context.problems,
         institutionName: config.institutionName,
         baseUrl: context.baseUrl,
         audience,

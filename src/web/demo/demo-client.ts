@@ -44,6 +44,7 @@ export function registerDemoClient(app: FastifyInstance, context: ModuleContext)
   app.register(async (scope) => {
     await registerWebPlumbing(scope, {
       origin: new URL(context.baseUrl).origin,
+      problems: context.problems,
       expectedToken: async (request) => (await sessions.load(request))?.csrf,
       renderError: (_request, reply, error) =>
         sendPage(reply, error.status, errorPage(error.title, error.detail)),

@@ -68,6 +68,8 @@ export function secretBox(label: string, value: string, id: string): SafeHtml {
 </div>`;
 }
 
-export function errorPage(input: { status: number; title: string; detail: string }): SafeHtml {
-  return html`<section class="card"><h1>${input.title}</h1><p>${input.detail}</p><p><a href="/portal">Back to the dashboard</a></p></section>`;
+/** An error page: the problem's title and detail, and a link to what its type means (`/errors/<type>`). */
+export function errorPage(input: { type: string; title: string; detail: string }): SafeHtml {
+  return html`<section class="card"><h1>${input.title}</h1><p>${input.detail}</p>
+<p class="small"><a href="/errors/${input.type}">What this means</a> · <a href="/portal">Back to the dashboard</a></p></section>`;
 }

@@ -25,6 +25,7 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
   app.register(async (scope) => {
     await registerWebPlumbing(scope, {
       origin: new URL(deps.context.baseUrl).origin,
+      problems: deps.context.problems,
       expectedToken: async (request) => (await portal.sessions.load(request))?.csrf,
       renderError: (request, reply, error) =>
         portal.send(request, reply, error.status, error.title, errorPage(error)),

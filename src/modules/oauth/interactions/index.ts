@@ -16,6 +16,7 @@ export { AUTH_CSP, type InteractionDeps } from './interaction-context.ts';
  */
 export function registerInteractionRoutes(app: FastifyInstance, deps: InteractionDeps): void {
   const ctx = createInteractionContext(deps);
+  const { problems } = deps;
   const origin = new URL(deps.baseUrl).origin;
   const renderError = (
     request: Parameters<typeof ctx.fail>[0],
@@ -24,7 +25,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   ) => ctx.fail(request, reply, error.status, error.detail);
 
   app.register(async (scope) => {
-    await registerWebPlumbing(scope, { origin, expectedToken: ctx.expectedToken, renderError });
+    await registerWebPlumbing(scope, { origin, problems, expectedToken: ctx.expectedToken, renderError });
     const login = createLoginStep(ctx);
     const mfa = createMfaStep(ctx);
     const consent = createConsentStep(ctx);
@@ -48,6 +49,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   app.register(async (scope) => {
     await registerWebPlumbing(scope, {
       origin,
+      problems,
       expectedToken: (request) => registrationToken(ctx, request),
       renderError,
     });

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
+import type { ProblemCatalogue } from '../../../errors/index.ts';
 import { boundToken, sendPage } from '../../../http/web/index.ts';
 import type { Sealer } from '../../../lib/sealer.ts';
 import type { SharedState } from '../../../store/index.ts';
@@ -18,6 +19,8 @@ export interface InteractionDeps {
   shared: SharedState;
   /** Seals the second-factor state kept between steps (an enrolment's TOTP secret, recovery codes). */
   sealer: Sealer;
+  /** The app's problem catalogue (error pages). */
+  problems: ProblemCatalogue;
   institutionName: string;
   baseUrl: string;
   audience: string;
