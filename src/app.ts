@@ -23,7 +23,7 @@ import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
 import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
-import { registerDemoClient } from './web/demo/demo-client.ts';
+import { registerDemoClient } from './web/demo/index.ts';
 import { registerProblemTypePages } from './web/errors/problem-type-pages.ts';
 
 export interface CreateAppOptions {

@@ -18,6 +18,8 @@ import { createTransfersHandlers } from './transfers/transfers-handlers.ts';
 import { createTransfersRepository } from './transfers/transfers-repository.ts';
 import { createTransfersService } from './transfers/transfers-service.ts';
 
+/** Today's date in a time zone (the institution's), as transfers are scheduled. */
+export { dateIn } from './calendar.ts';
 export { BANKING_PROBLEM_TYPES } from './problems.ts';
 
 /** The API names (path prefixes) of the banking APIs, each with its document in `openapi/<name>.yaml`. */

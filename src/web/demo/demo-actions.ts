@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { dateIn } from '../../banking/calendar.ts';
+import { dateIn } from '../../banking/index.ts';
 import { type Form, type FormRequest, field, form, postForm, withDefault } from '../../http/web/index.ts';
 import { type ApiAnswer, callApi } from './demo-api.ts';
 import { ID, type SignedIn, signedIn } from './demo-home.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { dateIn } from '../../banking/calendar.ts';
+import { dateIn } from '../../banking/index.ts';
 import { sendPage } from '../../http/web/index.ts';
 import { callApi } from './demo-api.ts';
 import { accountPage, homePage, notConfiguredPage, signedOutPage } from './demo-pages.ts';
