@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
-import { registerWebPlumbing } from '../../../http/web/index.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { registerWebPlumbing, type WebError } from '../../../http/web/index.ts';
 import { createConsentStep } from './consent-step.ts';
 import { createInteractionContext, type InteractionDeps } from './interaction-context.ts';
 import { createLoginStep } from './login-step.ts';
@@ -18,11 +18,8 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   const ctx = createInteractionContext(deps);
   const { problems } = deps;
   const origin = new URL(deps.baseUrl).origin;
-  const renderError = (
-    request: Parameters<typeof ctx.fail>[0],
-    reply: Parameters<typeof ctx.fail>[1],
-    error: { status: number; detail: string },
-  ) => ctx.fail(request, reply, error.status, error.detail);
+  const renderError = (request: FastifyRequest, reply: FastifyReply, error: WebError) =>
+    ctx.fail(request, reply, error.status, error.detail);
 
   app.register(async (scope) => {
     await registerWebPlumbing(scope, { origin, problems, expectedToken: ctx.expectedToken, renderError });
