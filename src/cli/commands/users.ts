@@ -61,41 +61,33 @@ export const usersCommands: Command[] = [
       return EXIT.ok;
     },
   ),
-  appCommand(
-    {
-      name: 'users disable',
-      summary: "disable a user: ends the user's sessions and grants",
-      options: { user: { type: 'string' }, reason: { type: 'string' } },
-    },
-    async (app, args, io) => {
-      const id = subject(args, io, 'user');
-      if (!id) return EXIT.usage;
-      const user = await app.services.identity.setStatus(
-        id,
+  ...(
+    [
+      [
+        'disable',
         'disabled',
-        stringOption(args, 'reason') ?? 'disabled by the institution (CLI)',
-      );
-      output(io, args.json, user, () => `Disabled ${user.username}; their sessions and grants have ended.`);
-      return EXIT.ok;
-    },
-  ),
-  appCommand(
-    {
-      name: 'users enable',
-      summary: 'enable a disabled user',
-      options: { user: { type: 'string' }, reason: { type: 'string' } },
-    },
-    async (app, args, io) => {
-      const id = subject(args, io, 'user');
-      if (!id) return EXIT.usage;
-      const user = await app.services.identity.setStatus(
-        id,
-        'active',
-        stringOption(args, 'reason') ?? 'enabled by the institution (CLI)',
-      );
-      output(io, args.json, user, () => `Enabled ${user.username}.`);
-      return EXIT.ok;
-    },
+        "disable a user: ends the user's sessions and grants",
+        'their sessions and grants have ended',
+      ],
+      ['enable', 'active', 'enable a disabled user', 'they may sign in again'],
+    ] as const
+  ).map(([verb, status, summary, effect]) =>
+    appCommand(
+      { name: `users ${verb}`, summary, options: { user: { type: 'string' }, reason: { type: 'string' } } },
+      async (app, args, io) => {
+        const id = subject(args, io, 'user');
+        if (!id) return EXIT.usage;
+        const reason = stringOption(args, 'reason') ?? `${verb}d by the institution (CLI)`;
+        const user = await app.services.identity.setStatus(id, status, reason);
+        output(
+          io,
+          args.json,
+          user,
+          () => `${verb === 'disable' ? 'Disabled' : 'Enabled'} ${user.username}; ${effect}.`,
+        );
+        return EXIT.ok;
+      },
+    ),
   ),
   appCommand(
     {

@@ -3,7 +3,7 @@ import type { Database } from '../../db/index.ts';
 import { AppError } from '../../errors/index.ts';
 import type { Settings } from '../../store/index.ts';
 import type { AuditLog } from '../audit/index.ts';
-import { type Actor, requireInstitution } from './access.ts';
+import { type Actor, auditedBy, requireInstitution } from './access.ts';
 
 /** Institution setting (`settings` key) for abuse auto-suspension (DESIGN.md §3 defaults). */
 export const ABUSE_SETTING = 'developers.abuse';
@@ -62,12 +62,11 @@ export function createAbuseSettings(deps: { db: Kysely<Database>; settings: Sett
         await settings.set(ABUSE_SETTING, after, trx);
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'setting.changed',
             target: { type: 'setting', id: ABUSE_SETTING },
             before,
             after,
-            requestId: actor.requestId,
           },
           trx,
         );
@@ -76,5 +75,3 @@ export function createAbuseSettings(deps: { db: Kysely<Database>; settings: Sett
     },
   };
 }
-
-export type AbuseSettingsService = ReturnType<typeof createAbuseSettings>;

@@ -1,5 +1,6 @@
 import type { Executor } from '../../db/index.ts';
 import { AppError, problems } from '../../errors/index.ts';
+import type { AuditEvent } from '../audit/index.ts';
 import type { Principal } from '../gateway/contract.ts';
 import { applicationsRepository } from './applications-repository.ts';
 import type { ClientApplication, MemberRole } from './model.ts';
@@ -18,6 +19,11 @@ export interface Actor {
 
 export const systemActor: Actor = Object.freeze({ type: 'system', id: null, institution: true });
 export const cliActor: Actor = Object.freeze({ type: 'cli', id: null, institution: true });
+
+/** The actor part of an audit record: who, and the request they acted in. */
+export function auditedBy(actor: Actor): Pick<AuditEvent, 'actor' | 'requestId'> {
+  return { actor: { type: actor.type, id: actor.id }, requestId: actor.requestId };
+}
 
 /** The actor of a platform API call (the gateway expands `admin/full` ⇒ `admin/*`). */
 export function actorFromPrincipal(principal: Principal | undefined, requestId: string): Actor {
@@ -51,7 +57,7 @@ export function requireInstitution(actor: Actor, what: string): void {
 }
 
 /** What a member role may do inside its organization. */
-export type Need = 'read' | 'write' | 'manage';
+type Need = 'read' | 'write' | 'manage';
 const ROLE_ALLOWS: Record<MemberRole, readonly Need[]> = {
   owner: ['read', 'write', 'manage'],
   admin: ['read', 'write', 'manage'],

@@ -4,7 +4,7 @@ import { AppError, problems } from '../../errors/index.ts';
 import { type Clock, isoAt, parseIso } from '../../lib/clock.ts';
 import type { ChangeFeed } from '../../store/index.ts';
 import type { AuditLog } from '../audit/index.ts';
-import type { Access, Actor } from './access.ts';
+import { type Access, type Actor, auditedBy } from './access.ts';
 import { apiKeysRepository as keys } from './api-keys-repository.ts';
 import { applicationsRepository } from './applications-repository.ts';
 import { generateKey } from './key-format.ts';
@@ -13,8 +13,8 @@ import { TOPICS } from './key-verifier.ts';
 import type { ApiKeyRecord, ClientApplication, KeyState, StoredKeyState } from './model.ts';
 import { effectiveKeyState, KEY_TRANSITIONS } from './rules.ts';
 
-export const DEFAULT_OVERLAP_SECONDS = 86_400;
-export const MAX_OVERLAP_SECONDS = 30 * 86_400;
+const DEFAULT_OVERLAP_SECONDS = 86_400;
+const MAX_OVERLAP_SECONDS = 30 * 86_400;
 
 /** An API key as callers see it: never the hash. */
 export interface ApiKeyView {
@@ -101,11 +101,10 @@ export function createApiKeys(deps: ApiKeysDeps) {
     await keys.insert(ex, key);
     await audit.record(
       {
-        actor: { type: actor.type, id: actor.id },
+        ...auditedBy(actor),
         action: input.rotatedFrom ? 'apiKey.rotated' : 'apiKey.created',
         target: { type: 'apiKey', id: key.id },
         after: { ...snapshot(key), applicationId: app.id, rotatedFrom: key.rotatedFrom },
-        requestId: actor.requestId,
       },
       ex,
     );
@@ -154,13 +153,12 @@ export function createApiKeys(deps: ApiKeysDeps) {
     if (!ok) throw problems.conflict('The key changed meanwhile; read it again.');
     await audit.record(
       {
-        actor: { type: options.actor.type, id: options.actor.id },
+        ...auditedBy(options.actor),
         action: options.action,
         target: { type: 'apiKey', id: key.id },
         reason: options.reason,
         before: snapshot(key),
         after: snapshot(updated),
-        requestId: options.actor.requestId,
       },
       ex,
     );

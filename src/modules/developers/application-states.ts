@@ -1,14 +1,11 @@
-import type { Kysely } from 'kysely';
-import type { Database, Executor } from '../../db/index.ts';
+import type { Executor } from '../../db/index.ts';
 import { AppError } from '../../errors/index.ts';
-import { type Clock, isoAt } from '../../lib/clock.ts';
-import type { ChangeFeed } from '../../store/index.ts';
-import type { AuditLog } from '../audit/index.ts';
+import { isoAt } from '../../lib/clock.ts';
 import type { OAuthClients } from '../oauth/contract.ts';
-import type { Access, Actor } from './access.ts';
-import type { ApiKeys } from './api-keys-service.ts';
+import { type Actor, auditedBy } from './access.ts';
+import type { ApiKeys, ApiKeysDeps } from './api-keys-service.ts';
 import { applicationsRepository as applications } from './applications-repository.ts';
-import { type DevelopersKeyVerifier, TOPICS } from './key-verifier.ts';
+import { TOPICS } from './key-verifier.ts';
 import { APP_STATES, type AppState, type ClientApplication } from './model.ts';
 import { assertAppTransition, oneOf } from './rules.ts';
 
@@ -31,17 +28,13 @@ const STATE_ACTIONS: Record<AppState, (from: AppState) => string> = {
  * deletion revokes every key and removes the client — all in the transaction that changes the
  * application, so a half-applied state cannot be observed.
  */
-export function createApplicationStates(deps: {
-  db: Kysely<Database>;
-  access: Access;
-  clock: Clock;
-  audit: AuditLog;
-  changes: ChangeFeed;
-  verifier: DevelopersKeyVerifier;
+export interface ApplicationStatesDeps extends ApiKeysDeps {
   apiKeys: ApiKeys;
   /** The authorization server's client registry (read lazily: the oauth module builds it). */
   clients: () => OAuthClients;
-}) {
+}
+
+export function createApplicationStates(deps: ApplicationStatesDeps) {
   const { db, access, clock, audit, changes, verifier, apiKeys } = deps;
 
   /**
@@ -64,13 +57,12 @@ export function createApplicationStates(deps: {
       await extra?.(trx);
       await audit.record(
         {
-          actor: { type: actor.type, id: actor.id },
+          ...auditedBy(actor),
           action,
           target: { type: 'clientApplication', id: after.id },
           reason,
           before: applicationSnapshot(before),
           after: applicationSnapshot(after),
-          requestId: actor.requestId,
         },
         trx,
       );
@@ -132,5 +124,3 @@ export function createApplicationStates(deps: {
     },
   };
 }
-
-export type ApplicationStates = ReturnType<typeof createApplicationStates>;

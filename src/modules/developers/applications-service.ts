@@ -1,17 +1,17 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/index.ts';
 import { AppError, problems, type ValidationIssue } from '../../errors/index.ts';
-import { type Clock, isoAt } from '../../lib/clock.ts';
+import { isoAt } from '../../lib/clock.ts';
 import { newId } from '../../lib/ids.ts';
-import type { ChangeFeed } from '../../store/index.ts';
-import type { AuditLog } from '../audit/index.ts';
-import type { OAuthClients, TokenEndpointAuthMethod } from '../oauth/contract.ts';
-import type { Access, Actor } from './access.ts';
+import type { TokenEndpointAuthMethod } from '../oauth/contract.ts';
+import { type Actor, auditedBy } from './access.ts';
 import type { ApiKeys, ApiKeyView } from './api-keys-service.ts';
 import { keyView } from './api-keys-service.ts';
-import { applicationSnapshot, createApplicationStates } from './application-states.ts';
+import {
+  type ApplicationStatesDeps,
+  applicationSnapshot,
+  createApplicationStates,
+} from './application-states.ts';
 import { applicationsRepository as applications } from './applications-repository.ts';
-import { type DevelopersKeyVerifier, TOPICS } from './key-verifier.ts';
+import { TOPICS } from './key-verifier.ts';
 import {
   APP_KINDS,
   APP_STATES,
@@ -82,17 +82,8 @@ export interface ApplicationPatch {
   organizationId?: string;
 }
 
-export interface ApplicationsDeps {
-  db: Kysely<Database>;
-  access: Access;
-  clock: Clock;
-  audit: AuditLog;
-  changes: ChangeFeed;
-  verifier: DevelopersKeyVerifier;
-  apiKeys: ApiKeys;
+interface ApplicationsDeps extends ApplicationStatesDeps {
   plans: Plans;
-  /** The authorization server's client registry (read lazily: the oauth module builds it). */
-  clients: () => OAuthClients;
 }
 
 function invalid(detail: string, issues: ValidationIssue[]): void {
@@ -233,11 +224,10 @@ export function createApplications(deps: ApplicationsDeps) {
         await applications.insert(trx, app);
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'clientApplication.created',
             target: { type: 'clientApplication', id },
             after: applicationSnapshot(app),
-            requestId: actor.requestId,
           },
           trx,
         );
@@ -380,11 +370,10 @@ export function createApplications(deps: ApplicationsDeps) {
         const result = await deps.clients().rotateSecret(app.clientId, overlapSeconds, trx);
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'clientSecret.rotated',
             target: { type: 'clientApplication', id: app.id },
             after: { previousExpiresAt: result.previousExpiresAt, overlapSeconds },
-            requestId: actor.requestId,
           },
           trx,
         );

@@ -11,7 +11,7 @@ import { organizationsRepository } from './organizations-repository.ts';
 import type { Organizations } from './organizations-service.ts';
 import type { Plans } from './plans-service.ts';
 
-export const DEMO_ORGANIZATION = 'Fintech Labs';
+const DEMO_ORGANIZATION = 'Fintech Labs';
 const BANKING_AND_PROFILE = ALL_SCOPES.filter((s) => s.startsWith('banking/') || s.startsWith('profile/'));
 
 /** The demo institution's fintech organization and its three production applications (DESIGN.md §3). */

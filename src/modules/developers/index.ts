@@ -8,7 +8,7 @@ import { createAccess, systemActor } from './access.ts';
 import { createApiKeys } from './api-keys-service.ts';
 import { createApplications } from './applications-service.ts';
 import { createDemoSeeder } from './demo-seeder.ts';
-import { createKeyVerifier, TOPICS } from './key-verifier.ts';
+import { createKeyVerifier } from './key-verifier.ts';
 import { createOrganizations } from './organizations-service.ts';
 import { createPlans } from './plans-service.ts';
 import { createPlatformApis } from './platform-api.ts';
@@ -109,7 +109,6 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     usage,
     apis,
     demoSeeder,
-    topics: TOPICS,
     // ---- services for the portal, the CLI and tests ----
     access,
     organizations,

@@ -5,7 +5,7 @@ import { type Clock, isoAt, parseIso } from '../../lib/clock.ts';
 import { sha256Hex } from '../../lib/hash.ts';
 import { newId, randomBase62 } from '../../lib/ids.ts';
 import type { AuditLog } from '../audit/index.ts';
-import type { Access, Actor } from './access.ts';
+import { type Access, type Actor, auditedBy } from './access.ts';
 import { invitationsRepository as invitations } from './invitations-repository.ts';
 import { MEMBER_ROLES, type Member, type MemberRole, type Organization } from './model.ts';
 import { organizationsRepository as organizations } from './organizations-repository.ts';
@@ -54,11 +54,10 @@ export function createOrganizations(deps: {
         }
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'organization.created',
             target: { type: 'organization', id: org.id },
             after: { name, owner: owner?.userId ?? null },
-            requestId: actor.requestId,
           },
           trx,
         );
@@ -98,11 +97,10 @@ export function createOrganizations(deps: {
         await organizations.upsertMember(trx, { organizationId, ...member, role, createdAt: isoAt(now()) });
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'organization.memberAdded',
             target: { type: 'organization', id: organizationId },
             after: { userId: member.userId, role },
-            requestId: actor.requestId,
           },
           trx,
         );
@@ -121,11 +119,10 @@ export function createOrganizations(deps: {
         await organizations.deleteMember(trx, organizationId, userId);
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'organization.memberRemoved',
             target: { type: 'organization', id: organizationId },
             before: { userId, role: target.role },
-            requestId: actor.requestId,
           },
           trx,
         );
@@ -155,11 +152,10 @@ export function createOrganizations(deps: {
         });
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'organization.invitationCreated',
             target: { type: 'organization', id: organizationId },
             after: { invitationId: id, role, expiresAt },
-            requestId: actor.requestId,
           },
           trx,
         );

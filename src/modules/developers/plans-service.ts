@@ -5,7 +5,7 @@ import { type Clock, isoAt } from '../../lib/clock.ts';
 import { newId } from '../../lib/ids.ts';
 import type { ChangeFeed } from '../../store/index.ts';
 import type { AuditLog } from '../audit/index.ts';
-import { type Actor, cliActor, requireInstitution } from './access.ts';
+import { type Actor, auditedBy, cliActor, requireInstitution } from './access.ts';
 import type { DevelopersKeyVerifier } from './key-verifier.ts';
 import { TOPICS } from './key-verifier.ts';
 import type { RatePlanRecord } from './model.ts';
@@ -78,12 +78,11 @@ export function createPlans(deps: {
         await plansRepository.upsert(trx, record, isoAt(clock.now()));
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: existing ? 'ratePlan.updated' : 'ratePlan.created',
             target: { type: 'ratePlan', id: record.id },
             before: existing,
             after: record,
-            requestId: actor.requestId,
           },
           trx,
         );

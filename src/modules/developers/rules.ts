@@ -110,8 +110,9 @@ export function rejectPrivileged(fields: readonly string[], institution: boolean
 }
 
 /** The names of `fields` that `input` sets. */
-export function fieldsSet<K extends string>(input: Partial<Record<K, unknown>>, fields: readonly K[]): K[] {
-  return fields.filter((field) => input[field] !== undefined);
+export function fieldsSet<K extends string>(input: object, fields: readonly K[]): K[] {
+  const values = input as Partial<Record<K, unknown>>;
+  return fields.filter((field) => values[field] !== undefined);
 }
 
 // ---- scopes -----------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { ABUSE_SETTING, type AbuseSettings, DEFAULT_ABUSE, normalizeAbuse } from
 import type { UsageRow } from './model.ts';
 import { usageRepository } from './usage-repository.ts';
 
-export type AbuseKind = 'refusals' | 'rateLimited';
+type AbuseKind = 'refusals' | 'rateLimited';
 
 /** The shared counter of one key's answers of one kind in one fixed window. */
 export function abuseCounterKey(kind: AbuseKind, keyId: string, at: number, windowSeconds: number): string {

@@ -10,7 +10,7 @@ const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const SUBJECT = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 /** What one subject holds on one resource type: institution-wide permissions and per-id permissions. */
-export interface ResourceGrants {
+interface ResourceGrants {
   any: Set<string>;
   byId: Map<string, Set<string>>;
 }
@@ -32,7 +32,7 @@ export function toSubjectGrants(rows: { resource: string; resource_id: string; p
   return grants;
 }
 
-export function parsePermissions(json: string): string[] {
+function parsePermissions(json: string): string[] {
   const value: unknown = JSON.parse(json);
   return Array.isArray(value) ? value.filter((p): p is string => typeof p === 'string') : [];
 }

@@ -87,5 +87,3 @@ export function createEntitlementsRepository(dialect: DialectName) {
     },
   };
 }
-
-export type EntitlementsRepository = ReturnType<typeof createEntitlementsRepository>;

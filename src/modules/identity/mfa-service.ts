@@ -119,5 +119,3 @@ export function createMfa(deps: {
   };
   return service;
 }
-
-export type Mfa = ReturnType<typeof createMfa>;

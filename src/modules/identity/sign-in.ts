@@ -121,5 +121,3 @@ export function createSignIn(deps: {
     },
   };
 }
-
-export type SignIn = ReturnType<typeof createSignIn>;

@@ -12,7 +12,7 @@ import type { Roles } from './roles-service.ts';
 
 const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._@-]{1,63}$/;
 
-export interface NewUser {
+interface NewUser {
   username: string;
   password: string;
   roles: string[];
