@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { type DemoDocument, readDemoFile } from '../../src/demo/demo-file.ts';
 import type { RegisteredApi } from '../../src/modules/gateway/index.ts';
+import { type Conformance, createConformance, type InjectedAnswer } from '../helpers/conformance.ts';
 import { authorizationCodeFlow } from '../helpers/oauth-flow.ts';
 import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
 
@@ -121,8 +122,17 @@ for (const dialect of testDialects()) {
       const index = operations.indexOf(op) + 1;
       return `10.99.${index >> 8}.${index & 255}`;
     };
-    const request = (op: Operation, headers: Record<string, string>, url = fill(op)) =>
-      t.app.http.inject({ method: op.method as 'GET', url, headers, remoteAddress: addressOf(op) });
+    // Every answer of the suite must also be one the operation's document declares.
+    let conformance: Conformance | undefined;
+    const conforming = <T extends InjectedAnswer>(answer: T): T => {
+      conformance ??= createConformance(t.app);
+      conformance.assertConforms(answer);
+      return answer;
+    };
+    const request = async (op: Operation, headers: Record<string, string>, url = fill(op)) =>
+      conforming(
+        await t.app.http.inject({ method: op.method as 'GET', url, headers, remoteAddress: addressOf(op) }),
+      );
     const needsKey = (op: Operation) => op.security.length > 0 && op.security.every((a) => a.apiKey);
     const needsToken = (op: Operation) => op.security.length > 0 && op.security.every((a) => a.token);
 
@@ -316,21 +326,23 @@ for (const dialect of testDialects()) {
       const bobs = new Set(bob.entitlements.map((e) => e.id));
       const [source, target] = alice.entitlements.filter((e) => e.resource === 'account' && !bobs.has(e.id));
       assert.ok(source && target, 'alice has two accounts bob cannot see');
-      const created = await t.app.http.inject({
-        method: 'POST',
-        url: '/transfers/scheduledTransfers',
-        headers: {
-          'api-key': loadTest.apiKey,
-          authorization: `Bearer ${tokens.alice}`,
-          'idempotency-key': 'gen-suite-1',
-        },
-        payload: {
-          sourceAccount: { id: source.id },
-          targetAccount: { id: target.id },
-          amount: { value: '1.00', currency: 'USD' },
-          schedule: { start: `${new Date().getUTCFullYear() + 1}-01-15` },
-        },
-      });
+      const created = conforming(
+        await t.app.http.inject({
+          method: 'POST',
+          url: '/transfers/scheduledTransfers',
+          headers: {
+            'api-key': loadTest.apiKey,
+            authorization: `Bearer ${tokens.alice}`,
+            'idempotency-key': 'gen-suite-1',
+          },
+          payload: {
+            sourceAccount: { id: source.id },
+            targetAccount: { id: target.id },
+            amount: { value: '1.00', currency: 'USD' },
+            schedule: { start: `${new Date().getUTCFullYear() + 1}-01-15` },
+          },
+        }),
+      );
       assert.equal(created.statusCode, 201, created.body);
       const transferId = created.json().id as string;
       const bobToken = (
@@ -344,23 +356,27 @@ for (const dialect of testDialects()) {
           scope: 'banking/read banking/delete',
         })
       ).access_token;
-      const asBob = (method: 'GET' | 'DELETE', id: string) =>
-        t.app.http.inject({
-          method,
-          url: `/transfers/scheduledTransfers/${id}`,
-          headers: { 'api-key': loadTest.apiKey, authorization: `Bearer ${bobToken}` },
-        });
+      const asBob = async (method: 'GET' | 'DELETE', id: string) =>
+        conforming(
+          await t.app.http.inject({
+            method,
+            url: `/transfers/scheduledTransfers/${id}`,
+            headers: { 'api-key': loadTest.apiKey, authorization: `Bearer ${bobToken}` },
+          }),
+        );
       for (const method of ['GET', 'DELETE'] as const) {
         const notTheirs = await asBob(method, transferId);
         const missing = await asBob(method, 'trf_NoSuchTransfer0000000');
         assert.equal(notTheirs.statusCode, 404, method);
         assert.deepEqual(normalized(notTheirs), normalized(missing), method);
       }
-      const mine = await t.app.http.inject({
-        method: 'GET',
-        url: `/transfers/scheduledTransfers/${transferId}`,
-        headers: { 'api-key': loadTest.apiKey, authorization: `Bearer ${tokens.alice}` },
-      });
+      const mine = conforming(
+        await t.app.http.inject({
+          method: 'GET',
+          url: `/transfers/scheduledTransfers/${transferId}`,
+          headers: { 'api-key': loadTest.apiKey, authorization: `Bearer ${tokens.alice}` },
+        }),
+      );
       assert.equal(mine.statusCode, 200);
     });
 

@@ -6,6 +6,7 @@ import type {
   ApiModule,
   EntitlementService,
   KeyVerifier,
+  OpenApiDocument,
   TokenAuthority,
   UsageRecorder,
 } from './contract.ts';
@@ -145,6 +146,12 @@ export function createGateway(
     /** Registered APIs (for `apis list` and tests): every operation with its security and checks. */
     apis(): RegisteredApi[] {
       return registered.map(describeApi);
+    },
+
+    /** The document `GET /<name>/apiDoc` publishes (the enforced one, servers and schemes filled in). */
+    publishedDocument(name: string): OpenApiDocument | undefined {
+      const api = registered.find((candidate) => candidate.name === name);
+      return api && published.publishedDocument(api);
     },
 
     /** The gateway's public keys for identity assertions (also served at GATEWAY_JWKS_PATH). */

@@ -15,6 +15,59 @@ const CONTENT_TYPES = {
   apiDoc: 'application/openapi+json; charset=utf-8',
 } as const;
 
+/** DESIGN.md §1's problem body, for the answers of the generated operations. */
+const PROBLEM_SCHEMA = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail', 'instance', 'id', 'occurredAt'],
+  properties: {
+    type: { type: 'string', format: 'uri' },
+    title: { type: 'string' },
+    status: { type: 'integer', minimum: 100, maximum: 599 },
+    detail: { type: 'string' },
+    instance: { type: 'string', pattern: '^urn:strongroom:request:[A-Za-z0-9_-]+$' },
+    id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+    occurredAt: { type: 'string', format: 'date-time' },
+    remediation: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['in', 'name', 'message'],
+        properties: { in: { type: 'string' }, name: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+};
+
+const GENERATED_SCHEMAS = {
+  root: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'title', 'apiVersion', '_links'],
+    properties: {
+      name: { type: 'string' },
+      title: { type: 'string' },
+      apiVersion: { type: 'string' },
+      _links: {
+        type: 'object',
+        required: ['self', 'apiDoc'],
+        additionalProperties: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['href'],
+          properties: { href: { type: 'string', format: 'uri' }, title: { type: 'string' } },
+        },
+      },
+    },
+  },
+  apiDoc: { type: 'object', required: ['openapi', 'info', 'paths'] },
+};
+
+const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: PROBLEM_SCHEMA } },
+});
+
 /**
  * The two operations the gateway generates for every API (DESIGN.md §1 item 5): `GET /<api>/` (name,
  * version, HAL links to its collections) and `GET /<api>/apiDoc` (the enforced document with this
@@ -53,18 +106,21 @@ export function createPublishedDocuments(deps: { baseUrl: string; institutionNam
     }
     if (!hasKey) schemes.apiKey = { type: 'apiKey', in: 'header', name: 'API-Key' };
     if (!hasToken) schemes.accessToken = { type: 'oauth2', flows };
-    const generatedResponses = {
-      '200': { description: 'OK' },
-      '401': { description: 'Missing or invalid credentials.' },
-      '403': { description: 'Credentials not allowed here.' },
-      '429': { description: 'Rate limit exceeded.' },
-    };
     const generated = (kind: 'root' | 'apiDoc', summary: string) => ({
       get: {
         operationId: `${api.name}.${kind}`,
         summary,
         security: api.publicSecurityRaw,
-        responses: generatedResponses,
+        responses: {
+          '200': {
+            description: 'OK',
+            content: { [CONTENT_TYPES[kind].split(';')[0] as string]: { schema: GENERATED_SCHEMAS[kind] } },
+          },
+          '400': problemResponse('The request is not valid (these operations take no query parameters).'),
+          '401': problemResponse('Missing or invalid credentials.'),
+          '403': problemResponse('Credentials not allowed here.'),
+          '429': problemResponse('Rate limit exceeded.'),
+        },
       },
     });
     doc.paths = {

@@ -84,16 +84,16 @@ export function createSecurityPipeline(deps: {
   };
 
   /** The first failing alternative's refusal; a verified key's rate-limit state rides along uncounted. */
-  const refuseBadCredentials: Step = async ({ request, state, credentials: outcome }) => {
-    if (outcome.ok) return undefined;
+  const refuseBadCredentials: Step = ({ request, state, credentials: outcome }) => {
+    if (outcome.ok) return undefined; // synchronous on the hot path
     if (THROTTLED_FAILURES.has(outcome.reason)) throttle.recordFailure(request.ip);
-    const headers: Record<string, string> = {};
-    if (state.key) {
-      const { policy, state: current } = await rateLimits.peek(state.key.keyId, state.key.plan);
-      headers['ratelimit-policy'] = policy;
-      headers.ratelimit = current;
-    }
-    return { reason: outcome.reason, why: outcome.why, alternative: outcome.alternative, headers };
+    const refused = { reason: outcome.reason, why: outcome.why, alternative: outcome.alternative };
+    const key = state.key;
+    if (!key) return { ...refused, headers: {} };
+    return rateLimits.peek(key.keyId, key.plan).then(({ policy, state: current }) => ({
+      ...refused,
+      headers: { 'ratelimit-policy': policy, ratelimit: current },
+    }));
   };
 
   /** Row 9: the key's plan. */

@@ -59,6 +59,17 @@ function loansUpstream(file: string, upstream: string) {
   return { upstreamApis: resolved.apis };
 }
 
+/** `POST /loans/loans` with a `banking/write` token of alice and the test key. */
+async function postLoan(harness: GatewayHarness, payload: string) {
+  const write = await harness.sign({ scope: 'banking/write' });
+  return harness.http.inject({
+    method: 'POST',
+    url: '/loans/loans',
+    headers: { 'api-key': KEY, authorization: `Bearer ${write}`, 'content-type': 'application/json' },
+    payload,
+  });
+}
+
 interface Seen {
   method: string;
   url: string;
@@ -183,27 +194,15 @@ for (const dialect of testDialects()) {
         headers: { 'api-key': KEY, authorization: `Bearer ${token}` },
       });
       assert.equal(notEntitled.statusCode, 404);
-      const write = await h.sign({ scope: 'banking/write' });
-      const bad = await h.http.inject({
-        method: 'POST',
-        url: '/loans/loans',
-        headers: { 'api-key': KEY, authorization: `Bearer ${write}`, 'content-type': 'application/json' },
-        payload: '{"amount":"1.00","admin":true}',
-      });
+      const bad = await postLoan(h, '{"amount":"1.00","admin":true}');
       assert.equal(bad.statusCode, 400);
       assert.equal(seen.length, 0);
     });
 
     test('forwards a valid body byte for byte', async () => {
       seen.length = 0;
-      const write = await h.sign({ scope: 'banking/write' });
       const payload = '{ "amount" : "12.50" }';
-      const response = await h.http.inject({
-        method: 'POST',
-        url: '/loans/loans',
-        headers: { 'api-key': KEY, authorization: `Bearer ${write}`, 'content-type': 'application/json' },
-        payload,
-      });
+      const response = await postLoan(h, payload);
       assert.equal(response.statusCode, 201);
       assert.equal(seen[0]?.body, payload);
     });
@@ -220,13 +219,7 @@ for (const dialect of testDialects()) {
       });
       try {
         other.keys.set(KEY, { ok: true, key: verifiedKey() });
-        const write = await other.sign({ scope: 'banking/write' });
-        const response = await other.http.inject({
-          method: 'POST',
-          url: '/loans/loans',
-          headers: { 'api-key': KEY, authorization: `Bearer ${write}`, 'content-type': 'application/json' },
-          payload: '{}',
-        });
+        const response = await postLoan(other, '{}');
         assert.equal(response.statusCode, 502);
         assert.match(String(response.headers['content-type']), /problem\+json/);
       } finally {
