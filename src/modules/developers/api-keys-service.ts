@@ -13,8 +13,8 @@ import { TOPICS } from './key-verifier.ts';
 import type { ApiKeyRecord, ClientApplication, KeyState, StoredKeyState } from './model.ts';
 import { effectiveKeyState, KEY_TRANSITIONS } from './rules.ts';
 
-const DEFAULT_OVERLAP_SECONDS = 86_400;
-const MAX_OVERLAP_SECONDS = 30 * 86_400;
+export const DEFAULT_OVERLAP_SECONDS = 86_400;
+export const MAX_OVERLAP_SECONDS = 30 * 86_400;
 
 /** An API key as callers see it: never the hash. */
 export interface ApiKeyView {
