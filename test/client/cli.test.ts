@@ -141,17 +141,16 @@ describe("API consumers' CLI", { concurrency: true }, () => {
 
       it('call refreshes the access token before it expires, and sees no 401', async () => {
         const before = profile().session?.tokens;
-        assert.ok(before?.expiresAt);
-        assert.equal(before.expiresAt - before.receivedAt, ACCESS_TOKEN_SECONDS * 1000);
+        const expiresAt = before?.expiresAt;
+        assert.ok(before && expiresAt);
+        assert.equal(expiresAt - before.receivedAt, ACCESS_TOKEN_SECONDS * 1000);
         // Inside the refresh window (less than min(60 s, 20% of 30 s) = 6 s left), well before expiry.
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.max(0, before.expiresAt - 5000 - Date.now())),
-        );
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - 5000 - Date.now())));
         const mark = t.logs.lines.length;
         const startedAt = Date.now();
         const result = await cli(['call', 'GET', '/accounts/accounts'], env);
         assert.equal(result.code, 0, result.stdout + result.stderr);
-        assert.ok(startedAt < (before.expiresAt as number), 'the call started before the token expired');
+        assert.ok(startedAt < expiresAt, 'the call started before the token expired');
 
         const after = profile().session?.tokens;
         assert.ok(after);
