@@ -39,7 +39,8 @@ export async function generateSdkFiles(): Promise<Map<string, string>> {
   const documents = apiDocuments();
   for (const { name, file } of documents) {
     const document = YAML.parse(readFileSync(path.join(ROOT, file), 'utf8'));
-    const ast = await openapiTS(document, { silent: true });
+    // Fields with a default stay optional: a caller may leave them out of a request body.
+    const ast = await openapiTS(document, { silent: true, defaultNonNullable: false });
     files.set(`${name}.ts`, `${HEADER}// Source: ${file}\n\n${astToString(ast)}`);
   }
   const imports = documents.map(({ name }) => `import type { paths as ${name}Paths } from './${name}.ts';`);

@@ -72,6 +72,8 @@ export type StrongroomClient = Client<paths> & {
   accessToken(): Promise<string>;
   /** The session, or undefined when nobody is signed in. */
   session(): Promise<SessionInfo | undefined>;
+  /** Close the connections this client opened itself (with `ca`); it must not be used afterwards. */
+  close(): Promise<void>;
 };
 
 const info = (tokens: StoredTokens): SessionInfo => ({
@@ -92,14 +94,14 @@ export function createClient(options: ClientOptions): StrongroomClient {
   const baseUrl = new URL(options.baseUrl).origin;
   const now = () => (options.clock ? options.clock.now() : Date.now());
 
-  let transport: Promise<FetchLike> | undefined;
-  const fetchLike = (): Promise<FetchLike> => {
+  let transport: Promise<{ fetch: FetchLike; close?: () => Promise<void> }> | undefined;
+  const fetchLike = async (): Promise<FetchLike> => {
     transport ??= options.fetch
-      ? Promise.resolve(options.fetch)
+      ? Promise.resolve({ fetch: options.fetch })
       : options.ca
         ? import('./ca-fetch.ts').then((m) => m.fetchTrusting(options.ca as string | readonly string[]))
-        : Promise.resolve((url: string, init?: RequestInit) => globalThis.fetch(url, init));
-    return transport;
+        : Promise.resolve({ fetch: (url: string, init?: RequestInit) => globalThis.fetch(url, init) });
+    return (await transport).fetch;
   };
 
   const authorization = createAuthorization({
@@ -186,6 +188,12 @@ export function createClient(options: ClientOptions): StrongroomClient {
     async session() {
       const { tokens } = await session.load();
       return tokens ? info(tokens) : undefined;
+    },
+
+    async close() {
+      const opened = transport;
+      transport = undefined;
+      await (await opened?.catch(() => undefined))?.close?.();
     },
   };
 }

@@ -81,6 +81,8 @@ export const callCommand: Command = {
         return EXIT.failure;
       }
       throw error;
+    } finally {
+      await client.close();
     }
   },
 };

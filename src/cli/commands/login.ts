@@ -130,18 +130,23 @@ export const loginCommand: Command = {
     };
     await profiles.put(name, { ...profile, ...(saved?.session ? { session: saved.session } : {}) });
     const client = await profileClient(sdk, profiles, name, profile);
-    const session = await client.login({
-      onAuthorizationUrl: async (url) => {
-        writeLine(io.stdout, `Open this URL in a browser to sign in:\n\n  ${url}\n`);
-        writeLine(io.stdout, 'Waiting for the sign-in to finish (up to 5 minutes)…');
-        if (args.options['no-browser'] !== true) {
-          const { default: open } = await import('open');
-          await open(url).catch(() =>
-            writeLine(io.stderr, 'Could not open a browser: open the URL yourself.'),
-          );
-        }
-      },
-    });
+    let session: Awaited<ReturnType<StrongroomClient['login']>>;
+    try {
+      session = await client.login({
+        onAuthorizationUrl: async (url) => {
+          writeLine(io.stdout, `Open this URL in a browser to sign in:\n\n  ${url}\n`);
+          writeLine(io.stdout, 'Waiting for the sign-in to finish (up to 5 minutes)…');
+          if (args.options['no-browser'] !== true) {
+            const { default: open } = await import('open');
+            await open(url).catch(() =>
+              writeLine(io.stderr, 'Could not open a browser: open the URL yourself.'),
+            );
+          }
+        },
+      });
+    } finally {
+      await client.close();
+    }
     writeLine(
       io.stdout,
       `Signed in (profile "${name}"). Scopes: ${session.scopes.join(' ') || '(none)'}. Tokens are in ${profiles.file}.`,

@@ -21,7 +21,11 @@ export const logoutCommand: Command = {
       return EXIT.ok;
     }
     const client = await profileClient(sdk, found.profiles, found.name, found.profile);
-    await client.logout();
+    try {
+      await client.logout();
+    } finally {
+      await client.close();
+    }
     writeLine(
       io.stdout,
       `Signed out (profile "${found.name}"): the session was revoked and its tokens forgotten.`,

@@ -180,7 +180,7 @@ export interface components {
              * @default once
              * @enum {string}
              */
-            frequency: "once";
+            frequency?: "once";
         };
         /**
          * New transfer
