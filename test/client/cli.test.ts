@@ -123,6 +123,42 @@ describe("API consumers' CLI", { concurrency: true }, () => {
         await assert.rejects(fetch(location), 'the loopback listener closed after the one redirect');
       });
 
+      it("login exits 1 with the server's reason when the user refuses consent, and keeps no sign-in state", async () => {
+        const run = runCli(
+          [
+            'login',
+            '--profile',
+            'refused',
+            '--no-browser',
+            '--base-url',
+            demo.baseUrl,
+            '--api-key',
+            mobile.apiKey,
+            '--client-id',
+            mobile.clientId,
+            '--ca',
+            demo.caCertFile ?? '',
+          ],
+          env,
+        );
+        const [, printed] = await run.waitForOutput(/(https:\/\/\S+\/auth\/oauth2\/authorize\?\S+)/);
+        const authorizationUrl = new URL(printed as string);
+        const location = await followAuthorization(createCookieJar(), authorizationUrl.toString(), {
+          baseUrl: demo.baseUrl,
+          redirectUri: authorizationUrl.searchParams.get('redirect_uri') ?? '',
+          username: alice.username,
+          password: alice.password,
+          consent: 'deny',
+        });
+        assert.equal((await fetch(location)).status, 200);
+        assert.equal(await run.done, 1);
+        assert.match(run.stderr(), /sign-in refused \(access_denied/);
+        const saved = JSON.parse(readFileSync(profileFile(), 'utf8')) as {
+          profiles: Record<string, Profile>;
+        };
+        assert.deepEqual(saved.profiles.refused?.session ?? {}, {});
+      });
+
       it("call GET /accounts/accounts prints the signed-in user's accounts", async () => {
         const result = await cli(['call', 'GET', '/accounts/accounts'], env);
         assert.equal(result.code, 0, result.stdout + result.stderr);

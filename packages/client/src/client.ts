@@ -151,6 +151,11 @@ export function createClient(options: ClientOptions): StrongroomClient {
         const redirect = listener.waitForRedirect(state, login.timeoutMs ?? 5 * 60_000, login.signal);
         await login.onAuthorizationUrl(url);
         return await handleCallback(await redirect);
+      } catch (error) {
+        // Forget the abandoned sign-in (its PKCE verifier) but keep any session there was.
+        const { pending: _abandoned, ...rest } = await session.load();
+        await session.save(rest);
+        throw error;
       } finally {
         listener.close();
       }

@@ -144,6 +144,15 @@ export const loginCommand: Command = {
           }
         },
       });
+    } catch (error) {
+      // The authorization server's answer (e.g. access_denied when consent is refused), in its words.
+      const refused = error as { error?: unknown; error_description?: unknown };
+      if (typeof refused.error !== 'string') throw error;
+      writeLine(
+        io.stderr,
+        `strongroom login: sign-in refused (${refused.error}${refused.error_description ? `: ${refused.error_description}` : ''})`,
+      );
+      return EXIT.failure;
     } finally {
       await client.close();
     }
