@@ -123,11 +123,14 @@ export function createClient(options: ClientOptions): StrongroomClient {
   const api = createFetchClient<paths>({ baseUrl, fetch: send });
   const scopeFor = async (scope?: string) => scope ?? options.scope ?? (await authorization.defaultScope());
 
+  /** A new authorization request; its PKCE verifier and state wait in the token store for the callback. */
   const startSignIn = async (redirectUri: string, scope?: string) => {
-    const request = await authorization.authorizationRequest({ redirectUri, scope: await scopeFor(scope) });
-    const stored = await session.load();
-    await session.save({ ...stored, pending: request.pending });
-    return request.url;
+    const { url, pending } = await authorization.authorizationRequest({
+      redirectUri,
+      scope: await scopeFor(scope),
+    });
+    await session.save({ ...(await session.load()), pending });
+    return { url, state: pending.state };
   };
 
   const handleCallback = async (url: string | URL): Promise<SessionInfo> => {
@@ -146,8 +149,7 @@ export function createClient(options: ClientOptions): StrongroomClient {
       const { listenOnLoopback } = await import('./loopback.ts');
       const listener = await listenOnLoopback(options.redirectUri, login.port);
       try {
-        const url = await startSignIn(listener.redirectUri, login.scope);
-        const { state } = (await session.load()).pending ?? { state: '' };
+        const { url, state } = await startSignIn(listener.redirectUri, login.scope);
         const redirect = listener.waitForRedirect(state, login.timeoutMs ?? 5 * 60_000, login.signal);
         await login.onAuthorizationUrl(url);
         return await handleCallback(await redirect);
@@ -161,7 +163,7 @@ export function createClient(options: ClientOptions): StrongroomClient {
       }
     },
 
-    authorizationUrl: (request = {}) => startSignIn(options.redirectUri, request.scope),
+    authorizationUrl: async (request = {}) => (await startSignIn(options.redirectUri, request.scope)).url,
     handleCallback,
 
     async logout() {

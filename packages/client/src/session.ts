@@ -49,7 +49,13 @@ export function createSession(deps: { store: TokenStore; authorization: Authoriz
   let refreshing: Promise<StoredTokens> | undefined;
 
   const load = (): Promise<StoredSession> => {
-    cached ??= store.load().then((session) => session ?? {});
+    cached ??= store.load().then(
+      (session) => session ?? {},
+      (error: unknown) => {
+        cached = undefined; // a storage error is not remembered: the next call reads again
+        throw error;
+      },
+    );
     return cached;
   };
   const save = async (session: StoredSession): Promise<void> => {
