@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type ClientOptions,
@@ -7,6 +10,7 @@ import {
   type StrongroomClient,
   StrongroomProblem,
 } from '@strongroom/client';
+import { fileTokenStore } from '@strongroom/client/node';
 import type { DemoApp, DemoDocument, DemoUser } from '../../src/demo/demo-file.ts';
 import { createManualClock, type ManualClock } from '../../src/lib/clock.ts';
 import { cliActor } from '../../src/modules/developers/index.ts';
@@ -116,6 +120,33 @@ for (const dialect of testDialects()) {
       for (const ids of results) assert.deepEqual(ids, viewableAccounts(alice));
       assert.equal(recorder.since(mark).filter((c) => c.grantType === 'refresh_token').length, 1);
       assert.ok(recorder.since(mark).every((c) => c.status === 200));
+    });
+
+    it('two clients sharing a file token store (two processes) spend the refresh token once', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'strongroom-shared-store-'));
+      try {
+        const file = path.join(dir, 'session.json');
+        const first = await signedIn({ tokenStore: fileTokenStore(file) });
+        const second = createClient({
+          baseUrl: demo.baseUrl,
+          apiKey: mobile.apiKey,
+          clientId: mobile.clientId,
+          redirectUri: mobile.redirectUri,
+          tokenStore: fileTokenStore(file),
+          fetch: first.recorder.fetch,
+          clock: first.clock,
+        });
+        first.clock.skew = 250 * SECOND;
+        const mark = first.recorder.calls.length;
+        const [a, b] = await Promise.all([accountIds(first.client), accountIds(second)]);
+        assert.deepEqual(a, viewableAccounts(alice));
+        assert.deepEqual(b, viewableAccounts(alice));
+        // Public clients' refresh tokens rotate: a second refresh with the same token would end the grant.
+        assert.equal(first.recorder.since(mark).filter((c) => c.grantType === 'refresh_token').length, 1);
+        assert.equal(await first.client.accessToken(), await second.accessToken());
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('after a 401 sessionExpired it refreshes once and retries the same request', async () => {
