@@ -231,7 +231,7 @@ for (const dialect of testDialects()) {
       before(async () => {
         loadTest = demoApp(demo, 'loadTest');
         const dev = t.app.services.developers;
-        await dev.setPlan({ name: 'tiny', perSecond: 1, burst: 1, perDay: 1_000_000, abuseExempt: false });
+        await dev.plans.set({ name: 'tiny', perSecond: 1, burst: 1, perDay: 1_000_000, abuseExempt: false });
         await dev.applications.update(loadTest.applicationId, { ratePlan: 'tiny' }, cliActor);
         // The plan reaches the gateway through the change log: wait until the key is limited.
         const deadline = Date.now() + 3 * SECOND;
