@@ -3,10 +3,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
-import { createBanking } from './banking/index.ts';
+import { BANKING_PROBLEM_TYPES, createBanking } from './banking/index.ts';
 import type { Config } from './config/index.ts';
 import { migrateToLatest, openStore } from './db/index.ts';
 import { type DemoDocument, readDemoFile, writeDemoFile } from './demo/demo-file.ts';
+import { createProblemCatalogue } from './errors/index.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createLogger, type Logger } from './http/logger.ts';
 import { createHttpServer, type FastifyInstance } from './http/server.ts';
@@ -22,6 +23,8 @@ import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
 import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
+import { registerDemoClient } from './web/demo/index.ts';
+import { registerProblemTypePages } from './web/errors/problem-type-pages.ts';
 
 export interface CreateAppOptions {
   /** Domain clock; tests pass a manual clock. */
@@ -69,6 +72,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   });
   const shared = createSharedState(config.redisUrl, clock);
   const sealer = createSealer(await loadKek(config));
+  // Every problem type the app can answer with: the generic ones and each module's own.
+  const problems = createProblemCatalogue(BANKING_PROBLEM_TYPES);
   const context: ModuleContext = {
     config,
     clock,
@@ -80,6 +85,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     settings: createSettings({ db, clock, changes }),
     sealer,
     audit: createAuditLog({ db, clock }),
+    problems,
     baseUrl: config.publicUrl,
   };
 
@@ -88,12 +94,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     baseUrl: config.publicUrl,
     clock,
     logger,
+    problems,
     tls: tls ? { key: tls.key, cert: tls.cert } : undefined,
     trustProxy: config.trustProxy,
   });
 
   let prepared = false;
   registerHealthRoutes(http, { isReady: async () => prepared && (await store.ping()) });
+  registerProblemTypePages(http, { baseUrl: config.publicUrl, clock, problems });
   // Static assets of every page (shared CSS, icons, renderer bundles); modules add their own files.
   const staticFiles = createStaticFiles();
   staticFiles.addDirectory('/static', path.join(import.meta.dirname, 'web', 'static'));
@@ -106,7 +114,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const developers = createDevelopers(context, { oauth, identity });
   developers.register(http);
   const banking = createBanking(context, { entitlements });
-  banking.register(http);
+  // The /demo/ back office is a client of the platform (the `backOffice` app), not part of banking.
+  registerDemoClient(http, context);
   // The portal's API reference lists every in-process API.
   developers.useApiCatalog(() => [...developers.apis, ...banking.apis]);
   const gateway = createGateway(context, {

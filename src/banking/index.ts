@@ -1,24 +1,25 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import YAML from 'yaml';
 import type { EntitlementAdmin } from '../modules/entitlements/contract.ts';
 import type { ApiModule, EntitlementService, OpenApiDocument } from '../modules/gateway/contract.ts';
 import type { DemoSeeder, ModuleContext } from '../modules/module-context.ts';
-import { registerDemoClient } from '../web/demo/demo-client.ts';
 import { createAccountsHandlers } from './accounts/accounts-handlers.ts';
 import { createAccountsRepository } from './accounts/accounts-repository.ts';
 import { createApplicationsHandlers } from './applications/applications-handlers.ts';
 import { createApplicationsRepository } from './applications/applications-repository.ts';
 import { createApplicationsService } from './applications/applications-service.ts';
 import { seedDemoBanking } from './demo-seed.ts';
-import './problems.ts';
 import { createProductsHandlers } from './products/products-handlers.ts';
 import { createProductsRepository } from './products/products-repository.ts';
 import { createTransferProcessor } from './transfer-processor.ts';
 import { createTransfersHandlers } from './transfers/transfers-handlers.ts';
 import { createTransfersRepository } from './transfers/transfers-repository.ts';
 import { createTransfersService } from './transfers/transfers-service.ts';
+
+/** Today's date in a time zone (the institution's), as transfers are scheduled. */
+export { dateIn } from './calendar.ts';
+export { BANKING_PROBLEM_TYPES } from './problems.ts';
 
 /** The API names (path prefixes) of the banking APIs, each with its document in `openapi/<name>.yaml`. */
 export const BANKING_APIS = [
@@ -47,7 +48,7 @@ export function loadBankingDocument(name: (typeof BANKING_APIS)[number]): OpenAp
 
 /**
  * The demo institution's digital banking APIs (accounts, transactions, transfers, products, account
- * applications), the transfer processor and the /demo/ browser client.
+ * applications) and the transfer processor.
  */
 export function createBanking(
   context: ModuleContext,
@@ -138,9 +139,6 @@ export function createBanking(
     demoSeeder,
     /** Domain services, for the CLI and tests. */
     services: { accounts, products, transfers, transfersService, applications, processor },
-    register(app: FastifyInstance): void {
-      registerDemoClient(app, context);
-    },
     start(): void {
       processor.start();
     },

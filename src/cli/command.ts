@@ -91,6 +91,14 @@ export async function withApp<T>(
   }
 }
 
+/** A command that needs a prepared app (migrated store, services). Changes reach running servers via the change feed. */
+export function appCommand(
+  spec: Omit<Command, 'run'>,
+  run: (app: App, args: CommandArgs, io: CliIo) => Promise<number>,
+): Command {
+  return { ...spec, run: (args, io) => withApp(args.config, (app) => run(app, args, io)) };
+}
+
 /** Read a secret from standard input (first line), for `--password-stdin`-style options. */
 export async function readSecretFromStdin(stdin: Readable): Promise<string> {
   const chunks: Buffer[] = [];

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { resolveUpstreamApis, type UpstreamApi } from './upstream-apis.ts';
 
 /**
  * Strongroom's configuration: one frozen, typed object built from flags and environment variables
@@ -39,13 +40,17 @@ export interface Config {
   readonly institutionName: string;
   /** Base64 32-byte key-encryption key; default: generated once into `<dataDir>/kek` (mode 0600). */
   readonly kek: string | undefined;
-  /** Extra APIs: name → OpenAPI document path (`--api name=file`, repeatable). */
-  readonly apis: Readonly<Record<string, string>>;
-  /** Upstream base URLs of proxied APIs: name → URL (`--upstream name=url`, repeatable). */
-  readonly upstreams: Readonly<Record<string, string>>;
   /** Optional JSON/YAML config file with `apis` and `upstreams` maps. */
   readonly configFile: string | undefined;
+  /**
+   * APIs proxied to upstream services, each with its parsed OpenAPI document: `--api name=file` paired
+   * with `--upstream name=url` (both repeatable), over the same maps in the `--config` file.
+   */
+  readonly upstreamApis: readonly UpstreamApi[];
 }
+
+/** Option keys: Config fields, plus the two maps that are resolved together into `upstreamApis`. */
+type OptionKey = keyof Config | 'apis' | 'upstreams';
 
 type Kind = 'port' | 'string' | 'url' | 'boolean' | 'list' | 'map' | 'level' | 'timeZone' | 'path';
 
@@ -162,7 +167,7 @@ export const OPTIONS = [
     help: 'JSON or YAML file with "apis" and "upstreams" maps',
   },
 ] as const satisfies readonly {
-  key: keyof Config;
+  key: OptionKey;
   flag: string;
   kind: Kind;
   default: string | undefined;
@@ -227,7 +232,8 @@ export function loadConfig(
     return { ok: false, issues };
   }
 
-  const raw: Partial<Record<keyof Config, unknown>> = {};
+  const raw: Partial<Record<OptionKey, unknown>> = {};
+  const givenAs: Partial<Record<OptionKey, string>> = {};
   for (const option of OPTIONS) {
     const fromFlag = values[option.flag];
     const fromEnv = env[envName(option.flag)] ?? ('bareEnv' in option ? env[option.bareEnv] : undefined);
@@ -235,9 +241,18 @@ export function loadConfig(
     const value = fromFlag ?? (fromEnv === '' ? undefined : fromEnv) ?? option.default;
     if (value === undefined) continue;
     const result = convert(option.kind, value, cwd);
+    givenAs[option.key] = name;
     if (!result.ok) issues.push({ name, message: result.message });
     else raw[option.key] = result.value;
   }
+  const upstreamApis = resolveUpstreamApis({
+    apis: (raw.apis as Record<string, string> | undefined) ?? {},
+    upstreams: (raw.upstreams as Record<string, string> | undefined) ?? {},
+    configFile: raw.configFile as string | undefined,
+    configFileName: givenAs.configFile,
+    cwd,
+  });
+  issues.push(...upstreamApis.issues);
 
   const port = (raw.port as number | undefined) ?? 8443;
   if (raw.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(raw.databaseUrl as string)) {
@@ -294,9 +309,8 @@ export function loadConfig(
     logLevel: raw.logLevel as Config['logLevel'],
     institutionName: raw.institutionName as string,
     kek: raw.kek as string | undefined,
-    apis: Object.freeze((raw.apis as Record<string, string> | undefined) ?? {}),
-    upstreams: Object.freeze((raw.upstreams as Record<string, string> | undefined) ?? {}),
     configFile: raw.configFile as string | undefined,
+    upstreamApis: Object.freeze(upstreamApis.apis),
   };
   const extras: ExtraValues = {};
   for (const name of Object.keys(extraOptions)) extras[name] = values[name];

@@ -10,3 +10,4 @@ export {
   optionsHelp,
   redactUrl,
 } from './config.ts';
+export { resolveUpstreamApis, type UpstreamApi, type UpstreamApiSources } from './upstream-apis.ts';

@@ -1,4 +1,4 @@
-import { problemType, typeNameForStatus } from './problem-types.ts';
+import { genericStatus, type ProblemTypeName, typeNameForStatus } from './problem-types.ts';
 
 /** One failing field of a validation problem (DESIGN.md §1). */
 export interface ValidationIssue {
@@ -21,28 +21,29 @@ export interface AppErrorOptions {
 }
 
 /**
- * The one error type of the application. `type` is a problem type name from the catalogue; the single
- * Fastify error handler renders it as problem+json. Anything that is not an AppError renders as a
- * generic 500.
+ * The one error type of the application. `type` is a problem type name (a typo does not compile); the
+ * single Fastify error handler renders it as problem+json through the app's problem catalogue. Anything
+ * that is not an AppError renders as a generic 500.
  */
 export class AppError extends Error {
-  readonly type: string;
-  readonly status: number;
-  readonly title: string;
+  readonly type: ProblemTypeName;
+  /**
+   * The HTTP status when `type` is a generic type (DESIGN.md §1: `badRequest` 400, `conflict` 409 …).
+   * A module's own type (`invalidAccountId`) gets its status from the app's catalogue when it is rendered,
+   * so it is undefined here: nothing registers types in a process-global map.
+   */
+  readonly status: number | undefined;
   readonly detail: string | undefined;
   readonly remediation: string | undefined;
   readonly errors: ValidationIssue[] | undefined;
   readonly headers: Record<string, string> | undefined;
   readonly reason: string | undefined;
 
-  constructor(type: string, options: AppErrorOptions = {}) {
-    const info = problemType(type);
-    if (!info) throw new Error(`unknown problem type ${type}`);
-    super(options.detail ?? info.title, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(type: ProblemTypeName, options: AppErrorOptions = {}) {
+    super(options.detail ?? type, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.type = type;
-    this.status = info.status;
-    this.title = info.title;
+    this.status = genericStatus(type);
     this.detail = options.detail;
     this.remediation = options.remediation;
     this.errors = options.errors;
@@ -61,6 +62,6 @@ export const problems = {
   notFound: (detail = 'The requested resource does not exist.') => new AppError('notFound', { detail }),
   forbidden: (detail: string, reason?: string) => new AppError('forbidden', { detail, reason }),
   conflict: (detail: string) => new AppError('conflict', { detail }),
-  unprocessable: (type: string, detail: string) => new AppError(type, { detail }),
+  unprocessable: (type: ProblemTypeName, detail: string) => new AppError(type, { detail }),
   fromStatus: (status: number, detail?: string) => new AppError(typeNameForStatus(status), { detail }),
 } as const;

@@ -1,6 +1,7 @@
 import { isoAt } from '../lib/clock.ts';
 import type { ValidationIssue } from './app-error.ts';
-import { problemType } from './problem-types.ts';
+import type { ProblemCatalogue } from './problem-catalogue.ts';
+import { GENERIC_PROBLEM_TYPES, type ProblemTypeName } from './problem-types.ts';
 
 /** An RFC 9457 problem document as Strongroom renders it (DESIGN.md §1). */
 export interface ProblemDocument {
@@ -16,7 +17,7 @@ export interface ProblemDocument {
 }
 
 export interface ProblemInput {
-  typeName: string;
+  typeName: ProblemTypeName;
   detail?: string;
   remediation?: string;
   errors?: ValidationIssue[];
@@ -29,19 +30,25 @@ export interface ProblemInput {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
-/** Build the problem body. Field order is fixed so identical refusals serialize identically. */
-export function buildProblem(input: ProblemInput): ProblemDocument {
-  const info = problemType(input.typeName) ?? { status: 500, title: 'Internal error' };
+/**
+ * Build the problem body from the app's catalogue. Field order is fixed so identical refusals serialize
+ * identically. A type the catalogue does not hold (a module's catalogue left out of `createApp`) renders as
+ * `internalError`: a wiring mistake must not invent a status.
+ */
+export function buildProblem(input: ProblemInput, problems: ProblemCatalogue): ProblemDocument {
+  const known = problems.get(input.typeName);
+  const typeName = known ? input.typeName : 'internalError';
+  const info = known ?? GENERIC_PROBLEM_TYPES.internalError;
   const doc: ProblemDocument = {
-    type: `${input.baseUrl}/errors/${input.typeName}`,
+    type: `${input.baseUrl}/errors/${typeName}`,
     title: info.title,
     status: info.status,
-    detail: input.detail ?? info.title,
+    detail: known ? (input.detail ?? info.title) : info.title,
     instance: `urn:strongroom:request:${input.requestId}`,
     id: input.requestId,
     occurredAt: isoAt(input.at),
   };
-  if (input.remediation) doc.remediation = input.remediation;
-  if (input.errors) doc.errors = input.errors;
+  if (known && input.remediation) doc.remediation = input.remediation;
+  if (known && input.errors) doc.errors = input.errors;
   return doc;
 }

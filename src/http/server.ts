@@ -9,18 +9,26 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import FindMyWay from 'find-my-way';
-import { buildProblem, isAppError, PROBLEM_CONTENT_TYPE, typeNameForStatus } from '../errors/index.ts';
+import {
+  buildProblem,
+  createProblemCatalogue,
+  isAppError,
+  PROBLEM_CONTENT_TYPE,
+  type ProblemCatalogue,
+} from '../errors/index.ts';
 import type { Clock } from '../lib/clock.ts';
 import { newRequestId } from '../lib/ids.ts';
 import type { Logger } from './logger.ts';
-import { sendProblem } from './problem-reply.ts';
-import { createAjv, type HttpPart, toValidationIssues } from './validation.ts';
+import { describeError, httpPartOf, type ProblemEnv, sendProblem } from './problem-reply.ts';
+import { createAjv, toValidationIssues } from './validation.ts';
 
 export interface HttpServerOptions {
   /** Public base URL (problem `type` URIs). */
   baseUrl: string;
   clock: Clock;
   logger: Logger;
+  /** The app's problem types (assembled by createApp); default: the generic types only. */
+  problems?: ProblemCatalogue;
   /** TLS key/cert pairs (EC and RSA); undefined means plain HTTP behind a trusted proxy. */
   tls: { key: string[]; cert: string[] } | undefined;
   /** Proxy addresses/CIDRs whose forwarded headers are trusted (plain-HTTP mode). */
@@ -55,7 +63,8 @@ const FAPI_INTERACTION_ID = /^[A-Za-z0-9._-]{1,64}$/;
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const { baseUrl, clock, logger } = options;
-  const env = { baseUrl, clock };
+  const problems = options.problems ?? createProblemCatalogue();
+  const env: ProblemEnv = { baseUrl, clock, problems };
 
   // Answers still being prepared when close() begins tell their clients to close the connection, so the
   // server stops as soon as they are sent instead of waiting out each client's keep-alive timeout.
@@ -157,7 +166,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema as object),
   );
   app.setSchemaErrorFormatter((errors, dataVar) => {
-    const part = partOf(dataVar);
+    const part = httpPartOf(dataVar);
     const error = new Error('validation failed') as FastifyError & { issues: unknown };
     error.statusCode = 400;
     error.issues = toValidationIssues(part, errors as never);
@@ -197,34 +206,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return sendProblem(request, reply, env, 'notFound', { detail: 'There is no resource at this address.' });
   });
 
-  app.setErrorHandler((error: FastifyError & { issues?: unknown }, request, reply) => {
-    if (isAppError(error)) {
-      if (error.status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
-      if (error.reason) request.logContext.refusal = error.reason;
-      return sendProblem(request, reply, env, error.type, {
-        detail: error.detail,
-        remediation: error.remediation,
-        errors: error.errors,
-        headers: error.headers,
-      });
+  app.setErrorHandler((error, request, reply) => {
+    const problem = describeError(error, problems);
+    if (problem.unexpected) {
+      request.log.error(
+        { err: error, requestId: request.id },
+        isAppError(error) ? 'request failed' : 'unexpected error',
+      );
     }
-    if (error.validation || error.issues) {
-      const issues =
-        (error.issues as never) ??
-        toValidationIssues(partOf(error.validationContext), error.validation as never);
-      return sendProblem(request, reply, env, 'badRequest', {
-        detail: 'The request is not valid.',
-        errors: issues,
-      });
-    }
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      return sendProblem(request, reply, env, clientTypeFor(error), { detail: clientDetailFor(error) });
-    }
-    request.log.error({ err: error, requestId: request.id }, 'unexpected error');
-    return sendProblem(request, reply, env, 'internalError', {
-      detail: 'An unexpected error occurred. Quote the id when contacting support.',
-    });
+    if (problem.reason) request.logContext.refusal = problem.reason;
+    return sendProblem(request, reply, env, problem.type, problem);
   });
 
   // One log line per request: method, route, path without query string, status, duration, ids.
@@ -246,64 +237,22 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   return app;
 }
 
-function partOf(dataVar: string | undefined): HttpPart {
-  switch (dataVar) {
-    case 'querystring':
-      return 'query';
-    case 'params':
-      return 'path';
-    case 'headers':
-      return 'header';
-    default:
-      return 'body';
-  }
-}
-
-function clientTypeFor(error: FastifyError): string {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'payloadTooLarge';
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return error.statusCode === 415 ? 'unsupportedMediaType' : 'badRequest';
-    default:
-      return typeNameForStatus(error.statusCode ?? 400);
-  }
-}
-
-/** Messages we wrote ourselves for Fastify's client errors; never echo parser internals. */
-function clientDetailFor(error: FastifyError): string {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'The request body is too large.';
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 'This content type is not supported here; send application/json.';
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return 'The JSON body is empty.';
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return 'The body is not valid JSON.';
-    default:
-      return error.statusCode === 400 ? 'The request is malformed.' : 'The request cannot be processed.';
-  }
-}
-
 /** 431 and other parser-level errors happen before Fastify sees a request: answer on the raw socket. */
-function writeClientError(
-  error: NodeJS.ErrnoException,
-  socket: Socket,
-  env: { baseUrl: string; clock: Clock },
-) {
+function writeClientError(error: NodeJS.ErrnoException, socket: Socket, env: ProblemEnv) {
   if (!socket.writable) return socket.destroy();
   const overflow = error.code === 'HPE_HEADER_OVERFLOW';
   const typeName = overflow ? 'headersTooLarge' : 'badRequest';
   const body = JSON.stringify(
-    buildProblem({
-      typeName,
-      detail: overflow ? 'The request headers exceed 16 KiB.' : 'The request is malformed.',
-      requestId: newRequestId(),
-      at: env.clock.now(),
-      baseUrl: env.baseUrl,
-    }),
+    buildProblem(
+      {
+        typeName,
+        detail: overflow ? 'The request headers exceed 16 KiB.' : 'The request is malformed.',
+        requestId: newRequestId(),
+        at: env.clock.now(),
+        baseUrl: env.baseUrl,
+      },
+      env.problems,
+    ),
   );
   const status = overflow ? '431 Request Header Fields Too Large' : '400 Bad Request';
   socket.end(

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../config/index.ts';
 import type { Database, Store } from '../db/index.ts';
 import type { DemoDocument } from '../demo/demo-file.ts';
+import type { ProblemCatalogue } from '../errors/index.ts';
 import type { Logger } from '../http/logger.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Sealer } from '../lib/sealer.ts';
@@ -21,6 +22,8 @@ export interface ModuleContext {
   /** Encrypts secrets at rest with the key-encryption key. */
   readonly sealer: Sealer;
   readonly audit: AuditLog;
+  /** The app's problem types: every module's catalogue, plus types upstream documents declare. */
+  readonly problems: ProblemCatalogue;
   /** Public base URL without trailing slash, e.g. `https://localhost:8443`. */
   readonly baseUrl: string;
 }

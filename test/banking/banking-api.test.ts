@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { SAMPLE_PDF } from '../../src/banking/demo-seed.ts';
 import type { DemoApp, DemoDocument, DemoUser } from '../../src/demo/demo-file.ts';
+import { type Conformance, createConformance } from '../helpers/conformance.ts';
 import { authorizationCodeFlow } from '../helpers/oauth-flow.ts';
 import { startDemoServer, type TestApp, testDialects } from '../helpers/test-app.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -28,6 +29,7 @@ for (const dialect of testDialects()) {
       bakery: '',
     };
 
+    let conformance: Conformance | undefined;
     const call = async (
       who: Username | Caller | undefined,
       method: 'GET' | 'POST' | 'DELETE',
@@ -47,6 +49,9 @@ for (const dialect of testDialects()) {
         headers['content-type'] = 'application/json';
       }
       const response = await t.app.http.inject({ method, url, headers, payload: body });
+      // Every answer must be one the operation's OpenAPI document declares (status, type, schema).
+      conformance ??= createConformance(t.app);
+      conformance.assertConforms(response);
       const type = String(response.headers['content-type'] ?? '');
       return {
         status: response.statusCode,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { DemoApp, DemoDocument } from '../../src/demo/demo-file.ts';
 import { createManualClock, type ManualClock } from '../../src/lib/clock.ts';
@@ -102,7 +103,7 @@ for (const dialect of testDialects()) {
       );
     });
 
-    test('a transfer form without the CSRF token moves no money', async () => {
+    test('a transfer form without the CSRF token is refused (403) and moves no money', async () => {
       const { jar } = await signIn('bob');
       const count = async () =>
         Number(
@@ -120,8 +121,24 @@ for (const dialect of testDialects()) {
         `${demo.baseUrl}/demo/transfers`,
         form({ source: ids[0] ?? '', target: ids[1] ?? '', amount: '1.00', date: '2026-12-31' }),
       );
-      assert.equal(response.status, 303);
+      assert.equal(response.status, 403);
       assert.equal(await count(), before);
+    });
+
+    test('a form with its token but from another site (foreign Origin, Origin: null) is refused with 403', async () => {
+      const { jar } = await signIn('bob');
+      const home = await (await jarFetch(jar, `${demo.baseUrl}/demo/`)).text();
+      for (const origin of ['https://evil.test', 'null']) {
+        const request = form({ csrf: csrfOf(home), probe: 'balances' });
+        const response = await jarFetch(jar, `${demo.baseUrl}/demo/try`, {
+          ...request,
+          headers: { ...(request.headers as Record<string, string>), origin },
+        });
+        assert.equal(response.status, 403, origin);
+        assert.match(await response.text(), /sent from another site/);
+      }
+      const page = await (await jarFetch(jar, `${demo.baseUrl}/demo/`)).text();
+      assert.doesNotMatch(page, /What the gateway answered/);
     });
 
     test('a callback whose state does not match is refused without exchanging the code', async () => {
@@ -189,10 +206,13 @@ for (const dialect of testDialects()) {
     test('the access token is refreshed shortly before it expires', async () => {
       const { jar } = await signIn('carol');
       const accessToken = async () => {
-        const id = jar.cookies.get(SESSION)?.value as string;
-        const sealed = (await t.app.context.shared.get(`demo:session:${id}`)) as string;
-        const session = JSON.parse(t.app.context.sealer.open(sealed, `demo:session:${id}`));
-        return session.tokens.accessToken as string;
+        // Sessions are stored under the SHA-256 of the cookie value, sealed and bound to their key.
+        const key = `demo:session:${createHash('sha256')
+          .update(jar.cookies.get(SESSION)?.value as string)
+          .digest('hex')}`;
+        const sealed = (await t.app.context.shared.get(key)) as string;
+        const session = JSON.parse(t.app.context.sealer.open(sealed, key));
+        return session.data.tokens.accessToken as string;
       };
       const first = await accessToken();
       await jarFetch(jar, `${demo.baseUrl}/demo/`);

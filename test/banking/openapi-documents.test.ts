@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BANKING_APIS, loadBankingDocument } from '../../src/banking/index.ts';
+import { API_SCOPE_NAMES } from '../../src/modules/identity/index.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const run = promisify(execFile);
@@ -42,6 +43,25 @@ describe('banking OpenAPI documents', () => {
           for (const status of ['400', '401', '403', '429'])
             assert.ok(responses.includes(status), `${where}: ${status}`);
         }
+      }
+    }
+  });
+
+  test("every document's OAuth scopes are the platform's, each family complete with its /full scope", () => {
+    const documents = [...t.app.services.banking.apis, ...t.app.services.developers.apis].map(
+      (api) => api.document,
+    );
+    assert.ok(documents.length >= 7);
+    const family = (scope: string) => scope.split('/')[0];
+    for (const document of documents) {
+      const schemes = (document.components as { securitySchemes: Record<string, { flows?: unknown }> })
+        .securitySchemes;
+      const flows = schemes.accessToken?.flows as Record<string, { scopes: Record<string, string> }>;
+      for (const flow of Object.values(flows)) {
+        const declared = Object.keys(flow.scopes);
+        const families = new Set(declared.map(family));
+        const expected = API_SCOPE_NAMES.filter((scope) => families.has(family(scope)));
+        assert.deepEqual(declared.sort(), [...expected].sort(), document.info.title);
       }
     }
   });

@@ -140,6 +140,71 @@ for (const dialect of testDialects()) {
       assert.equal(JSON.stringify(await dev.applications.get(id, developer)), snapshot);
     });
 
+    it('refuses an environment outside sandbox/production (400 naming the field) and stores nothing', async () => {
+      const created = await register('bogus environment');
+      const id = created.application.id;
+      await assert.rejects(
+        dev.applications.update(id, { environment: 'bogus' as never }, cliActor),
+        rejectsWith(400, 'environment'),
+      );
+      const stored = await dev.applications.get(id, cliActor);
+      assert.equal(stored.environment, 'sandbox');
+      assert.equal(stored.version, 1);
+    });
+
+    it('refuses an unknown state with 400 (not a 409 transition conflict), by update or setState', async () => {
+      const created = await register('bogus state');
+      const id = created.application.id;
+      await assert.rejects(
+        dev.applications.update(id, { state: 'archived' as never }, cliActor),
+        rejectsWith(400, 'state'),
+      );
+      await assert.rejects(
+        dev.applications.setState(id, 'archived' as never, 'x', cliActor),
+        rejectsWith(400, 'state'),
+      );
+      assert.equal((await dev.applications.get(id, cliActor)).state, 'active');
+    });
+
+    it('refuses a registration whose kind, environment, state or auth method is not one of its values', async () => {
+      const base = {
+        organizationId: orgId,
+        name: 'bogus registration',
+        kind: 'web' as const,
+        redirectUris: ['https://app.example/callback'],
+      };
+      for (const [field, value] of [
+        ['kind', 'desktop'],
+        ['environment', 'staging'],
+        ['state', 'archived'],
+        ['tokenEndpointAuthMethod', 'client_secret_jwt'],
+      ] as const) {
+        await assert.rejects(
+          dev.applications.create({ ...base, [field]: value } as never, cliActor),
+          rejectsWith(400, field),
+        );
+      }
+      const names = (await dev.applications.list({ organizationId: orgId }, cliActor)).map((a) => a.name);
+      assert.ok(!names.includes('bogus registration'));
+    });
+
+    it('refuses an unknown member role (400 naming the field)', async () => {
+      await assert.rejects(
+        dev.organizations.addMember(
+          orgId,
+          { userId: 'usr_x', displayName: 'x', role: 'guest' as never },
+          owner,
+        ),
+        rejectsWith(400, 'role'),
+      );
+      await assert.rejects(
+        dev.organizations.invite(orgId, 'guest' as never, owner),
+        rejectsWith(400, 'role'),
+      );
+      const members = await dev.organizations.members(orgId, owner);
+      assert.ok(!members.some((m) => m.userId === 'usr_x'));
+    });
+
     it('lets a developer change developer fields, with optimistic concurrency', async () => {
       const created = await register('renamable');
       const updated = await dev.applications.update(
@@ -213,7 +278,11 @@ for (const dialect of testDialects()) {
         dev.applications.setState(created.application.id, 'active', 'x', cliActor),
         rejectsWith(404),
       );
-      const stored = await dev.repo.findApplication(created.application.id);
+      const stored = await t.app.context.db
+        .selectFrom('client_applications')
+        .select('state')
+        .where('id', '=', created.application.id)
+        .executeTakeFirst();
       assert.equal(stored?.state, 'deleted');
       const actions = (await t.app.context.audit.list({ targetId: created.application.id })).map(
         (e) => e.action,

@@ -159,6 +159,23 @@ for (const dialect of testDialects()) {
       assert.equal((await run(t, ['abuse', 'set', '--max-refusals', '200'])).code, 0);
     });
 
+    it('grants and revokes an entitlement through the service, which audits it as the CLI', async () => {
+      const target = ['--subject', 'usr_cliGrant', '--resource', 'account', '--id', 'accCli1'];
+      const granted = await run(t, ['entitlements', 'grant', ...target, '--permissions', 'view,viewBalance']);
+      assert.equal(granted.code, 0, granted.stderr);
+      assert.equal(
+        await t.app.services.entitlements.has('usr_cliGrant', 'account', 'accCli1', 'viewBalance'),
+        true,
+      );
+      const revoked = await run(t, ['entitlements', 'revoke', ...target, '--permissions', 'viewBalance']);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      const entries = await t.app.context.audit.list({ targetType: 'account', targetId: 'accCli1' });
+      assert.deepEqual(entries.map((e) => `${e.action} by ${e.actor.type}`).sort(), [
+        'entitlement.granted by cli',
+        'entitlement.revoked by cli',
+      ]);
+    });
+
     it("changes a rate plan, picked up by the running server's verifier", async () => {
       const result = await run(t, [
         'plans',

@@ -66,12 +66,11 @@ for (const dialect of testDialects()) {
     after(() => t.close());
 
     it('signs in through the authorization server and sets a __Host- session cookie (Secure, HttpOnly, SameSite=Lax)', async () => {
-      const cookie = sessionCookies.quinn ?? '';
-      assert.match(cookie, /^__Host-sr-portal=[^;]{40,};/);
-      assert.match(cookie, /; Path=\/;/);
-      assert.match(cookie, /; Secure;/);
-      assert.match(cookie, /; HttpOnly;/);
-      assert.match(cookie, /; SameSite=Lax;/);
+      const [pair, ...attributes] = (sessionCookies.quinn ?? '').split('; ');
+      assert.match(pair ?? '', /^__Host-sr-portal=[A-Za-z0-9_-]{43}$/);
+      for (const attribute of ['Path=/', 'Secure', 'HttpOnly', 'SameSite=Lax'])
+        assert.ok(attributes.includes(attribute), attribute);
+      assert.ok(!attributes.some((a) => /^Domain=/i.test(a)));
       const { response, page } = await get('quinn', '/portal');
       assert.equal(response.status, 200);
       assert.match(page, /Signed in as <strong>quinn<\/strong>/);
@@ -117,6 +116,90 @@ for (const dialect of testDialects()) {
       );
       assert.equal(crossSite.status, 403);
       assert.equal((await t.app.services.developers.organizations.list(cliActor)).length, before);
+    });
+
+    it('refuses a form from another site even with a valid token (Origin, Origin: null, Sec-Fetch-Site), 403', async () => {
+      const { page } = await get('quinn', '/portal');
+      const before = (await t.app.services.developers.organizations.list(cliActor)).length;
+      const crossSite: Record<string, string>[] = [
+        { origin: 'https://evil.test' },
+        { origin: 'null' },
+        { origin: 'null', 'sec-fetch-site': 'same-origin' },
+        { 'sec-fetch-site': 'same-site' },
+        { origin: baseUrl, 'sec-fetch-site': 'cross-site' },
+      ];
+      for (const headers of crossSite) {
+        const response = await post(
+          'quinn',
+          '/portal/organizations',
+          { name: 'X', csrf: csrfOf(page) },
+          headers,
+        );
+        assert.equal(response.status, 403, JSON.stringify(headers));
+        assert.match(await response.text(), /sent from another site/);
+      }
+      assert.equal((await t.app.services.developers.organizations.list(cliActor)).length, before);
+    });
+
+    it('accepts a form that a browser sends from our own page (our Origin, Sec-Fetch-Site: same-origin)', async () => {
+      const { page } = await get('quinn', '/portal');
+      const response = await post(
+        'quinn',
+        '/portal/organizations',
+        { name: 'Same Origin Co', csrf: csrfOf(page) },
+        { origin: baseUrl, 'sec-fetch-site': 'same-origin' },
+      );
+      assert.equal(response.status, 303);
+    });
+
+    it('answers 400 listing every error for a form outside its schema, and changes nothing', async () => {
+      const orgId = (
+        await t.app.services.developers.applications.get(demo.apps.mobile?.applicationId ?? '', cliActor)
+      ).organizationId;
+      const { page } = await get('ivan', `/portal/organizations/${orgId}`);
+      const invitations = (await t.app.services.developers.organizations.openInvitations(orgId, cliActor))
+        .length;
+      const bogusRole = await post('ivan', `/portal/organizations/${orgId}/invitations`, {
+        csrf: csrfOf(page),
+        role: 'superuser',
+      });
+      assert.equal(bogusRole.status, 400);
+      assert.match(await bogusRole.text(), /role: must be equal to one of the allowed values/);
+      const created = await post('ivan', `/portal/organizations/${orgId}/applications`, {
+        csrf: csrfOf(page),
+        name: 'Bogus',
+        kind: 'mainframe',
+        extra: 'field',
+      });
+      assert.equal(created.status, 400);
+      const text = await created.text();
+      assert.match(text, /kind: must be equal to one of the allowed values/);
+      assert.match(text, /extra: is not a recognised field/);
+      assert.equal(
+        (await t.app.services.developers.organizations.openInvitations(orgId, cliActor)).length,
+        invitations,
+      );
+      const apps = await t.app.services.developers.applications.list({ organizationId: orgId }, cliActor);
+      assert.ok(!apps.some((a) => a.name === 'Bogus'));
+    });
+
+    it('issues a new session id at every sign-in; the previous one stops working', async () => {
+      const first = await signIn('quinn', 'quinn has a long passphrase 1');
+      const before = first.jar.cookies.get('__Host-sr-portal')?.value;
+      const again = await followAuthorization(first.jar, `${baseUrl}/portal/login`, {
+        baseUrl,
+        redirectUri: `${baseUrl}/portal/callback`,
+        username: 'quinn',
+        password: 'quinn has a long passphrase 1',
+      });
+      assert.equal((await jarFetch(first.jar, again.toString())).status, 303);
+      const after = first.jar.cookies.get('__Host-sr-portal')?.value;
+      assert.ok(before && after && before !== after);
+      const stale = createCookieJar();
+      stale.cookies.set('__Host-sr-portal', { value: before, path: '/' });
+      const page = await jarFetch(stale, `${baseUrl}/portal/organizations/org_any`);
+      assert.equal(page.status, 303);
+      assert.match(page.headers.get('location') ?? '', /^\/portal\/login/);
     });
 
     it('creates an organization and an application, showing the credentials exactly once', async () => {
@@ -215,7 +298,7 @@ for (const dialect of testDialects()) {
       assert.equal(missing.response.status, 404);
       const org = await get(
         'quinn',
-        `/portal/organizations/${(await t.app.services.developers.repo.findApplication(demo.apps.backOffice?.applicationId ?? ''))?.organizationId}`,
+        `/portal/organizations/${(await t.app.services.developers.applications.get(demo.apps.backOffice?.applicationId ?? '', cliActor)).organizationId}`,
       );
       assert.equal(org.response.status, 404);
     });
@@ -249,9 +332,9 @@ for (const dialect of testDialects()) {
     });
 
     it('invites a member with a single-use link', async () => {
-      const orgId =
-        (await t.app.services.developers.repo.findApplication(demo.apps.mobile?.applicationId ?? ''))
-          ?.organizationId ?? '';
+      const orgId = (
+        await t.app.services.developers.applications.get(demo.apps.mobile?.applicationId ?? '', cliActor)
+      ).organizationId;
       const orgPage = await get('ivan', `/portal/organizations/${orgId}`);
       const invited = await post('ivan', `/portal/organizations/${orgId}/invitations`, {
         csrf: csrfOf(orgPage.page),

@@ -78,12 +78,9 @@ for (const dialect of testDialects()) {
       waitFor(async () => (await dev.apiKeys.get(keyId, cliActor)).state === 'suspended').catch(() => false);
 
     const totals = async (keyId: string, granularity: 'minute' | 'hour' | 'day') => {
-      await dev.usage.flush();
-      const rows = await dev.repo.listUsage({
-        keyIds: [keyId],
-        granularity,
-        since: '2000-01-01T00:00:00.000Z',
-      });
+      const rows = (
+        await dev.usageReports.report({ keyIds: [keyId], granularity, since: '2000-01-01T00:00:00.000Z' })
+      ).items;
       const byStatus: Record<number, number> = {};
       for (const row of rows) byStatus[row.status] = (byStatus[row.status] ?? 0) + row.count;
       return { rows, byStatus };

@@ -1,8 +1,24 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { loadConfig } from '../../src/config/index.ts';
+
+const LOANS_DOCUMENT = 'openapi: 3.1.0\ninfo: { title: Loans, version: 1.0.0 }\npaths: {}\n';
+
+const scratchDirs: string[] = [];
+/** A fresh directory for configuration and document files, removed after the tests. */
+function scratchDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'strongroom-config-'));
+  scratchDirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('configuration', () => {
   test('defaults give an HTTPS platform on localhost:8443 with a data dir under the working directory', () => {
@@ -49,22 +65,90 @@ describe('configuration', () => {
     assert.equal(result.config.publicUrl, 'http://localhost:8443');
   });
 
-  test('repeatable --api and --upstream become maps', () => {
+  test('repeatable --api and --upstream pair into upstream APIs with their parsed documents', () => {
+    const dir = scratchDir();
+    writeFileSync(path.join(dir, 'loans.yaml'), LOANS_DOCUMENT);
+    writeFileSync(
+      path.join(dir, 'cards.json'),
+      JSON.stringify({ openapi: '3.1.0', info: { title: 'Cards' } }),
+    );
     const result = loadConfig(
       [
         '--api',
         'loans=./loans.yaml',
         '--api',
-        'cards=./cards.json',
+        'cards=cards.json',
         '--upstream',
         'loans=http://10.1.2.3:8080',
+        '--upstream',
+        'cards=https://cards.internal/v1',
       ],
       {},
-      '/srv',
+      dir,
     );
-    assert.ok(result.ok);
-    assert.deepEqual(result.config.apis, { loans: './loans.yaml', cards: './cards.json' });
-    assert.deepEqual(result.config.upstreams, { loans: 'http://10.1.2.3:8080' });
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.issues));
+    assert.deepEqual(
+      result.config.upstreamApis.map(({ name, file, upstream }) => ({ name, file, upstream })),
+      [
+        { name: 'loans', file: path.join(dir, 'loans.yaml'), upstream: 'http://10.1.2.3:8080' },
+        { name: 'cards', file: path.join(dir, 'cards.json'), upstream: 'https://cards.internal/v1' },
+      ],
+    );
+    assert.deepEqual((result.config.upstreamApis[0]?.document as { info?: unknown } | undefined)?.info, {
+      title: 'Loans',
+      version: '1.0.0',
+    });
+  });
+
+  test("the --config file's paths are relative to the file, and flags win over it name by name", () => {
+    const dir = scratchDir();
+    mkdirSync(path.join(dir, 'etc', 'apis'), { recursive: true });
+    writeFileSync(path.join(dir, 'etc', 'apis', 'loans.yaml'), LOANS_DOCUMENT);
+    writeFileSync(
+      path.join(dir, 'etc', 'strongroom.yaml'),
+      'apis:\n  loans: ./apis/loans.yaml\nupstreams:\n  loans: http://file.internal:8080\n',
+    );
+    const result = loadConfig(
+      ['--config', 'etc/strongroom.yaml', '--upstream', 'loans=http://flag.internal:9090'],
+      {},
+      dir,
+    );
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.issues));
+    assert.equal(result.config.configFile, path.join(dir, 'etc', 'strongroom.yaml'));
+    assert.deepEqual(
+      result.config.upstreamApis.map(({ file, upstream }) => ({ file, upstream })),
+      [{ file: path.join(dir, 'etc', 'apis', 'loans.yaml'), upstream: 'http://flag.internal:9090' }],
+    );
+  });
+
+  test('an API without upstream, an upstream without API and a non-http upstream are each reported', () => {
+    const dir = scratchDir();
+    writeFileSync(path.join(dir, 'loans.yaml'), LOANS_DOCUMENT);
+    writeFileSync(path.join(dir, 'cards.yaml'), LOANS_DOCUMENT);
+    const result = loadConfig(
+      [
+        '--api',
+        'loans=loans.yaml',
+        '--api',
+        'cards=cards.yaml',
+        '--upstream',
+        'cards=ftp://cards.internal',
+        '--upstream',
+        'fx=http://fx.internal',
+      ],
+      {},
+      dir,
+    );
+    assert.equal(result.ok, false);
+    if (result.ok) return;
+    assert.deepEqual(result.issues, [
+      {
+        name: '--api loans',
+        message: `${path.join(dir, 'loans.yaml')} has no upstream (--upstream loans=<url>)`,
+      },
+      { name: '--api cards', message: 'the upstream must be an http(s) URL' },
+      { name: '--upstream fx', message: 'no OpenAPI document (--api fx=<file>)' },
+    ]);
   });
 
   test('each invalid value gets its own message naming it, and all are reported together', () => {
@@ -129,6 +213,29 @@ describe('CLI', () => {
     assert.equal(code, 2);
     assert.match(t.err(), /--port: expected a port number/);
     assert.match(t.err(), /--log-level: expected one of/);
+  });
+
+  test('a broken --config file and an API without upstream are reported together with a bad flag', async () => {
+    const dir = scratchDir();
+    writeFileSync(path.join(dir, 'broken.yaml'), 'apis: [loans: ./loans.yaml\n');
+    writeFileSync(path.join(dir, 'loans.yaml'), LOANS_DOCUMENT);
+    const t = io();
+    const code = await main(
+      [
+        'migrate',
+        '--config',
+        path.join(dir, 'broken.yaml'),
+        '--api',
+        `loans=${dir}/loans.yaml`,
+        '--port',
+        'abc',
+      ],
+      t.io,
+    );
+    assert.equal(code, 2);
+    assert.match(t.err(), /--config: cannot read the configuration file .*broken\.yaml/);
+    assert.match(t.err(), /--api loans: .*loans\.yaml has no upstream \(--upstream loans=<url>\)/);
+    assert.match(t.err(), /--port: expected a port number/);
   });
 
   test('--help lists the commands', async () => {

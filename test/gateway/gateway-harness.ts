@@ -82,6 +82,7 @@ export async function createGatewayHarness(options: {
     baseUrl: BASE_URL,
     clock,
     logger: t.app.context.logger,
+    problems: context.problems,
     tls: undefined,
     trustProxy: [],
   });
@@ -141,6 +142,49 @@ export async function createGatewayHarness(options: {
 }
 
 export type GatewayHarness = Awaited<ReturnType<typeof createGatewayHarness>>;
+
+/** The API key of the harness's application `app_a` (client `client_a`, the tokens' client). */
+export const BANK_KEY = 'key-a-plaintext';
+/** The key of another application (`app_b`), for the token/key binding (DESIGN.md §1 row 6). */
+export const OTHER_APP_KEY = 'key-b-plaintext';
+
+/**
+ * The harness over `bankApi()` with keys in every state of DESIGN.md §1 rows 2–3 (`revoked-key`,
+ * `expired-key`, `pending-key`, `suspended-app-key`, `unsubscribed-key`), alice entitled to `acc1`
+ * (view, transferFrom) and `acc2` (view), and a `banking/read` token of hers.
+ */
+export async function createBankHarness(dialect: TestDialect) {
+  const h = await createGatewayHarness({ dialect, apis: [bankApi()] });
+  h.keys.set(BANK_KEY, { ok: true, key: verifiedKey() });
+  h.keys.set(OTHER_APP_KEY, {
+    ok: true,
+    key: verifiedKey({ keyId: 'key_b', applicationId: 'app_b', clientId: 'client_b' }),
+  });
+  h.keys.set('revoked-key', { ok: false, reason: 'revoked' });
+  h.keys.set('expired-key', { ok: false, reason: 'expired' });
+  h.keys.set('pending-key', { ok: false, reason: 'pending' });
+  h.keys.set('suspended-app-key', { ok: false, reason: 'applicationSuspended' });
+  h.keys.set('unsubscribed-key', { ok: true, key: verifiedKey({ keyId: 'key_u', apis: ['other'] }) });
+  const entitlements = h.t.app.services.entitlements;
+  await entitlements.grant({
+    subject: 'usr_alice',
+    resource: 'account',
+    resourceId: 'acc1',
+    permissions: ['view', 'transferFrom'],
+    relationship: 'owner',
+  });
+  await entitlements.grant({
+    subject: 'usr_alice',
+    resource: 'account',
+    resourceId: 'acc2',
+    permissions: ['view'],
+    relationship: 'coOwner',
+  });
+  return { h, token: await h.sign() };
+}
+
+/** Answers without their per-request parts (one implementation for every suite). */
+export { normalized } from '../helpers/assertions.ts';
 
 /** A small banking-like API exercising every feature of the pipeline. */
 export function bankApi(): ApiModule {

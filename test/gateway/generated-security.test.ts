@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { DemoDocument } from '../../src/demo/demo-file.ts';
 import type { RegisteredApi } from '../../src/modules/gateway/index.ts';
 import { normalized } from '../helpers/assertions.ts';
+import { type Conformance, createConformance, type InjectedAnswer } from '../helpers/conformance.ts';
 import { authorizationCodeFlow } from '../helpers/oauth-flow.ts';
 import { startDemoServer, type TestApp, testDialects } from '../helpers/test-app.ts';
 
@@ -84,9 +85,9 @@ for (const dialect of testDialects()) {
 
       // The suite's deliberate refusals on the back-office key would trip abuse auto-suspension (which
       // has tests of its own): exempt the demo's standard plan here.
-      const standard = (await developers.repo.listPlans()).find((p) => p.name === 'standard');
+      const standard = (await developers.plans.list()).find((p) => p.name === 'standard');
       assert.ok(standard);
-      await developers.setPlan({ ...standard, abuseExempt: true });
+      await developers.plans.set({ ...standard, abuseExempt: true });
 
       operations = t.app.services.gateway
         .apis()
@@ -111,8 +112,17 @@ for (const dialect of testDialects()) {
       const index = operations.indexOf(op) + 1;
       return `10.99.${index >> 8}.${index & 255}`;
     };
-    const request = (op: Operation, headers: Record<string, string>, url = fill(op)) =>
-      t.app.http.inject({ method: op.method as 'GET', url, headers, remoteAddress: addressOf(op) });
+    // Every answer of the suite must also be one the operation's document declares.
+    let conformance: Conformance | undefined;
+    const conforming = <T extends InjectedAnswer>(answer: T): T => {
+      conformance ??= createConformance(t.app);
+      conformance.assertConforms(answer);
+      return answer;
+    };
+    const request = async (op: Operation, headers: Record<string, string>, url = fill(op)) =>
+      conforming(
+        await t.app.http.inject({ method: op.method as 'GET', url, headers, remoteAddress: addressOf(op) }),
+      );
     const needsKey = (op: Operation) => op.security.length > 0 && op.security.every((a) => a.apiKey);
     const needsToken = (op: Operation) => op.security.length > 0 && op.security.every((a) => a.token);
 
@@ -306,21 +316,23 @@ for (const dialect of testDialects()) {
       const bobs = new Set(bob.entitlements.map((e) => e.id));
       const [source, target] = alice.entitlements.filter((e) => e.resource === 'account' && !bobs.has(e.id));
       assert.ok(source && target, 'alice has two accounts bob cannot see');
-      const created = await t.app.http.inject({
-        method: 'POST',
-        url: '/transfers/scheduledTransfers',
-        headers: {
-          'api-key': loadTest.apiKey,
-          authorization: `Bearer ${tokens.alice}`,
-          'idempotency-key': 'gen-suite-1',
-        },
-        payload: {
-          sourceAccount: { id: source.id },
-          targetAccount: { id: target.id },
-          amount: { value: '1.00', currency: 'USD' },
-          schedule: { start: `${new Date().getUTCFullYear() + 1}-01-15` },
-        },
-      });
+      const created = conforming(
+        await t.app.http.inject({
+          method: 'POST',
+          url: '/transfers/scheduledTransfers',
+          headers: {
+            'api-key': loadTest.apiKey,
+            authorization: `Bearer ${tokens.alice}`,
+            'idempotency-key': 'gen-suite-1',
+          },
+          payload: {
+            sourceAccount: { id: source.id },
+            targetAccount: { id: target.id },
+            amount: { value: '1.00', currency: 'USD' },
+            schedule: { start: `${new Date().getUTCFullYear() + 1}-01-15` },
+          },
+        }),
+      );
       assert.equal(created.statusCode, 201, created.body);
       const transferId = created.json().id as string;
       const bobToken = (
@@ -334,23 +346,27 @@ for (const dialect of testDialects()) {
           scope: 'banking/read banking/delete',
         })
       ).access_token;
-      const asBob = (method: 'GET' | 'DELETE', id: string) =>
-        t.app.http.inject({
-          method,
-          url: `/transfers/scheduledTransfers/${id}`,
-          headers: { 'api-key': loadTest.apiKey, authorization: `Bearer ${bobToken}` },
-        });
+      const asBob = async (method: 'GET' | 'DELETE', id: string) =>
+        conforming(
+          await t.app.http.inject({
+            method,
+            url: `/transfers/scheduledTransfers/${id}`,
+            headers: { 'api-key': loadTest.apiKey, authorization: `Bearer ${bobToken}` },
+          }),
+        );
       for (const method of ['GET', 'DELETE'] as const) {
         const notTheirs = await asBob(method, transferId);
         const missing = await asBob(method, 'trf_NoSuchTransfer0000000');
         assert.equal(notTheirs.statusCode, 404, method);
         assert.deepEqual(normalized(notTheirs), normalized(missing), method);
       }
-      const mine = await t.app.http.inject({
-        method: 'GET',
-        url: `/transfers/scheduledTransfers/${transferId}`,
-        headers: { 'api-key': loadTest.apiKey, authorization: `Bearer ${tokens.alice}` },
-      });
+      const mine = conforming(
+        await t.app.http.inject({
+          method: 'GET',
+          url: `/transfers/scheduledTransfers/${transferId}`,
+          headers: { 'api-key': loadTest.apiKey, authorization: `Bearer ${tokens.alice}` },
+        }),
+      );
       assert.equal(mine.statusCode, 200);
     });
 
@@ -368,12 +384,12 @@ for (const dialect of testDialects()) {
 
     test('every operation is rate-limited per key (429 with Retry-After, RateLimit, RateLimit-Policy)', async (ctx) => {
       const developers = t.app.services.developers;
-      const plans = (await developers.repo.listPlans()).filter(
+      const plans = (await developers.plans.list()).filter(
         (p) => p.name === 'loadTest' || p.name === 'standard',
       );
       assert.equal(plans.length, 2, 'the demo plans of the load-test and back-office apps');
       for (const plan of plans)
-        await developers.setPlan({ ...plan, perSecond: 1, burst: 1, perDay: 1_000_000 });
+        await developers.plans.set({ ...plan, perSecond: 1, burst: 1, perDay: 1_000_000 });
       await t.app.context.changes.pollNow();
       try {
         for (const op of operations.filter(needsKey)) {
@@ -392,7 +408,7 @@ for (const dialect of testDialects()) {
           });
         }
       } finally {
-        for (const plan of plans) await developers.setPlan(plan);
+        for (const plan of plans) await developers.plans.set(plan);
       }
     });
   });

@@ -53,9 +53,9 @@ describe('two gateways on PostgreSQL + Redis', {
 
   test('both gateways draw on one rate-limit budget per key', async () => {
     const developers = a.app.services.developers;
-    const plan = (await developers.repo.listPlans()).find((p) => p.name === 'loadTest');
+    const plan = (await developers.plans.list()).find((p) => p.name === 'loadTest');
     assert.ok(plan);
-    await developers.setPlan({ ...plan, perSecond: 4, burst: 4, perDay: 1_000_000 });
+    await developers.plans.set({ ...plan, perSecond: 4, burst: 4, perDay: 1_000_000 });
     const key = demo.apps.loadTest?.apiKey as string;
     try {
       // Both gateways use the new plan once the change has reached them. (The one-second window opens
@@ -75,7 +75,7 @@ describe('two gateways on PostgreSQL + Redis', {
       assert.deepEqual(statuses.slice(0, 4), [200, 200, 200, 200]);
       assert.ok(statuses.slice(4).includes(429), `statuses ${statuses.join(',')}`);
     } finally {
-      await developers.setPlan(plan);
+      await developers.plans.set(plan);
     }
   });
 

@@ -1,18 +1,10 @@
-import { cliActor } from '../../modules/developers/index.ts';
-import { usageReport } from '../../modules/developers/platform-api.ts';
-import type { Command } from '../command.ts';
-import {
-  appCommand,
-  developersOf,
-  EXIT,
-  optionalString,
-  output,
-  requireOption,
-  table,
-} from './developers-cli.ts';
+import { type ApiKeyView, cliActor } from '../../modules/developers/index.ts';
+import { appCommand, type Command, EXIT, output } from '../command.ts';
+import { requireOption, stringOption } from '../options.ts';
+import { table } from '../table.ts';
 
 const idAndReason = { id: { type: 'string' }, reason: { type: 'string' } } as const;
-const COLUMNS = [
+const COLUMNS: (keyof ApiKeyView)[] = [
   'id',
   'clientApplicationId',
   'label',
@@ -32,11 +24,11 @@ export const apiKeysCommands: Command[] = [
       options: { app: { type: 'string' } },
     },
     async (app, args, io) => {
-      const keys = await developersOf(app).apiKeys.list(
-        { clientApplicationId: optionalString(args, 'app') },
+      const keys = await app.services.developers.apiKeys.list(
+        { clientApplicationId: stringOption(args, 'app') },
         cliActor,
       );
-      output(io, args.json, keys, () => table(keys as never, COLUMNS));
+      output(io, args.json, keys, () => table(keys, COLUMNS));
       return EXIT.ok;
     },
   ),
@@ -45,8 +37,8 @@ export const apiKeysCommands: Command[] = [
     async (app, args, io) => {
       const id = requireOption(args, io, 'id');
       if (!id) return EXIT.usage;
-      const key = await developersOf(app).apiKeys.get(id, cliActor);
-      output(io, args.json, key, () => table([key as never], COLUMNS));
+      const key = await app.services.developers.apiKeys.get(id, cliActor);
+      output(io, args.json, key, () => table([key], COLUMNS));
       return EXIT.ok;
     },
   ),
@@ -68,12 +60,10 @@ export const apiKeysCommands: Command[] = [
       async (app, args, io) => {
         const id = requireOption(args, io, 'id');
         if (!id) return EXIT.usage;
-        const reason = optionalString(args, 'reason');
-        if (!reason && verb !== 'activate' && verb !== 'reinstate') {
-          requireOption(args, io, 'reason');
-          return EXIT.usage;
-        }
-        const keys = developersOf(app).apiKeys;
+        const needsReason = verb === 'suspend' || verb === 'revoke';
+        const reason = needsReason ? requireOption(args, io, 'reason') : stringOption(args, 'reason');
+        if (needsReason && !reason) return EXIT.usage;
+        const keys = app.services.developers.apiKeys;
         const key =
           verb === 'suspend'
             ? await keys.suspend(id, reason ?? '', cliActor)
@@ -100,25 +90,17 @@ export const apiKeysCommands: Command[] = [
     async (app, args, io) => {
       const keyId = requireOption(args, io, 'key');
       if (!keyId) return EXIT.usage;
-      const granularity = optionalString(args, 'granularity') ?? 'day';
-      if (granularity !== 'minute' && granularity !== 'hour' && granularity !== 'day') {
-        io.stderr.write('--granularity must be minute, hour or day\n');
-        return EXIT.usage;
-      }
-      const dev = developersOf(app);
-      await dev.apiKeys.get(keyId, cliActor);
-      const report = await usageReport(
-        dev.repo,
-        dev.usage,
-        [keyId],
-        granularity,
-        optionalString(args, 'since'),
-        app.context.clock.now(),
-      );
+      const { apiKeys, usageReports } = app.services.developers;
+      await apiKeys.get(keyId, cliActor);
+      const report = await usageReports.report({
+        keyIds: [keyId],
+        granularity: stringOption(args, 'granularity'),
+        since: stringOption(args, 'since'),
+      });
       output(io, args.json, { keyId, ...report }, () =>
         [
           `${report.total} answers since ${report.since}`,
-          table(report.items as never, ['bucket', 'api', 'operationId', 'status', 'count']),
+          table(report.items, ['bucket', 'api', 'operationId', 'status', 'count']),
         ].join('\n'),
       );
       return EXIT.ok;

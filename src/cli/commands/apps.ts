@@ -1,14 +1,7 @@
 import { cliActor } from '../../modules/developers/index.ts';
-import type { Command } from '../command.ts';
-import {
-  appCommand,
-  developersOf,
-  EXIT,
-  optionalString,
-  output,
-  requireOption,
-  table,
-} from './developers-cli.ts';
+import { appCommand, type Command, EXIT, output } from '../command.ts';
+import { requireOption, stringOption } from '../options.ts';
+import { table } from '../table.ts';
 
 const idAndReason = { id: { type: 'string' }, reason: { type: 'string' } } as const;
 
@@ -17,11 +10,11 @@ export const appsCommands: Command[] = [
   appCommand(
     { name: 'apps list', summary: 'list client applications', options: { org: { type: 'string' } } },
     async (app, args, io) => {
-      const dev = developersOf(app);
-      const apps = await dev.applications.list({ organizationId: optionalString(args, 'org') }, cliActor);
-      const views = await Promise.all(apps.map((a) => dev.applications.view(a)));
+      const { applications } = app.services.developers;
+      const apps = await applications.list({ organizationId: stringOption(args, 'org') }, cliActor);
+      const views = await Promise.all(apps.map((a) => applications.view(a)));
       output(io, args.json, views, () =>
-        table(views as never, [
+        table(views, [
           'id',
           'name',
           'kind',
@@ -40,8 +33,8 @@ export const appsCommands: Command[] = [
     async (app, args, io) => {
       const id = requireOption(args, io, 'id');
       if (!id) return EXIT.usage;
-      const dev = developersOf(app);
-      const view = await dev.applications.view(await dev.applications.get(id, cliActor));
+      const { applications } = app.services.developers;
+      const view = await applications.view(await applications.get(id, cliActor));
       output(io, args.json, view, () =>
         Object.entries(view)
           .map(([k, v]) => `${k.padEnd(24)} ${Array.isArray(v) ? v.join(' ') : String(v)}`)
@@ -68,14 +61,12 @@ export const appsCommands: Command[] = [
       async (app, args, io) => {
         const id = requireOption(args, io, 'id');
         if (!id) return EXIT.usage;
-        const reason = optionalString(args, 'reason');
-        if (!reason && (verb === 'suspend' || verb === 'delete')) {
-          requireOption(args, io, 'reason');
-          return EXIT.usage;
-        }
-        const dev = developersOf(app);
-        const updated = await dev.applications.setState(id, state, reason ?? `${verb} (CLI)`, cliActor);
-        const view = await dev.applications.view(updated);
+        const needsReason = verb === 'suspend' || verb === 'delete';
+        const reason = needsReason ? requireOption(args, io, 'reason') : stringOption(args, 'reason');
+        if (needsReason && !reason) return EXIT.usage;
+        const { applications } = app.services.developers;
+        const updated = await applications.setState(id, state, reason ?? `${verb} (CLI)`, cliActor);
+        const view = await applications.view(updated);
         output(io, args.json, view, () => `Application ${view.id} (${view.name}) is now ${view.state}.`);
         return EXIT.ok;
       },

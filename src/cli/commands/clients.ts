@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import type { OAuthClientSpec } from '../../modules/oauth/index.ts';
-import { type Command, EXIT, output, writeLine } from '../command.ts';
-import { authCommand, listOption, stringOption, subject, table } from './users.ts';
+import type { OAuthClientInfo, OAuthClientSpec } from '../../modules/oauth/index.ts';
+import { appCommand, type Command, EXIT, output, writeLine } from '../command.ts';
+import { flag, listOption, stringOption, subject } from '../options.ts';
+import { table } from '../table.ts';
 
-const COLUMNS = [
+const COLUMNS: (keyof OAuthClientInfo)[] = [
   'clientId',
   'name',
   'kind',
@@ -15,7 +16,7 @@ const COLUMNS = [
 
 /** `clients register|list|show|rotate-secret|disable|enable|revoke-grants` — OAuth clients. */
 export const clientsCommands: Command[] = [
-  authCommand(
+  appCommand(
     {
       name: 'clients register',
       summary: 'register an OAuth client (the secret is printed once)',
@@ -61,7 +62,7 @@ export const clientsCommands: Command[] = [
           ? (JSON.parse(await readFile(jwksFile, 'utf8')) as OAuthClientSpec['jwks'])
           : undefined,
         organizationName: stringOption(args, 'organization'),
-        firstParty: args.options['first-party'] === true,
+        firstParty: flag(args, 'first-party'),
       };
       const result = await app.services.oauth.clients.register(spec);
       output(io, args.json, result, () =>
@@ -75,12 +76,12 @@ export const clientsCommands: Command[] = [
       return EXIT.ok;
     },
   ),
-  authCommand({ name: 'clients list', summary: 'list OAuth clients' }, async (app, args, io) => {
+  appCommand({ name: 'clients list', summary: 'list OAuth clients' }, async (app, args, io) => {
     const clients = await app.services.oauth.clients.list();
-    output(io, args.json, clients, () => table(clients as never, COLUMNS));
+    output(io, args.json, clients, () => table(clients, COLUMNS));
     return EXIT.ok;
   }),
-  authCommand(
+  appCommand(
     { name: 'clients show', summary: 'show an OAuth client', options: { client: { type: 'string' } } },
     async (app, args, io) => {
       const id = subject(args, io, 'client');
@@ -94,7 +95,7 @@ export const clientsCommands: Command[] = [
       return EXIT.ok;
     },
   ),
-  authCommand(
+  appCommand(
     {
       name: 'clients rotate-secret',
       summary: 'issue a new client secret; the old one stays valid for --overlap seconds (default 86400)',
@@ -116,7 +117,7 @@ export const clientsCommands: Command[] = [
     },
   ),
   ...(['disable', 'enable'] as const).map((verb) =>
-    authCommand(
+    appCommand(
       {
         name: `clients ${verb}`,
         summary: verb === 'disable' ? 'disable a client and revoke its grants' : 'enable a client',

@@ -1,22 +1,9 @@
-import { type Command, type CommandArgs, EXIT, output, withApp, writeLine } from '../command.ts';
+import type { EntitlementActor } from '../../modules/entitlements/index.ts';
+import { appCommand, type Command, EXIT, output } from '../command.ts';
+import { listOption, positiveIntegerOption, requireOptions, stringOption } from '../options.ts';
+import { table } from '../table.ts';
 
-const str = (args: CommandArgs, name: string) => {
-  const value = args.options[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-};
-
-const list = (value: string | undefined) =>
-  value
-    ?.split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-
-/** Reports the options a command needs but did not get; true when all are there. */
-function requireAll(args: CommandArgs, io: Parameters<Command['run']>[1], names: string[]): boolean {
-  const missing = names.filter((name) => str(args, name) === undefined);
-  for (const name of missing) writeLine(io.stderr, `--${name} is required`);
-  return missing.length === 0;
-}
+const CLI: EntitlementActor = { type: 'cli' };
 
 const target = {
   subject: { type: 'string' },
@@ -25,37 +12,27 @@ const target = {
   permissions: { type: 'string' },
 } as const;
 
-/** `entitlements grant|revoke|list` — per-resource permissions of users (DESIGN.md §1 item 4). */
+/** `entitlements grant|revoke|list` — per-resource permissions of users (DESIGN.md §1 item 4); changes are audited by the service. */
 export const entitlementsCommands: Command[] = [
-  {
-    name: 'entitlements grant',
-    summary: 'grant permissions on a resource (merged with existing ones)',
-    options: { ...target, relationship: { type: 'string' } },
-    usage:
-      'strongroom entitlements grant --subject usr_… --resource account --id <accountId|*> --permissions view,viewBalance --relationship owner',
-    async run(args, io) {
-      if (!requireAll(args, io, ['subject', 'resource', 'id', 'permissions'])) return EXIT.usage;
+  appCommand(
+    {
+      name: 'entitlements grant',
+      summary: 'grant permissions on a resource (merged with existing ones)',
+      options: { ...target, relationship: { type: 'string' } },
+      usage:
+        'strongroom entitlements grant --subject usr_… --resource account --id <accountId|*> --permissions view,viewBalance --relationship owner',
+    },
+    async (app, args, io) => {
+      if (!requireOptions(args, io, ['subject', 'resource', 'id', 'permissions'])) return EXIT.usage;
+      const resourceId = stringOption(args, 'id') ?? '';
       const grant = {
-        subject: str(args, 'subject') as string,
-        resource: str(args, 'resource') as string,
-        resourceId: str(args, 'id') as string,
-        permissions: list(str(args, 'permissions')) ?? [],
-        relationship: str(args, 'relationship') ?? (str(args, 'id') === '*' ? 'institution' : 'owner'),
+        subject: stringOption(args, 'subject') ?? '',
+        resource: stringOption(args, 'resource') ?? '',
+        resourceId,
+        permissions: listOption(args, 'permissions') ?? [],
+        relationship: stringOption(args, 'relationship') ?? (resourceId === '*' ? 'institution' : 'owner'),
       };
-      await withApp(args.config, async (app) => {
-        await app.context.db.transaction().execute(async (trx) => {
-          await app.services.entitlements.grant(grant, trx);
-          await app.context.audit.record(
-            {
-              actor: { type: 'cli' },
-              action: 'entitlement.granted',
-              target: { type: grant.resource, id: grant.resourceId },
-              after: grant,
-            },
-            trx,
-          );
-        });
-      });
+      await app.services.entitlements.grant(grant, undefined, CLI);
       output(
         io,
         args.json,
@@ -65,35 +42,24 @@ export const entitlementsCommands: Command[] = [
       );
       return EXIT.ok;
     },
-  },
-  {
-    name: 'entitlements revoke',
-    summary: 'revoke some permissions on a resource, or all of them without --permissions',
-    options: target,
-    usage:
-      'strongroom entitlements revoke --subject usr_… --resource account --id <accountId|*> [--permissions transferFrom]',
-    async run(args, io) {
-      if (!requireAll(args, io, ['subject', 'resource', 'id'])) return EXIT.usage;
+  ),
+  appCommand(
+    {
+      name: 'entitlements revoke',
+      summary: 'revoke some permissions on a resource, or all of them without --permissions',
+      options: target,
+      usage:
+        'strongroom entitlements revoke --subject usr_… --resource account --id <accountId|*> [--permissions transferFrom]',
+    },
+    async (app, args, io) => {
+      if (!requireOptions(args, io, ['subject', 'resource', 'id'])) return EXIT.usage;
       const revocation = {
-        subject: str(args, 'subject') as string,
-        resource: str(args, 'resource') as string,
-        resourceId: str(args, 'id') as string,
-        permissions: list(str(args, 'permissions')),
+        subject: stringOption(args, 'subject') ?? '',
+        resource: stringOption(args, 'resource') ?? '',
+        resourceId: stringOption(args, 'id') ?? '',
+        permissions: listOption(args, 'permissions'),
       };
-      await withApp(args.config, async (app) => {
-        await app.context.db.transaction().execute(async (trx) => {
-          await app.services.entitlements.revoke(revocation, trx);
-          await app.context.audit.record(
-            {
-              actor: { type: 'cli' },
-              action: 'entitlement.revoked',
-              target: { type: revocation.resource, id: revocation.resourceId },
-              before: revocation,
-            },
-            trx,
-          );
-        });
-      });
+      await app.services.entitlements.revoke(revocation, undefined, CLI);
       output(
         io,
         args.json,
@@ -103,43 +69,33 @@ export const entitlementsCommands: Command[] = [
       );
       return EXIT.ok;
     },
-  },
-  {
-    name: 'entitlements list',
-    summary: 'list entitlements, optionally of one subject or resource',
-    options: {
-      subject: { type: 'string' },
-      resource: { type: 'string' },
-      id: { type: 'string' },
-      limit: { type: 'string' },
+  ),
+  appCommand(
+    {
+      name: 'entitlements list',
+      summary: 'list entitlements, optionally of one subject or resource',
+      options: {
+        subject: { type: 'string' },
+        resource: { type: 'string' },
+        id: { type: 'string' },
+        limit: { type: 'string' },
+      },
+      usage:
+        'strongroom entitlements list [--subject usr_…] [--resource account] [--id <accountId>] [--limit 1000]',
     },
-    usage:
-      'strongroom entitlements list [--subject usr_…] [--resource account] [--id <accountId>] [--limit 1000]',
-    async run(args, io) {
-      const limit = str(args, 'limit') === undefined ? 1000 : Number(str(args, 'limit'));
-      if (!Number.isSafeInteger(limit) || limit <= 0) {
-        writeLine(io.stderr, '--limit must be a positive integer');
-        return EXIT.usage;
-      }
-      const grants = await withApp(args.config, (app) =>
-        app.services.entitlements.list({
-          subject: str(args, 'subject'),
-          resource: str(args, 'resource'),
-          resourceId: str(args, 'id'),
-          limit,
-        }),
-      );
+    async (app, args, io) => {
+      const limit = positiveIntegerOption(args, io, 'limit');
+      if (limit === null) return EXIT.usage;
+      const grants = await app.services.entitlements.list({
+        subject: stringOption(args, 'subject'),
+        resource: stringOption(args, 'resource'),
+        resourceId: stringOption(args, 'id'),
+        limit: limit ?? 1000,
+      });
       output(io, args.json, grants, () =>
-        grants.length === 0
-          ? 'No entitlements.'
-          : grants
-              .map(
-                (g) =>
-                  `${g.subject}  ${g.resource} ${g.resourceId}  ${g.permissions.join(',')}  (${g.relationship})`,
-              )
-              .join('\n'),
+        table(grants, ['subject', 'resource', 'resourceId', 'permissions', 'relationship']),
       );
       return EXIT.ok;
     },
-  },
+  ),
 ];

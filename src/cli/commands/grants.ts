@@ -1,9 +1,10 @@
-import { type Command, EXIT, output, writeLine } from '../command.ts';
-import { authCommand, stringOption, table } from './users.ts';
+import { appCommand, type Command, EXIT, output, writeLine } from '../command.ts';
+import { stringOption } from '../options.ts';
+import { table } from '../table.ts';
 
 /** `grants list|revoke` — a user's grants (what they authorized which client to do). */
 export const grantsCommands: Command[] = [
-  authCommand(
+  appCommand(
     { name: 'grants list', summary: "list a user's grants", options: { user: { type: 'string' } } },
     async (app, args, io) => {
       const who = stringOption(args, 'user') ?? args.positionals[0];
@@ -17,13 +18,11 @@ export const grantsCommands: Command[] = [
         return EXIT.failure;
       }
       const grants = await app.services.oauth.grants.listUserGrants(user.id);
-      output(io, args.json, grants, () =>
-        table(grants as never, ['grantId', 'clientId', 'scope', 'expiresAt']),
-      );
+      output(io, args.json, grants, () => table(grants, ['grantId', 'clientId', 'scope', 'expiresAt']));
       return EXIT.ok;
     },
   ),
-  authCommand(
+  appCommand(
     {
       name: 'grants revoke',
       summary:

@@ -2,10 +2,13 @@ import type { Command } from '../command.ts';
 import { apiKeysCommands } from './api-keys.ts';
 import { apisCommands } from './apis.ts';
 import { appsCommands } from './apps.ts';
+import { callCommand } from './call.ts';
 import { clientsCommands } from './clients.ts';
 import { entitlementsCommands } from './entitlements.ts';
 import { grantsCommands } from './grants.ts';
 import { lifetimesCommands } from './lifetimes.ts';
+import { loginCommand } from './login.ts';
+import { logoutCommand } from './logout.ts';
 import { migrateCommand } from './migrate.ts';
 import { orgsCommands } from './orgs.ts';
 import { abuseCommands, plansCommands } from './plans.ts';
@@ -34,4 +37,7 @@ export const commands: Command[] = [
   ...clientsCommands,
   ...grantsCommands,
   ...signingKeysCommands,
+  loginCommand,
+  callCommand,
+  logoutCommand,
 ];

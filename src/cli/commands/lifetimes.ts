@@ -1,6 +1,6 @@
 import type { Lifetimes } from '../../modules/oauth/index.ts';
-import { type Command, EXIT, output, writeLine } from '../command.ts';
-import { authCommand, stringOption } from './users.ts';
+import { appCommand, type Command, EXIT, output, writeLine } from '../command.ts';
+import { stringOption } from '../options.ts';
 
 const FLAGS: Record<string, keyof Lifetimes> = {
   'access-token': 'accessToken',
@@ -13,14 +13,14 @@ const FLAGS: Record<string, keyof Lifetimes> = {
 };
 const CLIENT_FLAGS = new Set(['accessToken', 'code', 'refreshTokenIdle', 'refreshTokenAbsolute']);
 
-const render = (values: Record<string, unknown>) =>
+const render = (values: object) =>
   Object.entries(values)
     .map(([k, v]) => `${k.padEnd(22)} ${v}`)
     .join('\n');
 
 /** `lifetimes show|set` — token, code, session and interaction lifetimes (seconds), global or per client. */
 export const lifetimesCommands: Command[] = [
-  authCommand(
+  appCommand(
     {
       name: 'lifetimes show',
       summary: 'show lifetimes (seconds), global or for one client',
@@ -38,15 +38,15 @@ export const lifetimesCommands: Command[] = [
         }
         const effective = lifetimes.forClient(client.lifetimes);
         output(io, args.json, { client: clientId, overrides: client.lifetimes ?? {}, effective }, () =>
-          render(effective as never),
+          render(effective),
         );
         return EXIT.ok;
       }
-      output(io, args.json, lifetimes.global(), () => render(lifetimes.global() as never));
+      output(io, args.json, lifetimes.global(), () => render(lifetimes.global()));
       return EXIT.ok;
     },
   ),
-  authCommand(
+  appCommand(
     {
       name: 'lifetimes set',
       summary: 'set lifetimes in seconds; new tokens follow within a second',
@@ -98,7 +98,7 @@ export const lifetimesCommands: Command[] = [
         return EXIT.ok;
       }
       const next = await lifetimes.set(patch);
-      output(io, args.json, next, () => render(next as never));
+      output(io, args.json, next, () => render(next));
       return EXIT.ok;
     },
   ),

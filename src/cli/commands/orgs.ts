@@ -1,12 +1,13 @@
 import { cliActor } from '../../modules/developers/index.ts';
-import type { Command } from '../command.ts';
-import { appCommand, developersOf, EXIT, output, requireOption, table } from './developers-cli.ts';
+import { appCommand, type Command, EXIT, output } from '../command.ts';
+import { requireOption, stringOption } from '../options.ts';
+import { table } from '../table.ts';
 
 /** `orgs list|create|members` — organizations of the developer portal. */
 export const orgsCommands: Command[] = [
   appCommand({ name: 'orgs list', summary: 'list organizations' }, async (app, args, io) => {
-    const orgs = await developersOf(app).organizations.list(cliActor);
-    output(io, args.json, orgs, () => table(orgs as never, ['id', 'name', 'createdAt']));
+    const orgs = await app.services.developers.organizations.list(cliActor);
+    output(io, args.json, orgs, () => table(orgs, ['id', 'name', 'createdAt']));
     return EXIT.ok;
   }),
   appCommand(
@@ -19,12 +20,11 @@ export const orgsCommands: Command[] = [
     async (app, args, io) => {
       const name = requireOption(args, io, 'name');
       if (!name) return EXIT.usage;
-      const ownerId = args.options['owner-id'];
-      const owner =
-        typeof ownerId === 'string'
-          ? { userId: ownerId, displayName: String(args.options['owner-name'] ?? ownerId) }
-          : undefined;
-      const org = await developersOf(app).organizations.create({ name, owner }, cliActor);
+      const ownerId = stringOption(args, 'owner-id');
+      const owner = ownerId
+        ? { userId: ownerId, displayName: stringOption(args, 'owner-name') ?? ownerId }
+        : undefined;
+      const org = await app.services.developers.organizations.create({ name, owner }, cliActor);
       output(io, args.json, org, () => `Created organization ${org.id} (${org.name}).`);
       return EXIT.ok;
     },
@@ -38,10 +38,8 @@ export const orgsCommands: Command[] = [
     async (app, args, io) => {
       const id = requireOption(args, io, 'id');
       if (!id) return EXIT.usage;
-      const members = await developersOf(app).organizations.members(id, cliActor);
-      output(io, args.json, members, () =>
-        table(members as never, ['userId', 'displayName', 'role', 'createdAt']),
-      );
+      const members = await app.services.developers.organizations.members(id, cliActor);
+      output(io, args.json, members, () => table(members, ['userId', 'displayName', 'role', 'createdAt']));
       return EXIT.ok;
     },
   ),

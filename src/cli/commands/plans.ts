@@ -1,13 +1,14 @@
-import { ABUSE_SETTING, DEFAULT_ABUSE } from '../../modules/developers/index.ts';
-import type { Command } from '../command.ts';
-import { appCommand, developersOf, EXIT, output, requireOption, table } from './developers-cli.ts';
+import { type AbuseSettings, cliActor } from '../../modules/developers/index.ts';
+import { appCommand, type Command, EXIT, output } from '../command.ts';
+import { flag, positiveIntegerOption, requireOption } from '../options.ts';
+import { table } from '../table.ts';
 
 /** `plans list|set` — rate plans (per second, burst, per day; abuse exemption). */
 export const plansCommands: Command[] = [
   appCommand({ name: 'plans list', summary: 'list rate plans' }, async (app, args, io) => {
-    const plans = await developersOf(app).repo.listPlans();
+    const plans = await app.services.developers.plans.list();
     output(io, args.json, plans, () =>
-      table(plans as never, ['id', 'name', 'perSecond', 'burst', 'perDay', 'abuseExempt']),
+      table(plans, ['id', 'name', 'perSecond', 'burst', 'perDay', 'abuseExempt']),
     );
     return EXIT.ok;
   }),
@@ -28,24 +29,19 @@ export const plansCommands: Command[] = [
     async (app, args, io) => {
       const name = requireOption(args, io, 'name');
       if (!name) return EXIT.usage;
-      const numbers: number[] = [];
-      for (const option of ['per-second', 'burst', 'per-day']) {
-        const value = Number(args.options[option]);
-        if (!Number.isSafeInteger(value) || value <= 0) {
-          io.stderr.write(`--${option} must be a positive integer\n`);
-          return EXIT.usage;
-        }
-        numbers.push(value);
-      }
-      const [perSecond = 0, burst = 0, perDay = 0] = numbers;
-      const dev = developersOf(app);
-      const plan = await dev.setPlan({
-        name,
-        perSecond,
-        burst,
-        perDay,
-        abuseExempt: args.options['abuse-exempt'] === true,
+      const limits = (['per-second', 'burst', 'per-day'] as const).map((option) => {
+        const value = positiveIntegerOption(args, io, option);
+        if (value === undefined) io.stderr.write(`--${option} is required\n`);
+        return value;
       });
+      const [perSecond, burst, perDay] = limits;
+      if (typeof perSecond !== 'number' || typeof burst !== 'number' || typeof perDay !== 'number') {
+        return EXIT.usage;
+      }
+      const plan = await app.services.developers.plans.set(
+        { name, perSecond, burst, perDay, abuseExempt: flag(args, 'abuse-exempt') },
+        cliActor,
+      );
       output(
         io,
         args.json,
@@ -57,13 +53,18 @@ export const plansCommands: Command[] = [
   ),
 ];
 
+const ABUSE_OPTIONS = [
+  ['max-refusals', 'maxRefusals'],
+  ['max-rate-limited', 'maxRateLimited'],
+  ['window-seconds', 'windowSeconds'],
+] as const;
+
 /** `abuse show|set` — the automatic suspension thresholds (institution setting, effective within 1 s). */
 export const abuseCommands: Command[] = [
   appCommand(
     { name: 'abuse show', summary: 'show the abuse auto-suspension thresholds' },
     async (app, args, io) => {
-      const value = await app.context.settings.get(ABUSE_SETTING, DEFAULT_ABUSE);
-      const settings = { ...DEFAULT_ABUSE, ...value };
+      const settings = await app.services.developers.abuseSettings.get();
       output(
         io,
         args.json,
@@ -78,38 +79,17 @@ export const abuseCommands: Command[] = [
     {
       name: 'abuse set',
       summary: 'change the abuse auto-suspension thresholds',
-      options: {
-        'max-refusals': { type: 'string' },
-        'max-rate-limited': { type: 'string' },
-        'window-seconds': { type: 'string' },
-      },
+      options: Object.fromEntries(ABUSE_OPTIONS.map(([option]) => [option, { type: 'string' as const }])),
       usage: 'strongroom abuse set [--max-refusals 200] [--max-rate-limited 6000] [--window-seconds 60]',
     },
     async (app, args, io) => {
-      const current = { ...DEFAULT_ABUSE, ...(await app.context.settings.get(ABUSE_SETTING, DEFAULT_ABUSE)) };
-      const next = { ...current };
-      for (const [option, field] of [
-        ['max-refusals', 'maxRefusals'],
-        ['max-rate-limited', 'maxRateLimited'],
-        ['window-seconds', 'windowSeconds'],
-      ] as const) {
-        const raw = args.options[option];
-        if (raw === undefined) continue;
-        const value = Number(raw);
-        if (!Number.isSafeInteger(value) || value <= 0) {
-          io.stderr.write(`--${option} must be a positive integer\n`);
-          return EXIT.usage;
-        }
-        next[field] = value;
+      const patch: Partial<AbuseSettings> = {};
+      for (const [option, field] of ABUSE_OPTIONS) {
+        const value = positiveIntegerOption(args, io, option);
+        if (value === null) return EXIT.usage;
+        if (value !== undefined) patch[field] = value;
       }
-      await app.context.settings.set(ABUSE_SETTING, next);
-      await app.context.audit.record({
-        actor: { type: 'cli' },
-        action: 'setting.changed',
-        target: { type: 'setting', id: ABUSE_SETTING },
-        before: current,
-        after: next,
-      });
+      const next = await app.services.developers.abuseSettings.set(patch, cliActor);
       output(io, args.json, next, () => `Abuse thresholds: ${JSON.stringify(next)}`);
       return EXIT.ok;
     },

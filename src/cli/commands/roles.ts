@@ -1,20 +1,21 @@
 import type { Role, RoleCategory } from '../../modules/identity/index.ts';
-import { type Command, EXIT, output, writeLine } from '../command.ts';
-import { authCommand, listOption, stringOption, subject, table } from './users.ts';
+import { appCommand, type Command, EXIT, output, writeLine } from '../command.ts';
+import { flag, listOption, stringOption, subject } from '../options.ts';
+import { table } from '../table.ts';
 
-const COLUMNS = ['name', 'category', 'requiresMfa', 'scopes'];
+const COLUMNS: (keyof Role)[] = ['name', 'category', 'requiresMfa', 'scopes'];
 
 /** `roles list|set-scopes|add` — roles and the scopes they grant. */
 export const rolesCommands: Command[] = [
-  authCommand(
+  appCommand(
     { name: 'roles list', summary: 'list roles and the scopes they grant' },
     async (app, args, io) => {
       const roles = await app.services.identity.listRoles();
-      output(io, args.json, roles, () => table(roles as never, COLUMNS));
+      output(io, args.json, roles, () => table(roles, COLUMNS));
       return EXIT.ok;
     },
   ),
-  authCommand(
+  appCommand(
     {
       name: 'roles set-scopes',
       summary: 'replace the scopes a role grants (applies to tokens issued from now on)',
@@ -34,11 +35,11 @@ export const rolesCommands: Command[] = [
         return EXIT.failure;
       }
       const saved = await app.services.identity.saveRole({ ...role, scopes });
-      output(io, args.json, saved, () => table([saved as never], COLUMNS));
+      output(io, args.json, saved, () => table([saved], COLUMNS));
       return EXIT.ok;
     },
   ),
-  authCommand(
+  appCommand(
     {
       name: 'roles add',
       summary: 'add (or redefine) a role',
@@ -64,10 +65,10 @@ export const rolesCommands: Command[] = [
         description: stringOption(args, 'description') ?? name,
         scopes: listOption(args, 'scopes') ?? [],
         // Operator and system roles require MFA unless said otherwise.
-        requiresMfa: args.options['requires-mfa'] === true || category !== 'customer',
+        requiresMfa: flag(args, 'requires-mfa') || category !== 'customer',
       };
       const saved = await app.services.identity.saveRole(role);
-      output(io, args.json, saved, () => table([saved as never], COLUMNS));
+      output(io, args.json, saved, () => table([saved], COLUMNS));
       return EXIT.ok;
     },
   ),

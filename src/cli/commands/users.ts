@@ -1,66 +1,14 @@
-import type { App } from '../../app.ts';
 import type { User } from '../../modules/identity/index.ts';
-import {
-  type CliIo,
-  type Command,
-  type CommandArgs,
-  EXIT,
-  output,
-  readSecretFromStdin,
-  withApp,
-  writeLine,
-} from '../command.ts';
+import { appCommand, type Command, EXIT, output, readSecretFromStdin, writeLine } from '../command.ts';
+import { flag, listOption, stringOption, subject } from '../options.ts';
+import { table } from '../table.ts';
 
-/** Plumbing shared by the identity/oauth commands (users, roles, lifetimes, clients, grants, signing-keys). */
-export function authCommand(
-  spec: Omit<Command, 'run'>,
-  run: (app: App, args: CommandArgs, io: CliIo) => Promise<number>,
-): Command {
-  return { ...spec, run: (args, io) => withApp(args.config, (app) => run(app, args, io)) };
-}
-
-export function stringOption(args: CommandArgs, name: string): string | undefined {
-  const value = args.options[name];
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
-
-/** The option, or the first positional argument (`users disable alice` = `users disable --user alice`). */
-export function subject(args: CommandArgs, io: CliIo, name: string): string | undefined {
-  const value = stringOption(args, name) ?? args.positionals[0];
-  if (!value) writeLine(io.stderr, `--${name} is required`);
-  return value;
-}
-
-export function listOption(args: CommandArgs, name: string): string[] | undefined {
-  const value = args.options[name];
-  const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  const out = values.flatMap((v) => String(v).split(/[,\s]+/)).filter(Boolean);
-  return value === undefined ? undefined : out;
-}
-
-export function table(rows: Record<string, unknown>[], columns: string[]): string {
-  if (rows.length === 0) return '(none)';
-  const cells = rows.map((row) =>
-    columns.map((c) => {
-      const v = row[c];
-      return Array.isArray(v) ? v.join(' ') : String(v ?? '');
-    }),
-  );
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => v.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(columns), ...cells.map(line)].join('\n');
-}
-
-const USER_COLUMNS = ['id', 'username', 'status', 'roles', 'mfaRequired', 'mfaEnrolled'];
-const describeUser = (user: User) => table([user as never], USER_COLUMNS);
+const USER_COLUMNS: (keyof User)[] = ['id', 'username', 'status', 'roles', 'mfaRequired', 'mfaEnrolled'];
+const describeUser = (user: User) => table([user], USER_COLUMNS);
 
 /** `users add|list|show|disable|enable|unlock|set-password|set-roles` */
 export const usersCommands: Command[] = [
-  authCommand(
+  appCommand(
     {
       name: 'users add',
       summary: 'add a user (password read from standard input)',
@@ -77,7 +25,7 @@ export const usersCommands: Command[] = [
     async (app, args, io) => {
       const username = subject(args, io, 'username');
       if (!username) return EXIT.usage;
-      if (args.options['password-stdin'] !== true) {
+      if (!flag(args, 'password-stdin')) {
         writeLine(io.stderr, '--password-stdin is required (passwords are never taken as arguments)');
         return EXIT.usage;
       }
@@ -88,18 +36,18 @@ export const usersCommands: Command[] = [
         roles: listOption(args, 'roles') ?? [],
         displayName: stringOption(args, 'display-name'),
         email: stringOption(args, 'email'),
-        mfaRequired: args.options['mfa-required'] === true,
+        mfaRequired: flag(args, 'mfa-required'),
       });
       output(io, args.json, user, () => `Added user ${user.username} (${user.id}).`);
       return EXIT.ok;
     },
   ),
-  authCommand({ name: 'users list', summary: 'list users' }, async (app, args, io) => {
+  appCommand({ name: 'users list', summary: 'list users' }, async (app, args, io) => {
     const users = await app.services.identity.listUsers();
-    output(io, args.json, users, () => table(users as never, USER_COLUMNS));
+    output(io, args.json, users, () => table(users, USER_COLUMNS));
     return EXIT.ok;
   }),
-  authCommand(
+  appCommand(
     { name: 'users show', summary: 'show a user', options: { user: { type: 'string' } } },
     async (app, args, io) => {
       const id = subject(args, io, 'user');
@@ -113,43 +61,35 @@ export const usersCommands: Command[] = [
       return EXIT.ok;
     },
   ),
-  authCommand(
-    {
-      name: 'users disable',
-      summary: "disable a user: ends the user's sessions and grants",
-      options: { user: { type: 'string' }, reason: { type: 'string' } },
-    },
-    async (app, args, io) => {
-      const id = subject(args, io, 'user');
-      if (!id) return EXIT.usage;
-      const user = await app.services.identity.setStatus(
-        id,
+  ...(
+    [
+      [
+        'disable',
         'disabled',
-        stringOption(args, 'reason') ?? 'disabled by the institution (CLI)',
-      );
-      output(io, args.json, user, () => `Disabled ${user.username}; their sessions and grants have ended.`);
-      return EXIT.ok;
-    },
+        "disable a user: ends the user's sessions and grants",
+        'their sessions and grants have ended',
+      ],
+      ['enable', 'active', 'enable a disabled user', 'they may sign in again'],
+    ] as const
+  ).map(([verb, status, summary, effect]) =>
+    appCommand(
+      { name: `users ${verb}`, summary, options: { user: { type: 'string' }, reason: { type: 'string' } } },
+      async (app, args, io) => {
+        const id = subject(args, io, 'user');
+        if (!id) return EXIT.usage;
+        const reason = stringOption(args, 'reason') ?? `${verb}d by the institution (CLI)`;
+        const user = await app.services.identity.setStatus(id, status, reason);
+        output(
+          io,
+          args.json,
+          user,
+          () => `${verb === 'disable' ? 'Disabled' : 'Enabled'} ${user.username}; ${effect}.`,
+        );
+        return EXIT.ok;
+      },
+    ),
   ),
-  authCommand(
-    {
-      name: 'users enable',
-      summary: 'enable a disabled user',
-      options: { user: { type: 'string' }, reason: { type: 'string' } },
-    },
-    async (app, args, io) => {
-      const id = subject(args, io, 'user');
-      if (!id) return EXIT.usage;
-      const user = await app.services.identity.setStatus(
-        id,
-        'active',
-        stringOption(args, 'reason') ?? 'enabled by the institution (CLI)',
-      );
-      output(io, args.json, user, () => `Enabled ${user.username}.`);
-      return EXIT.ok;
-    },
-  ),
-  authCommand(
+  appCommand(
     {
       name: 'users unlock',
       summary: 'unlock a user locked after failed sign-ins',
@@ -163,7 +103,7 @@ export const usersCommands: Command[] = [
       return EXIT.ok;
     },
   ),
-  authCommand(
+  appCommand(
     {
       name: 'users set-password',
       summary: "set a user's password (from standard input); ends their sessions and grants",
@@ -172,7 +112,7 @@ export const usersCommands: Command[] = [
     async (app, args, io) => {
       const id = subject(args, io, 'user');
       if (!id) return EXIT.usage;
-      if (args.options['password-stdin'] !== true) {
+      if (!flag(args, 'password-stdin')) {
         writeLine(io.stderr, '--password-stdin is required (passwords are never taken as arguments)');
         return EXIT.usage;
       }
@@ -187,7 +127,7 @@ export const usersCommands: Command[] = [
       return EXIT.ok;
     },
   ),
-  authCommand(
+  appCommand(
     {
       name: 'users set-roles',
       summary: "replace a user's roles",

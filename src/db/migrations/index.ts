@@ -5,6 +5,7 @@ import * as m003 from './003-oauth.ts';
 import * as m004 from './004-developers.ts';
 import * as m005 from './005-gateway.ts';
 import * as m006 from './006-banking.ts';
+import * as m007 from './007-enumerated-columns.ts';
 
 /**
  * Every migration, in order. Names are stable forever once released; add new ones at the end
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '004-developers': m004,
   '005-gateway': m005,
   '006-banking': m006,
+  '007-enumerated-columns': m007,
 };

@@ -9,7 +9,10 @@ export interface OrganizationsTable {
   updated_at: string;
 }
 
-/** A user's membership of an organization; `role` is `owner`, `admin` or `developer`. */
+/**
+ * A user's membership of an organization. Enumerated columns (here `role`) are constrained to their values
+ * by migration 007 on both dialects; the services validate first, with the lists in `developers/model.ts`.
+ */
 export interface OrganizationMembersTable {
   organization_id: string;
   user_id: string;
@@ -23,6 +26,7 @@ export interface OrganizationMembersTable {
 export interface OrganizationInvitationsTable {
   id: string;
   organization_id: string;
+  /** `owner`, `admin` or `developer`. */
   role: string;
   token_hash: string;
   created_by: string | null;
@@ -49,12 +53,13 @@ export interface ClientApplicationsTable {
   organization_id: string;
   name: string;
   description: string;
-  /** `web`, `native`, `spa`, `service`. */
+  /** `web`, `native`, `spa`, `service` (constrained). */
   kind: string;
   client_id: string;
   redirect_uris_json: string;
   cors_origins_json: string;
   grant_types_json: string;
+  /** `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none` (constrained). */
   token_endpoint_auth_method: string;
   /** Scopes the application may be granted (approved). */
   scopes_json: string;
@@ -63,9 +68,9 @@ export interface ClientApplicationsTable {
   /** API names the application may call, or `["*"]`. */
   apis_json: string;
   plan_id: string;
-  /** `sandbox` or `production`. */
+  /** `sandbox` or `production` (constrained). */
   environment: string;
-  /** `pending`, `active`, `suspended`, `deleted`. */
+  /** `pending`, `active`, `suspended`, `deleted` (constrained). */
   state: string;
   state_reason: string | null;
   is_first_party: number;
@@ -84,7 +89,7 @@ export interface ApiKeysTable {
   prefix: string;
   last4: string;
   secret_hash: string;
-  /** `pending`, `active`, `suspended`, `revoked` (`expired` is derived from `expires_at`). */
+  /** `pending`, `active`, `suspended`, `revoked` (constrained; `expired` is derived from `expires_at`). */
   state: string;
   state_reason: string | null;
   expires_at: string | null;
@@ -102,7 +107,7 @@ export interface UsageCountersTable {
   api: string;
   operation_id: string;
   status: number;
-  /** `minute`, `hour` or `day`. */
+  /** `minute`, `hour` or `day` (constrained). */
   granularity: string;
   /** Start of the bucket, RFC 3339 UTC. */
   bucket: string;

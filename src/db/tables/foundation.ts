@@ -20,7 +20,7 @@ export interface ChangeLogTable {
 export interface AuditLogTable {
   id: string;
   occurred_at: string;
-  /** `user`, `client`, `system`, `cli`. */
+  /** `user`, `client`, `system`, `cli` (constrained by migration 007). */
   actor_type: string;
   actor_id: string | null;
   /** e.g. `apiKey.revoked`, `user.disabled`. */

@@ -9,7 +9,7 @@ export interface UsersTable {
   email: string | null;
   /** PHC string `$argon2id$v=19$m=…,t=…,p=…$salt$hash`. */
   password_hash: string;
-  /** `active` | `disabled` | `locked` (locked until `locked_until`). */
+  /** `active` | `disabled` | `locked` (locked until `locked_until`); constrained by migration 007. */
   status: string;
   locked_until: string | null;
   /** 1: MFA required whatever the roles say; 0: follow the roles. */
@@ -26,7 +26,7 @@ export interface UsersTable {
 export interface RolesTable {
   /** e.g. `customer`, `teller`. */
   name: string;
-  /** `customer` | `operator` | `system`. */
+  /** `customer` | `operator` | `system`; constrained by migration 007. */
   category: string;
   description: string;
   /** JSON array of scope names this role grants. */

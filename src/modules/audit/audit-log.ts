@@ -1,12 +1,15 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../../db/schema.ts';
-import type { Clock } from '../../lib/clock.ts';
-import { isoAt } from '../../lib/clock.ts';
+import type { Kysely } from 'kysely';
+import type { Database, Executor } from '../../db/index.ts';
+import { type Clock, isoAt } from '../../lib/clock.ts';
 import { newId } from '../../lib/ids.ts';
+
+/** Who can act (the `actor_type` column is constrained to these, migration 007). */
+export const ACTOR_TYPES = ['user', 'client', 'system', 'cli'] as const;
+export type ActorType = (typeof ACTOR_TYPES)[number];
 
 /** One security or lifecycle event: who did what to which thing, when, why, and what changed. */
 export interface AuditEvent {
-  actor: { type: 'user' | 'client' | 'system' | 'cli'; id?: string | null };
+  actor: { type: ActorType; id?: string | null };
   /** Dotted verb, e.g. `apiKey.revoked`, `user.locked`, `grant.revoked`. */
   action: string;
   target: { type: string; id?: string | null };
@@ -26,10 +29,7 @@ export interface AuditEntry extends AuditEvent {
 export function createAuditLog(deps: { db: Kysely<Database>; clock: Clock }) {
   const { db, clock } = deps;
   return {
-    async record(
-      event: AuditEvent,
-      executor: Kysely<Database> | Transaction<Database> = db,
-    ): Promise<string> {
+    async record(event: AuditEvent, executor: Executor = db): Promise<string> {
       const id = newId('aud');
       await executor
         .insertInto('audit_log')
@@ -62,7 +62,7 @@ export function createAuditLog(deps: { db: Kysely<Database>; clock: Clock }) {
       return rows.map((row) => ({
         id: row.id,
         occurredAt: row.occurred_at,
-        actor: { type: row.actor_type as AuditEvent['actor']['type'], id: row.actor_id },
+        actor: { type: row.actor_type as ActorType, id: row.actor_id },
         action: row.action,
         target: { type: row.target_type, id: row.target_id },
         reason: row.reason,

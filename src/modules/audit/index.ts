@@ -1,1 +1,8 @@
-export { type AuditEntry, type AuditEvent, type AuditLog, createAuditLog } from './audit-log.ts';
+export {
+  ACTOR_TYPES,
+  type ActorType,
+  type AuditEntry,
+  type AuditEvent,
+  type AuditLog,
+  createAuditLog,
+} from './audit-log.ts';

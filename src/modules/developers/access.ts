@@ -1,7 +1,10 @@
+import type { Executor } from '../../db/index.ts';
 import { AppError, problems } from '../../errors/index.ts';
+import type { AuditEvent } from '../audit/index.ts';
 import type { Principal } from '../gateway/contract.ts';
-import type { DevelopersRepository } from './developers-repository.ts';
+import { applicationsRepository } from './applications-repository.ts';
 import type { ClientApplication, MemberRole } from './model.ts';
+import { organizationsRepository } from './organizations-repository.ts';
 
 /**
  * Who is acting. `institution` actors (the FI administrator's `admin/full`, the CLI, the system itself)
@@ -16,6 +19,11 @@ export interface Actor {
 
 export const systemActor: Actor = Object.freeze({ type: 'system', id: null, institution: true });
 export const cliActor: Actor = Object.freeze({ type: 'cli', id: null, institution: true });
+
+/** The actor part of an audit record: who, and the request they acted in. */
+export function auditedBy(actor: Actor): Pick<AuditEvent, 'actor' | 'requestId'> {
+  return { actor: { type: actor.type, id: actor.id }, requestId: actor.requestId };
+}
 
 /** The actor of a platform API call (the gateway expands `admin/full` ⇒ `admin/*`). */
 export function actorFromPrincipal(principal: Principal | undefined, requestId: string): Actor {
@@ -38,8 +46,18 @@ export function actorFromScopes(userId: string, scopes: readonly string[], reque
   return { type: 'user', id: userId, institution: scopes.includes('admin/full'), requestId };
 }
 
+/** 403 unless the actor acts for the institution. */
+export function requireInstitution(actor: Actor, what: string): void {
+  if (!actor.institution) {
+    throw new AppError('forbidden', {
+      detail: `Only the institution's administrator may ${what}.`,
+      reason: 'notInstitution',
+    });
+  }
+}
+
 /** What a member role may do inside its organization. */
-export type Need = 'read' | 'write' | 'manage';
+type Need = 'read' | 'write' | 'manage';
 const ROLE_ALLOWS: Record<MemberRole, readonly Need[]> = {
   owner: ['read', 'write', 'manage'],
   admin: ['read', 'write', 'manage'],
@@ -51,14 +69,14 @@ const ROLE_ALLOWS: Record<MemberRole, readonly Need[]> = {
  * and the CLI: a resource outside the caller's organizations does not exist for them (404, identical to
  * a missing id); inside, the member role decides (403).
  */
-export function createAccess(repo: DevelopersRepository) {
+export function createAccess(db: Executor) {
   async function roleIn(
     actor: Actor,
     organizationId: string,
   ): Promise<MemberRole | 'institution' | undefined> {
     if (actor.institution) return 'institution';
     if (!actor.id) return undefined;
-    return (await repo.membershipsOf(actor.id)).get(organizationId);
+    return (await organizationsRepository.membershipsOf(db, actor.id)).get(organizationId);
   }
 
   return {
@@ -66,7 +84,7 @@ export function createAccess(repo: DevelopersRepository) {
     async visibleOrganizations(actor: Actor): Promise<string[] | '*'> {
       if (actor.institution) return '*';
       if (!actor.id) return [];
-      return [...(await repo.membershipsOf(actor.id)).keys()];
+      return [...(await organizationsRepository.membershipsOf(db, actor.id)).keys()];
     },
 
     async requireOrganization(actor: Actor, organizationId: string, need: Need): Promise<void> {
@@ -82,20 +100,13 @@ export function createAccess(repo: DevelopersRepository) {
 
     /** The application if the actor may `need` it; 404 for other organizations and deleted apps. */
     async requireApplication(actor: Actor, applicationId: string, need: Need): Promise<ClientApplication> {
-      const app = await repo.findApplication(applicationId);
+      const app = await applicationsRepository.find(db, applicationId);
       if (!app || app.state === 'deleted') throw problems.notFound();
       await this.requireOrganization(actor, app.organizationId, need);
       return app;
     },
 
-    requireInstitution(actor: Actor, what: string): void {
-      if (!actor.institution) {
-        throw new AppError('forbidden', {
-          detail: `Only the institution's administrator may ${what}.`,
-          reason: 'notInstitution',
-        });
-      }
-    },
+    requireInstitution,
   };
 }
 

@@ -1,21 +1,17 @@
+import type { Kysely } from 'kysely';
+import type { Database, Executor } from '../../db/index.ts';
 import { AppError, problems } from '../../errors/index.ts';
-import type { Clock } from '../../lib/clock.ts';
-import { isoAt } from '../../lib/clock.ts';
+import { type Clock, isoAt, parseIso } from '../../lib/clock.ts';
 import type { ChangeFeed } from '../../store/index.ts';
 import type { AuditLog } from '../audit/index.ts';
-import type { Access, Actor } from './access.ts';
-import type { DevelopersRepository, Executor } from './developers-repository.ts';
+import { type Access, type Actor, auditedBy } from './access.ts';
+import { apiKeysRepository as keys } from './api-keys-repository.ts';
+import { applicationsRepository } from './applications-repository.ts';
 import { generateKey } from './key-format.ts';
 import type { DevelopersKeyVerifier } from './key-verifier.ts';
 import { TOPICS } from './key-verifier.ts';
-import {
-  type ApiKeyRecord,
-  type ClientApplication,
-  effectiveKeyState,
-  KEY_TRANSITIONS,
-  type KeyState,
-  type StoredKeyState,
-} from './model.ts';
+import type { ApiKeyRecord, ClientApplication, KeyState, StoredKeyState } from './model.ts';
+import { effectiveKeyState, KEY_TRANSITIONS } from './rules.ts';
 
 export const DEFAULT_OVERLAP_SECONDS = 86_400;
 export const MAX_OVERLAP_SECONDS = 30 * 86_400;
@@ -61,7 +57,7 @@ const snapshot = (key: ApiKeyRecord) => ({
 });
 
 export interface ApiKeysDeps {
-  repo: DevelopersRepository;
+  db: Kysely<Database>;
   access: Access;
   clock: Clock;
   audit: AuditLog;
@@ -75,12 +71,12 @@ export interface ApiKeysDeps {
  * change feed in the same transaction, then dropped from this process's verifier cache at once.
  */
 export function createApiKeys(deps: ApiKeysDeps) {
-  const { repo, access, clock, audit, changes, verifier } = deps;
+  const { db, access, clock, audit, changes, verifier } = deps;
   const now = () => clock.now();
 
   /** Insert a new key for `app` inside the caller's transaction; returns the plaintext once. */
   async function issue(
-    trx: Executor,
+    ex: Executor,
     app: ClientApplication,
     input: { label?: string; expiresAt?: string | null; state: StoredKeyState; rotatedFrom?: string },
     actor: Actor,
@@ -102,25 +98,24 @@ export function createApiKeys(deps: ApiKeysDeps) {
       createdAt: at,
       updatedAt: at,
     };
-    await repo.insertKey(key, trx);
+    await keys.insert(ex, key);
     await audit.record(
       {
-        actor: { type: actor.type, id: actor.id },
+        ...auditedBy(actor),
         action: input.rotatedFrom ? 'apiKey.rotated' : 'apiKey.created',
         target: { type: 'apiKey', id: key.id },
         after: { ...snapshot(key), applicationId: app.id, rotatedFrom: key.rotatedFrom },
-        requestId: actor.requestId,
       },
-      trx,
+      ex,
     );
     // A process may remember this id as unknown (someone probed it): tell every process.
-    await changes.publish(TOPICS.apiKey, key.id, trx);
+    await changes.publish(TOPICS.apiKey, key.id, ex);
     return { key, plaintext: generated.key };
   }
 
   function validateExpiry(expiresAt: string | null | undefined): string | null {
     if (expiresAt === undefined || expiresAt === null) return null;
-    const ms = Date.parse(expiresAt);
+    const ms = parseIso(expiresAt);
     if (Number.isNaN(ms)) throw problems.badRequest('expiresAt is not a timestamp.');
     if (ms <= now()) {
       throw new AppError('badRequest', {
@@ -131,16 +126,18 @@ export function createApiKeys(deps: ApiKeysDeps) {
     return isoAt(ms);
   }
 
-  async function transition(
-    keyId: string,
+  /**
+   * Move a key to `to` inside `ex`: a compare-and-set on the stored state, audited and published with
+   * the change. 409 when the state machine forbids it or the key changed meanwhile.
+   */
+  async function applyTransition(
+    ex: Executor,
+    key: ApiKeyRecord,
     to: StoredKeyState,
-    options: { reason: string | null; actor: Actor; action: string; allowedFrom?: readonly KeyState[] },
+    options: { reason: string | null; actor: Actor; action: string },
   ): Promise<ApiKeyRecord> {
-    const key = await repo.findKey(keyId);
-    if (!key) throw problems.notFound();
     const current = effectiveKeyState(key, now());
-    const allowed = options.allowedFrom ? options.allowedFrom.includes(current) : true;
-    if (!allowed || !KEY_TRANSITIONS[current].includes(to)) {
+    if (!KEY_TRANSITIONS[current].includes(to)) {
       throw new AppError('conflict', {
         detail: `A key that is ${current} cannot become ${to}.`,
         reason: `keyTransition:${current}->${to}`,
@@ -148,30 +145,43 @@ export function createApiKeys(deps: ApiKeysDeps) {
     }
     const at = isoAt(now());
     const updated: ApiKeyRecord = { ...key, state: to, stateReason: options.reason, updatedAt: at };
-    await repo.db.transaction().execute(async (trx) => {
-      const ok = await repo.updateKey(
-        key.id,
-        key.state,
-        { state: to, stateReason: options.reason, updatedAt: at },
-        trx,
-      );
-      if (!ok) throw problems.conflict('The key changed meanwhile; read it again.');
-      await audit.record(
-        {
-          actor: { type: options.actor.type, id: options.actor.id },
-          action: options.action,
-          target: { type: 'apiKey', id: key.id },
-          reason: options.reason,
-          before: snapshot(key),
-          after: snapshot(updated),
-          requestId: options.actor.requestId,
-        },
-        trx,
-      );
-      await changes.publish(TOPICS.apiKey, key.id, trx);
+    const ok = await keys.update(ex, key.id, key.state, {
+      state: to,
+      stateReason: options.reason,
+      updatedAt: at,
     });
-    verifier.invalidateKey(key.id);
+    if (!ok) throw problems.conflict('The key changed meanwhile; read it again.');
+    await audit.record(
+      {
+        ...auditedBy(options.actor),
+        action: options.action,
+        target: { type: 'apiKey', id: key.id },
+        reason: options.reason,
+        before: snapshot(key),
+        after: snapshot(updated),
+      },
+      ex,
+    );
+    await changes.publish(TOPICS.apiKey, key.id, ex);
     return updated;
+  }
+
+  async function transition(
+    key: ApiKeyRecord,
+    to: StoredKeyState,
+    options: { reason: string | null; actor: Actor; action: string },
+  ): Promise<ApiKeyView> {
+    const updated = await db.transaction().execute((trx) => applyTransition(trx, key, to, options));
+    verifier.invalidateKey(key.id);
+    return keyView(updated, now());
+  }
+
+  /** The key if the actor may `need` its application; 404 otherwise (as for a missing id). */
+  async function requireKey(keyId: string, actor: Actor, need: 'read' | 'write'): Promise<ApiKeyRecord> {
+    const key = await keys.find(db, keyId);
+    if (!key) throw problems.notFound();
+    await access.requireApplication(actor, key.applicationId, need);
+    return key;
   }
 
   return {
@@ -185,7 +195,7 @@ export function createApiKeys(deps: ApiKeysDeps) {
       const expiresAt = validateExpiry(input.expiresAt);
       // Production keys wait for the institution's approval; sandbox keys work at once (DESIGN.md §4).
       const state: StoredKeyState = app.environment === 'production' ? 'pending' : 'active';
-      const issued = await repo.db
+      const issued = await db
         .transaction()
         .execute((trx) => issue(trx, app, { label: input.label, expiresAt, state }, actor));
       verifier.invalidateKey(issued.key.id);
@@ -198,7 +208,7 @@ export function createApiKeys(deps: ApiKeysDeps) {
       input: { overlapSeconds?: number; label?: string },
       actor: Actor,
     ): Promise<{ view: ApiKeyView; key: string; previous: ApiKeyView }> {
-      const old = await repo.findKey(keyId);
+      const old = await keys.find(db, keyId);
       if (!old) throw problems.notFound();
       const app = await access.requireApplication(actor, old.applicationId, 'write');
       const overlap = input.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS;
@@ -214,15 +224,13 @@ export function createApiKeys(deps: ApiKeysDeps) {
       }
       const at = isoAt(now());
       const overlapEnd = now() + overlap * 1000;
-      const oldExpiry = old.expiresAt === null ? overlapEnd : Math.min(Date.parse(old.expiresAt), overlapEnd);
+      const oldExpiry = old.expiresAt === null ? overlapEnd : Math.min(parseIso(old.expiresAt), overlapEnd);
       const previous: ApiKeyRecord = { ...old, expiresAt: isoAt(oldExpiry), updatedAt: at };
-      const issued = await repo.db.transaction().execute(async (trx) => {
-        const ok = await repo.updateKey(
-          old.id,
-          old.state,
-          { expiresAt: previous.expiresAt, updatedAt: at },
-          trx,
-        );
+      const issued = await db.transaction().execute(async (trx) => {
+        const ok = await keys.update(trx, old.id, old.state, {
+          expiresAt: previous.expiresAt,
+          updatedAt: at,
+        });
         if (!ok) throw problems.conflict('The key changed meanwhile; read it again.');
         await changes.publish(TOPICS.apiKey, old.id, trx);
         return issue(
@@ -239,48 +247,50 @@ export function createApiKeys(deps: ApiKeysDeps) {
 
     /** Revoke (final). Organization members and the institution may revoke. */
     async revoke(keyId: string, reason: string | null, actor: Actor): Promise<ApiKeyView> {
-      const key = await repo.findKey(keyId);
-      if (!key) throw problems.notFound();
-      await access.requireApplication(actor, key.applicationId, 'write');
-      const updated = await transition(keyId, 'revoked', { reason, actor, action: 'apiKey.revoked' });
-      return keyView(updated, now());
+      const key = await requireKey(keyId, actor, 'write');
+      return transition(key, 'revoked', { reason, actor, action: 'apiKey.revoked' });
     },
 
     /** Approve a pending key or reinstate a suspended one: the institution only. */
     async activate(keyId: string, reason: string | null, actor: Actor): Promise<ApiKeyView> {
-      const key = await repo.findKey(keyId);
-      if (!key) throw problems.notFound();
-      await access.requireApplication(actor, key.applicationId, 'read');
+      const key = await requireKey(keyId, actor, 'read');
       access.requireInstitution(actor, 'approve or reinstate API keys');
-      const from = effectiveKeyState(key, now());
-      const updated = await transition(keyId, 'active', {
-        reason,
-        actor,
-        action: from === 'pending' ? 'apiKey.approved' : 'apiKey.reinstated',
-      });
-      return keyView(updated, now());
+      const action = effectiveKeyState(key, now()) === 'pending' ? 'apiKey.approved' : 'apiKey.reinstated';
+      return transition(key, 'active', { reason, actor, action });
     },
 
-    /** Suspend an active key: the institution, or abuse detection. */
+    /** Suspend an active key: the institution, or abuse detection (`apiKey.autoSuspended`). */
     async suspend(
       keyId: string,
       reason: string,
       actor: Actor,
-      action = 'apiKey.suspended',
+      action: 'apiKey.suspended' | 'apiKey.autoSuspended' = 'apiKey.suspended',
     ): Promise<ApiKeyView> {
-      const key = await repo.findKey(keyId);
-      if (!key) throw problems.notFound();
-      await access.requireApplication(actor, key.applicationId, 'read');
+      const key = await requireKey(keyId, actor, 'read');
       access.requireInstitution(actor, 'suspend API keys');
-      const updated = await transition(keyId, 'suspended', { reason, actor, action });
-      return keyView(updated, now());
+      return transition(key, 'suspended', { reason, actor, action });
+    },
+
+    /**
+     * Revoke every live key of an application inside the caller's transaction (the application is being
+     * deleted); call `forgetKeysOf` after the commit.
+     */
+    async revokeAllOf(ex: Executor, applicationId: string, reason: string, actor: Actor): Promise<void> {
+      for (const key of await keys.list(ex, { applicationIds: [applicationId] })) {
+        const state = effectiveKeyState(key, now());
+        if (state === 'revoked' || state === 'expired') continue;
+        await applyTransition(ex, key, 'revoked', { reason, actor, action: 'apiKey.revoked' });
+      }
+    },
+
+    /** Drop every key of an application from this process's verifier cache (after a committed change). */
+    async forgetKeysOf(applicationId: string): Promise<void> {
+      for (const key of await keys.list(db, { applicationIds: [applicationId] }))
+        verifier.invalidateKey(key.id);
     },
 
     async get(keyId: string, actor: Actor): Promise<ApiKeyView> {
-      const key = await repo.findKey(keyId);
-      if (!key) throw problems.notFound();
-      await access.requireApplication(actor, key.applicationId, 'read');
-      return keyView(key, now());
+      return keyView(await requireKey(keyId, actor, 'read'), now());
     },
 
     async list(
@@ -294,10 +304,12 @@ export function createApiKeys(deps: ApiKeysDeps) {
       } else {
         const orgs = await access.visibleOrganizations(actor);
         applicationIds =
-          orgs === '*' ? '*' : (await repo.listApplications({ organizationIds: orgs })).map((a) => a.id);
+          orgs === '*'
+            ? '*'
+            : (await applicationsRepository.list(db, { organizationIds: orgs })).map((a) => a.id);
       }
-      const keys = await repo.listKeys({ applicationIds, start: filter.start, limit: filter.limit });
-      return keys.map((key) => keyView(key, now()));
+      const found = await keys.list(db, { applicationIds, start: filter.start, limit: filter.limit });
+      return found.map((key) => keyView(key, now()));
     },
   };
 }

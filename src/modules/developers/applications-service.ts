@@ -1,26 +1,46 @@
 import { AppError, problems, type ValidationIssue } from '../../errors/index.ts';
-import type { Clock } from '../../lib/clock.ts';
 import { isoAt } from '../../lib/clock.ts';
 import { newId } from '../../lib/ids.ts';
-import type { ChangeFeed } from '../../store/index.ts';
-import type { AuditLog } from '../audit/index.ts';
-import type { OAuthClientSpec, OAuthClients, TokenEndpointAuthMethod } from '../oauth/contract.ts';
-import type { Access, Actor } from './access.ts';
-import { type ApiKeys, type ApiKeyView, keyView } from './api-keys-service.ts';
-import type { DevelopersRepository, Executor } from './developers-repository.ts';
-import { type DevelopersKeyVerifier, TOPICS } from './key-verifier.ts';
+import type { TokenEndpointAuthMethod } from '../oauth/contract.ts';
+import { type Actor, auditedBy } from './access.ts';
+import type { ApiKeys, ApiKeyView } from './api-keys-service.ts';
+import { keyView } from './api-keys-service.ts';
 import {
-  ALL_SCOPES,
+  type ApplicationStatesDeps,
+  applicationSnapshot,
+  createApplicationStates,
+} from './application-states.ts';
+import { applicationsRepository as applications } from './applications-repository.ts';
+import { TOPICS } from './key-verifier.ts';
+import {
   APP_KINDS,
-  APP_TRANSITIONS,
+  APP_STATES,
   type AppKind,
   type AppState,
   type ClientApplication,
   DEFAULT_SCOPES,
+  ENVIRONMENTS,
   type Environment,
-  effectiveKeyState,
-  type RatePlanRecord,
+  TOKEN_ENDPOINT_AUTH_METHODS,
 } from './model.ts';
+import { organizationsRepository } from './organizations-repository.ts';
+import type { Plans } from './plans-service.ts';
+import {
+  assertAppTransition,
+  fieldsSet,
+  grantTypesFor,
+  isPublicKind,
+  oauthKind,
+  oneOf,
+  optionalOneOf,
+  PRIVILEGED_CREATE_FIELDS,
+  PRIVILEGED_FIELDS,
+  rejectPrivileged,
+  splitScopes,
+  validateApiNames,
+  validateCorsOrigins,
+  validateRedirectUris,
+} from './rules.ts';
 
 /**
  * An application as callers see it (never a secret or hash): the stored record without its internal
@@ -48,23 +68,6 @@ export interface CreateApplicationInput {
   clientId?: string;
 }
 
-/** Fields a developer may change; everything else is privileged (DESIGN.md §4). */
-export const DEVELOPER_FIELDS = [
-  'name',
-  'description',
-  'redirectUris',
-  'corsOrigins',
-  'apis',
-  'scopes',
-] as const;
-export const PRIVILEGED_FIELDS = [
-  'state',
-  'stateReason',
-  'environment',
-  'ratePlan',
-  'organizationId',
-] as const;
-
 export interface ApplicationPatch {
   name?: string;
   description?: string;
@@ -79,135 +82,39 @@ export interface ApplicationPatch {
   organizationId?: string;
 }
 
-const API_NAME = /^(\*|[A-Za-z][A-Za-z0-9_-]{0,63})$/;
-const PRIVATE_SCHEME = /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:\/[^/]/;
-
-function isLoopbackIp(hostname: string) {
-  return hostname === '127.0.0.1' || hostname === '[::1]';
+interface ApplicationsDeps extends ApplicationStatesDeps {
+  plans: Plans;
 }
 
-/** Exact redirect URIs: https, loopback http or a private-use scheme for native apps; no fragments. */
-export function validateRedirectUris(kind: AppKind, uris: readonly string[]): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  if (uris.length > 10) issues.push({ in: 'body', name: 'redirectUris', message: 'at most 10' });
-  if (kind !== 'service' && uris.length === 0) {
-    issues.push({ in: 'body', name: 'redirectUris', message: 'at least one redirect URI is required' });
-  }
-  if (kind === 'service' && uris.length > 0) {
-    issues.push({ in: 'body', name: 'redirectUris', message: 'service applications have no redirect URIs' });
-  }
-  for (const [i, uri] of uris.entries()) {
-    const message = redirectUriProblem(kind, uri);
-    if (message) issues.push({ in: 'body', name: `redirectUris.${i}`, message });
-  }
-  return issues;
+function invalid(detail: string, issues: ValidationIssue[]): void {
+  if (issues.length > 0) throw new AppError('badRequest', { detail, errors: issues });
 }
 
-function redirectUriProblem(kind: AppKind, uri: string): string | undefined {
-  if (uri.length > 2000) return 'is too long';
-  if (uri.includes('#')) return 'must not contain a fragment';
-  if (kind === 'native' && PRIVATE_SCHEME.test(uri)) return undefined;
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return 'is not an absolute URI';
+/** The authentication method of a new application's OAuth client: public kinds have none. */
+function authMethodFor(kind: AppKind, asked: TokenEndpointAuthMethod | undefined): TokenEndpointAuthMethod {
+  if (isPublicKind(kind)) {
+    if (asked && asked !== 'none') {
+      throw problems.badRequest('Public applications (native, spa) use tokenEndpointAuthMethod "none".');
+    }
+    return 'none';
   }
-  if (url.username || url.password) return 'must not contain credentials';
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:' && kind === 'native' && isLoopbackIp(url.hostname)) return undefined;
-  return 'must use https (http only for 127.0.0.1 / [::1] loopback redirects of native apps)';
-}
-
-export function validateCorsOrigins(kind: AppKind, origins: readonly string[]): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  if (origins.length > 0 && (kind === 'service' || kind === 'native')) {
-    issues.push({ in: 'body', name: 'corsOrigins', message: 'only browser applications have CORS origins' });
-  }
-  for (const [i, origin] of origins.entries()) {
-    const message = originProblem(origin);
-    if (message) issues.push({ in: 'body', name: `corsOrigins.${i}`, message });
-  }
-  return issues;
-}
-
-function originProblem(origin: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(origin);
-  } catch {
-    return 'is not an origin';
-  }
-  if (url.origin !== origin) return 'must be an exact origin such as https://app.example';
-  const local = isLoopbackIp(url.hostname) || url.hostname === 'localhost';
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) return 'must use https';
-  return undefined;
-}
-
-function oauthKind(kind: AppKind): OAuthClientSpec['kind'] {
-  return kind === 'web' ? 'confidential' : kind === 'service' ? 'service' : 'public';
-}
-
-function grantTypesFor(kind: AppKind): OAuthClientSpec['grantTypes'] {
-  return kind === 'service' ? ['client_credentials'] : ['authorization_code', 'refresh_token'];
-}
-
-/** Split asked-for scopes into those granted now and those that wait for the institution. */
-function splitScopes(
-  asked: readonly string[],
-  actor: Actor,
-  alreadyGranted: readonly string[] = [],
-): { scopes: string[]; requested: string[] } {
-  const unknown = asked.filter((s) => !(ALL_SCOPES as readonly string[]).includes(s));
-  if (unknown.length > 0) {
-    throw new AppError('badRequest', {
-      detail: `Unknown scope(s): ${unknown.join(', ')}.`,
-      errors: [{ in: 'body', name: 'scopes', message: `unknown: ${unknown.join(', ')}` }],
-    });
-  }
-  const unique = [...new Set(asked)];
-  if (actor.institution) return { scopes: unique, requested: [] };
-  // A developer keeps scopes the institution already granted; anything else beyond the default set waits.
-  const grantable = (s: string) => DEFAULT_SCOPES.includes(s) || alreadyGranted.includes(s);
-  return {
-    scopes: unique.filter(grantable),
-    requested: unique.filter((s) => !grantable(s)),
-  };
-}
-
-export interface ApplicationsDeps {
-  repo: DevelopersRepository;
-  access: Access;
-  clock: Clock;
-  audit: AuditLog;
-  changes: ChangeFeed;
-  verifier: DevelopersKeyVerifier;
-  apiKeys: ApiKeys;
-  /** The authorization server's client registry (read lazily: the oauth module builds it). */
-  clients: () => OAuthClients;
+  if (asked === 'none')
+    throw problems.badRequest('Confidential applications must authenticate at the token endpoint.');
+  return asked ?? 'client_secret_basic';
 }
 
 /**
- * Client applications: registration (with their OAuth client, in the same transaction), changes with
- * privileged fields reserved to the institution, state transitions with their cascades (suspension
- * disables the OAuth client and revokes its grants; deletion also revokes every key and removes the
- * client), and client-secret rotation.
+ * Client applications: registration (with their OAuth client and first key, in one transaction), changes
+ * with privileged fields reserved to the institution, state transitions with their cascades
+ * (`application-states.ts`), and client-secret rotation.
  */
 export function createApplications(deps: ApplicationsDeps) {
-  const { repo, access, clock, audit, changes, verifier, apiKeys } = deps;
+  const { db, access, clock, audit, changes, verifier, apiKeys, plans } = deps;
   const now = () => clock.now();
-  let plans: Map<string, RatePlanRecord> | undefined;
-  changes.subscribe(TOPICS.ratePlan, () => {
-    plans = undefined;
-  });
-
-  async function planById(id: string) {
-    if (!plans?.has(id)) plans = new Map((await repo.listPlans()).map((p) => [p.id, p]));
-    return plans.get(id);
-  }
+  const states = createApplicationStates(deps);
 
   async function view(app: ClientApplication): Promise<ApplicationView> {
-    const plan = await planById(app.planId);
+    const plan = await plans.byId(app.planId);
     return {
       id: app.id,
       organizationId: app.organizationId,
@@ -232,103 +139,9 @@ export function createApplications(deps: ApplicationsDeps) {
     };
   }
 
-  const snapshot = (app: ClientApplication) => {
-    const { createdAt: _c, updatedAt: _u, createdBy: _b, ...rest } = app;
-    return rest;
-  };
-
-  function rejectPrivileged(fields: readonly string[], actor: Actor) {
-    if (actor.institution || fields.length === 0) return;
-    throw new AppError('badRequest', {
-      detail: `These fields are read-only: ${fields.join(', ')}. To get more scopes, ask for them in "scopes"; the institution approves.`,
-      errors: fields.map((name) => ({ in: 'body' as const, name, message: 'is read-only' })),
-      reason: 'massAssignment',
-    });
-  }
-
-  /** Apply a state change and its cascades inside `trx`. */
-  async function cascadeState(
-    trx: Executor,
-    app: ClientApplication,
-    to: AppState,
-    reason: string,
-    actor: Actor,
-  ) {
-    if (to === 'deleted') {
-      const at = isoAt(now());
-      for (const key of await repo.listKeys({ applicationIds: [app.id] }, trx)) {
-        const state = effectiveKeyState(key, now());
-        if (state === 'revoked' || state === 'expired') continue;
-        await repo.updateKey(
-          key.id,
-          key.state,
-          { state: 'revoked', stateReason: `application deleted: ${reason}`, updatedAt: at },
-          trx,
-        );
-        await audit.record(
-          {
-            actor: { type: actor.type, id: actor.id },
-            action: 'apiKey.revoked',
-            target: { type: 'apiKey', id: key.id },
-            reason: `application deleted: ${reason}`,
-            before: { state: key.state },
-            after: { state: 'revoked' },
-            requestId: actor.requestId,
-          },
-          trx,
-        );
-        await changes.publish(TOPICS.apiKey, key.id, trx);
-      }
-    }
-  }
-
-  /**
-   * The OAuth client's side of a state change, in the same transaction as the application's: a
-   * suspended or deleted application's client is disabled (its grants revoked) atomically with it.
-   */
-  async function cascadeClient(trx: Executor, app: ClientApplication, to: AppState, reason: string) {
-    const clients = deps.clients();
-    if (to === 'suspended') await clients.setEnabled(app.clientId, false, reason, trx);
-    if (to === 'active' && app.state === 'suspended')
-      await clients.setEnabled(app.clientId, true, reason, trx);
-    if (to === 'deleted') await clients.remove(app.clientId, reason, trx);
-  }
-
-  async function save(
-    before: ClientApplication,
-    after: ClientApplication,
-    actor: Actor,
-    action: string,
-    reason: string | null,
-    extra?: (trx: Executor) => Promise<void>,
-  ) {
-    await repo.db.transaction().execute(async (trx) => {
-      const ok = await repo.updateApplication(after, before.version, trx);
-      if (!ok) {
-        throw new AppError('preconditionFailed', {
-          detail: 'The application changed meanwhile; read it again.',
-        });
-      }
-      await extra?.(trx);
-      await audit.record(
-        {
-          actor: { type: actor.type, id: actor.id },
-          action,
-          target: { type: 'clientApplication', id: after.id },
-          reason,
-          before: snapshot(before),
-          after: snapshot(after),
-          requestId: actor.requestId,
-        },
-        trx,
-      );
-      await changes.publish(TOPICS.application, after.id, trx);
-    });
-    verifier.invalidateApplication(after.id);
-  }
-
-  const service = {
+  return {
     view,
+    setState: states.setState,
 
     async create(
       input: CreateApplicationInput,
@@ -340,54 +153,43 @@ export function createApplications(deps: ApplicationsDeps) {
       apiKey?: ApiKeyView & { key: string };
     }> {
       await access.requireOrganization(actor, input.organizationId, 'write');
-      rejectPrivileged(
-        (['environment', 'ratePlan', 'state', 'firstParty', 'clientId'] as const).filter(
-          (f) => input[f] !== undefined,
-        ),
-        actor,
+      rejectPrivileged(fieldsSet(input, PRIVILEGED_CREATE_FIELDS), actor.institution);
+      const kind = oneOf('kind', APP_KINDS, input.kind);
+      const environment = optionalOneOf('environment', ENVIRONMENTS, input.environment) ?? 'sandbox';
+      const requestedState = optionalOneOf('state', APP_STATES, input.state);
+      const asked = optionalOneOf(
+        'tokenEndpointAuthMethod',
+        TOKEN_ENDPOINT_AUTH_METHODS,
+        input.tokenEndpointAuthMethod,
       );
-      if (!APP_KINDS.includes(input.kind)) throw problems.badRequest('Unknown application kind.');
       const redirectUris = input.redirectUris ?? [];
       const corsOrigins = input.corsOrigins ?? [];
       const apis = [...new Set(input.apis ?? ['*'])];
       const issues = [
-        ...validateRedirectUris(input.kind, redirectUris),
-        ...validateCorsOrigins(input.kind, corsOrigins),
-        ...apis
-          .filter((a) => !API_NAME.test(a))
-          .map((a) => ({ in: 'body' as const, name: 'apis', message: `not an API name: ${a}` })),
+        ...validateRedirectUris(kind, redirectUris),
+        ...validateCorsOrigins(kind, corsOrigins),
+        ...validateApiNames(apis),
       ];
       if (!input.name.trim()) issues.push({ in: 'body', name: 'name', message: 'must not be blank' });
-      if (issues.length > 0)
-        throw new AppError('badRequest', { detail: 'The application is not valid.', errors: issues });
-      const { scopes, requested } = splitScopes(input.scopes ?? DEFAULT_SCOPES, actor);
-      const plan = await repo.findPlanByName(input.ratePlan ?? 'standard');
+      invalid('The application is not valid.', issues);
+      const { scopes, requested } = splitScopes(input.scopes ?? DEFAULT_SCOPES, actor.institution);
+      const plan = await plans.findByName(input.ratePlan ?? 'standard');
       if (!plan) throw problems.badRequest(`There is no rate plan named ${input.ratePlan}.`);
-      const publicClient = input.kind === 'native' || input.kind === 'spa';
-      const authMethod: TokenEndpointAuthMethod = publicClient
-        ? 'none'
-        : (input.tokenEndpointAuthMethod ?? 'client_secret_basic');
-      if (!publicClient && authMethod === 'none') {
-        throw problems.badRequest('Confidential applications must authenticate at the token endpoint.');
-      }
-      if (publicClient && input.tokenEndpointAuthMethod && input.tokenEndpointAuthMethod !== 'none') {
-        throw problems.badRequest('Public applications (native, spa) use tokenEndpointAuthMethod "none".');
-      }
-      const environment = input.environment ?? 'sandbox';
+      const authMethod = authMethodFor(kind, asked);
       // Sandbox applications work at once; production ones wait for the institution (DESIGN.md §4).
-      const state = input.state ?? (environment === 'sandbox' ? 'active' : 'pending');
-      const org = await repo.findOrganization(input.organizationId);
+      const state = requestedState ?? (environment === 'sandbox' ? 'active' : 'pending');
+      const org = await organizationsRepository.find(db, input.organizationId);
       const at = isoAt(now());
       const id = newId('app');
-      const result = await repo.db.transaction().execute(async (trx) => {
+      const result = await db.transaction().execute(async (trx) => {
         const registered = await deps.clients().register(
           {
             clientId: input.clientId,
             name: input.name,
             applicationId: id,
-            kind: oauthKind(input.kind),
+            kind: oauthKind(kind),
             redirectUris,
-            grantTypes: grantTypesFor(input.kind),
+            grantTypes: grantTypesFor(kind),
             tokenEndpointAuthMethod: authMethod,
             allowedScopes: scopes,
             firstParty: input.firstParty ?? false,
@@ -400,11 +202,11 @@ export function createApplications(deps: ApplicationsDeps) {
           organizationId: input.organizationId,
           name: input.name.trim(),
           description: input.description ?? '',
-          kind: input.kind,
+          kind,
           clientId: registered.clientId,
           redirectUris,
           corsOrigins,
-          grantTypes: grantTypesFor(input.kind),
+          grantTypes: grantTypesFor(kind),
           tokenEndpointAuthMethod: authMethod,
           scopes,
           requestedScopes: requested,
@@ -419,14 +221,13 @@ export function createApplications(deps: ApplicationsDeps) {
           createdAt: at,
           updatedAt: at,
         };
-        await repo.insertApplication(app, trx);
+        await applications.insert(trx, app);
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'clientApplication.created',
             target: { type: 'clientApplication', id },
-            after: snapshot(app),
-            requestId: actor.requestId,
+            after: applicationSnapshot(app),
           },
           trx,
         );
@@ -451,6 +252,7 @@ export function createApplications(deps: ApplicationsDeps) {
       return access.requireApplication(actor, applicationId, 'read');
     },
 
+    /** Live applications the actor may see (optionally of one organization), oldest first. */
     async list(
       filter: { organizationId?: string; start?: number; limit?: number },
       actor: Actor,
@@ -460,7 +262,7 @@ export function createApplications(deps: ApplicationsDeps) {
         if (organizationIds !== '*' && !organizationIds.includes(filter.organizationId)) return [];
         organizationIds = [filter.organizationId];
       }
-      return repo.listApplications({ organizationIds, start: filter.start, limit: filter.limit });
+      return applications.list(db, { organizationIds, start: filter.start, limit: filter.limit });
     },
 
     async update(
@@ -470,10 +272,9 @@ export function createApplications(deps: ApplicationsDeps) {
       options: { ifMatchVersion?: number } = {},
     ): Promise<ClientApplication> {
       const before = await access.requireApplication(actor, applicationId, 'write');
-      rejectPrivileged(
-        PRIVILEGED_FIELDS.filter((f) => patch[f] !== undefined),
-        actor,
-      );
+      rejectPrivileged(fieldsSet(patch, PRIVILEGED_FIELDS), actor.institution);
+      const environment = optionalOneOf('environment', ENVIRONMENTS, patch.environment);
+      const state = optionalOneOf('state', APP_STATES, patch.state);
       if (options.ifMatchVersion !== undefined && options.ifMatchVersion !== before.version) {
         throw new AppError('preconditionFailed', {
           detail: 'The application has changed since you read it.',
@@ -495,104 +296,61 @@ export function createApplications(deps: ApplicationsDeps) {
         after.corsOrigins = patch.corsOrigins;
       }
       if (patch.apis !== undefined) {
-        for (const a of patch.apis)
-          if (!API_NAME.test(a)) issues.push({ in: 'body', name: 'apis', message: `not an API name: ${a}` });
+        issues.push(...validateApiNames(patch.apis));
         after.apis = [...new Set(patch.apis)];
       }
-      if (issues.length > 0)
-        throw new AppError('badRequest', { detail: 'The change is not valid.', errors: issues });
+      invalid('The change is not valid.', issues);
       if (patch.scopes !== undefined) {
-        const { scopes, requested } = splitScopes(patch.scopes, actor, before.scopes);
+        const { scopes, requested } = splitScopes(patch.scopes, actor.institution, before.scopes);
         after.scopes = scopes;
         after.requestedScopes = actor.institution
           ? before.requestedScopes.filter((s) => !scopes.includes(s))
           : requested;
       }
-      if (patch.environment !== undefined) after.environment = patch.environment;
+      if (environment !== undefined) after.environment = environment;
       if (patch.ratePlan !== undefined) {
-        const plan = await repo.findPlanByName(patch.ratePlan);
+        const plan = await plans.findByName(patch.ratePlan);
         if (!plan) throw problems.badRequest(`There is no rate plan named ${patch.ratePlan}.`);
         after.planId = plan.id;
       }
       if (patch.organizationId !== undefined) {
-        if (!(await repo.findOrganization(patch.organizationId)))
+        if (!(await organizationsRepository.find(db, patch.organizationId)))
           throw problems.badRequest('No such organization.');
         after.organizationId = patch.organizationId;
       }
       const reason = patch.stateReason ?? null;
-      if (patch.state !== undefined && patch.state !== before.state) {
-        if (!APP_TRANSITIONS[before.state].includes(patch.state)) {
-          throw new AppError('conflict', {
-            detail: `An application that is ${before.state} cannot become ${patch.state}.`,
-          });
-        }
-        after.state = patch.state;
+      if (state !== undefined && state !== before.state) {
+        assertAppTransition(before.state, state);
+        after.state = state;
         after.stateReason = reason;
       }
       const clientChanged =
         after.name !== before.name ||
         after.redirectUris !== before.redirectUris ||
         after.scopes !== before.scopes;
-      await save(before, after, actor, 'clientApplication.updated', reason, async (trx) => {
-        if (clientChanged) {
-          await deps
-            .clients()
-            .update(
-              before.clientId,
-              { name: after.name, redirectUris: after.redirectUris, allowedScopes: after.scopes },
-              trx,
-            );
-        }
-        if (after.state !== before.state) {
-          await cascadeState(trx, before, after.state, reason ?? 'changed by the institution', actor);
-          await cascadeClient(trx, before, after.state, reason ?? 'changed by the institution');
-        }
-      });
-      if (after.state !== before.state) {
-        for (const key of await repo.listKeys({ applicationIds: [after.id] })) verifier.invalidateKey(key.id);
-      }
-      return after;
-    },
-
-    /** Suspend, reinstate or approve an application (institution). */
-    async setState(
-      applicationId: string,
-      to: AppState,
-      reason: string,
-      actor: Actor,
-    ): Promise<ClientApplication> {
-      const before = await access.requireApplication(
-        actor,
-        applicationId,
-        to === 'deleted' ? 'manage' : 'read',
+      await states.save(
+        before,
+        after,
+        { actor, action: 'clientApplication.updated', reason },
+        async (trx) => {
+          if (clientChanged) {
+            const change = {
+              name: after.name,
+              redirectUris: after.redirectUris,
+              allowedScopes: after.scopes,
+            };
+            await deps.clients().update(before.clientId, change, trx);
+          }
+          if (after.state !== before.state) {
+            await states.cascade(trx, before, after.state, reason ?? 'changed by the institution', actor);
+          }
+        },
       );
-      if (to !== 'deleted') access.requireInstitution(actor, `make applications ${to}`);
-      if (!APP_TRANSITIONS[before.state].includes(to)) {
-        throw new AppError('conflict', {
-          detail: `An application that is ${before.state} cannot become ${to}.`,
-        });
-      }
-      const after: ClientApplication = {
-        ...before,
-        state: to,
-        stateReason: reason,
-        version: before.version + 1,
-        updatedAt: isoAt(now()),
-      };
-      const action = {
-        active: before.state === 'pending' ? 'clientApplication.approved' : 'clientApplication.reinstated',
-        suspended: 'clientApplication.suspended',
-        deleted: 'clientApplication.deleted',
-        pending: 'clientApplication.updated',
-      }[to];
-      await save(before, after, actor, action, reason, async (trx) => {
-        await cascadeState(trx, before, to, reason, actor);
-        await cascadeClient(trx, before, to, reason);
-      });
-      for (const key of await repo.listKeys({ applicationIds: [after.id] })) verifier.invalidateKey(key.id);
+      if (after.state !== before.state) await apiKeys.forgetKeysOf(after.id);
       return after;
     },
 
+    /** A new client secret; the previous one stays valid for `overlapSeconds`. */
     async rotateSecret(
       applicationId: string,
       overlapSeconds: number,
@@ -608,15 +366,14 @@ export function createApplications(deps: ApplicationsDeps) {
           errors: [{ in: 'body', name: 'overlapSeconds', message: 'is out of range' }],
         });
       }
-      const rotated = await repo.db.transaction().execute(async (trx) => {
+      const rotated = await db.transaction().execute(async (trx) => {
         const result = await deps.clients().rotateSecret(app.clientId, overlapSeconds, trx);
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'clientSecret.rotated',
             target: { type: 'clientApplication', id: app.id },
             after: { previousExpiresAt: result.previousExpiresAt, overlapSeconds },
-            requestId: actor.requestId,
           },
           trx,
         );
@@ -625,7 +382,6 @@ export function createApplications(deps: ApplicationsDeps) {
       return { clientId: app.clientId, ...rotated };
     },
   };
-  return service;
 }
 
 export type Applications = ReturnType<typeof createApplications>;

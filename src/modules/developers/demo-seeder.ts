@@ -1,24 +1,29 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/index.ts';
 import type { DemoDocument } from '../../demo/demo-file.ts';
 import type { Logger } from '../../http/logger.ts';
 import type { DemoSeeder } from '../module-context.ts';
 import { systemActor } from './access.ts';
+import { applicationsRepository } from './applications-repository.ts';
 import type { Applications, CreateApplicationInput } from './applications-service.ts';
-import type { DevelopersRepository } from './developers-repository.ts';
 import { ALL_SCOPES } from './model.ts';
+import { organizationsRepository } from './organizations-repository.ts';
 import type { Organizations } from './organizations-service.ts';
+import type { Plans } from './plans-service.ts';
 
-export const DEMO_ORGANIZATION = 'Fintech Labs';
+const DEMO_ORGANIZATION = 'Fintech Labs';
 const BANKING_AND_PROFILE = ALL_SCOPES.filter((s) => s.startsWith('banking/') || s.startsWith('profile/'));
 
 /** The demo institution's fintech organization and its three production applications (DESIGN.md §3). */
 export function createDemoSeeder(deps: {
-  repo: DevelopersRepository;
+  db: Kysely<Database>;
+  plans: Plans;
   organizations: Organizations;
   applications: Applications;
   baseUrl: string;
   logger: Logger;
 }): DemoSeeder {
-  const { repo, organizations, applications, baseUrl, logger } = deps;
+  const { db, plans, organizations, applications, baseUrl, logger } = deps;
 
   const specs = (): Record<
     'backOffice' | 'mobile' | 'loadTest',
@@ -62,28 +67,19 @@ export function createDemoSeeder(deps: {
   return {
     name: 'developers',
     async seed(demo: DemoDocument) {
-      const at = new Date().toISOString();
-      await repo.upsertPlan(
-        {
-          id: 'plan_standard',
-          name: 'standard',
-          perSecond: 100,
-          burst: 200,
-          perDay: 1_000_000,
-          abuseExempt: false,
-        },
-        at,
+      await plans.set(
+        { name: 'standard', perSecond: 100, burst: 200, perDay: 1_000_000, abuseExempt: false },
+        systemActor,
       );
-      await repo.upsertPlan(
+      await plans.set(
         {
-          id: 'plan_loadTest',
           name: 'loadTest',
           perSecond: 1_000_000,
           burst: 2_000_000,
           perDay: 1_000_000_000_000,
           abuseExempt: true,
         },
-        at,
+        systemActor,
       );
       const ivan = demo.users.find((u) => u.username === 'ivan');
       if (!ivan) logger.warn('demo: user ivan not found; Fintech Labs is created without an owner');
@@ -113,10 +109,10 @@ export function createDemoSeeder(deps: {
     },
 
     async refresh(demo: DemoDocument) {
-      const org = await repo.findOrganizationByName(DEMO_ORGANIZATION);
+      const org = await organizationsRepository.findByName(db, DEMO_ORGANIZATION);
       if (!org) return;
       for (const [name, spec] of Object.entries(specs())) {
-        const app = await repo.findApplicationByName(org.id, name);
+        const app = await applicationsRepository.findByName(db, org.id, name);
         if (!app) continue;
         const redirectUris = spec.redirectUris ?? [];
         if (JSON.stringify(app.redirectUris) !== JSON.stringify(redirectUris)) {

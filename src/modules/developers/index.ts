@@ -1,52 +1,77 @@
 import type { FastifyInstance } from 'fastify';
-import { isoAt } from '../../lib/clock.ts';
-import { newId } from '../../lib/ids.ts';
 import type { ApiModule } from '../gateway/contract.ts';
 import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
 import type { Oauth } from '../oauth/index.ts';
-import { type Actor, cliActor, createAccess, systemActor } from './access.ts';
+import { createAbuseSettings } from './abuse-settings.ts';
+import { createAccess, systemActor } from './access.ts';
 import { createApiKeys } from './api-keys-service.ts';
 import { createApplications } from './applications-service.ts';
 import { createDemoSeeder } from './demo-seeder.ts';
-import { createDevelopersRepository } from './developers-repository.ts';
-import { createKeyVerifier, TOPICS } from './key-verifier.ts';
-import type { RatePlanRecord } from './model.ts';
+import { createKeyVerifier } from './key-verifier.ts';
 import { createOrganizations } from './organizations-service.ts';
+import { createPlans } from './plans-service.ts';
 import { createPlatformApis } from './platform-api.ts';
-import { registerPortal } from './portal-routes.ts';
+import { registerPortal } from './portal/index.ts';
+import { createPortalSessions } from './portal-sessions-service.ts';
 import { createUsageRecorder } from './usage-recorder.ts';
+import { createUsageReports } from './usage-reports.ts';
 
+export { ABUSE_SETTING, type AbuseSettings, DEFAULT_ABUSE } from './abuse-settings.ts';
 export type { Actor } from './access.ts';
-export { cliActor, systemActor } from './access.ts';
-export { ABUSE_SETTING, DEFAULT_ABUSE } from './usage-recorder.ts';
+export { actorFromScopes, cliActor, systemActor } from './access.ts';
+export type { ApiKeyView } from './api-keys-service.ts';
+export type { ApplicationPatch, ApplicationView, CreateApplicationInput } from './applications-service.ts';
+export {
+  ALL_SCOPES,
+  APP_KINDS,
+  APP_STATES,
+  type AppKind,
+  type AppState,
+  DEFAULT_SCOPES,
+  ENVIRONMENTS,
+  type Environment,
+  KEY_STATES,
+  MEMBER_ROLES,
+  type MemberRole,
+  type PortalSessionRecord,
+  type RatePlanRecord,
+  USAGE_GRANULARITIES,
+  type UsageGranularity,
+} from './model.ts';
+export type { RatePlanInput } from './plans-service.ts';
+export type { UsageItem, UsageReport } from './usage-reports.ts';
 
 /**
- * Developers: organizations, client applications, API keys, metering, abuse detection, the platform APIs
- * and the developer portal.
+ * Developers: organizations, client applications, API keys, rate plans, metering, abuse detection, the
+ * platform APIs and the developer portal. Everything the portal, the CLI and tests use is a service
+ * below; repositories stay inside the module.
  */
 export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; identity: Identity }) {
   const { db, clock, audit, changes, logger, settings, baseUrl } = context;
-  const repo = createDevelopersRepository(db);
-  const access = createAccess(repo);
-  const keyVerifier = createKeyVerifier({ repo, clock, changes });
-  const apiKeys = createApiKeys({ repo, access, clock, audit, changes, verifier: keyVerifier });
+  const access = createAccess(db);
+  const keyVerifier = createKeyVerifier({ db, clock, changes });
+  const plans = createPlans({ db, clock, audit, changes, verifier: keyVerifier });
+  const apiKeys = createApiKeys({ db, access, clock, audit, changes, verifier: keyVerifier });
   const applications = createApplications({
-    repo,
+    db,
     access,
     clock,
     audit,
     changes,
     verifier: keyVerifier,
     apiKeys,
+    plans,
     clients: () => {
       if (!deps.oauth.clients) throw new Error('the oauth module provides no client registry');
       return deps.oauth.clients;
     },
   });
-  const organizations = createOrganizations({ repo, access, clock, audit, baseUrl });
+  const organizations = createOrganizations({ db, access, clock, audit, baseUrl });
+  const abuseSettings = createAbuseSettings({ db, settings, audit });
   const usage = createUsageRecorder({
-    repo,
+    db,
+    clock,
     logger,
     settings,
     changes,
@@ -65,44 +90,38 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
       await apiKeys.suspend(event.keyId, reason, systemActor, 'apiKey.autoSuspended');
     },
   });
-  const demoSeeder: DemoSeeder = createDemoSeeder({ repo, organizations, applications, baseUrl, logger });
-  const apis: ApiModule[] = createPlatformApis({ applications, apiKeys, repo, usage });
+  const usageReports = createUsageReports({ db, clock, recorder: usage });
+  const portalSessions = createPortalSessions({ db, clock });
+  const demoSeeder: DemoSeeder = createDemoSeeder({
+    db,
+    plans,
+    organizations,
+    applications,
+    baseUrl,
+    logger,
+  });
+  const apis: ApiModule[] = createPlatformApis({ applications, apiKeys, usageReports });
   let apiCatalog: () => ApiModule[] = () => apis;
 
   return {
+    /** The gateway's API-key verifier and metering port. */
     keyVerifier,
     usage,
     apis,
     demoSeeder,
-    /** Services for the CLI, the portal and tests. */
-    repo,
+    // ---- services for the portal, the CLI and tests ----
     access,
     organizations,
     applications,
     apiKeys,
-    topics: TOPICS,
-    /** Create or change a rate plan (institution); running gateways pick it up through the change feed. */
-    async setPlan(plan: Omit<RatePlanRecord, 'id'>, actor: Actor = cliActor): Promise<RatePlanRecord> {
-      const existing = await repo.findPlanByName(plan.name);
-      const record: RatePlanRecord = { ...plan, id: existing?.id ?? newId('plan') };
-      await db.transaction().execute(async (trx) => {
-        await repo.upsertPlan(record, isoAt(clock.now()), trx);
-        await audit.record(
-          {
-            actor: { type: actor.type, id: actor.id },
-            action: existing ? 'ratePlan.updated' : 'ratePlan.created',
-            target: { type: 'ratePlan', id: record.id },
-            before: existing,
-            after: record,
-            requestId: actor.requestId,
-          },
-          trx,
-        );
-        await changes.publish(TOPICS.ratePlan, record.id, trx);
-      });
-      keyVerifier.invalidateAll();
-      return record;
-    },
+    /** Rate plans: `list()`, `findByName()`, `set(plan, actor)`. */
+    plans,
+    /** Usage reports (platform API, CLI) and daily buckets for the portal's charts. */
+    usageReports,
+    /** Abuse auto-suspension thresholds: `get()`, `set(patch, actor)`. */
+    abuseSettings,
+    /** Portal-session persistence for the portal's session helper. */
+    portalSessions,
     /** Every API the gateway serves, for the portal's API reference (set by the app after all modules exist). */
     useApiCatalog(catalog: () => ApiModule[]): void {
       apiCatalog = catalog;
@@ -110,12 +129,13 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     register(app: FastifyInstance): void {
       registerPortal(app, {
         context,
-        repo,
         access,
         organizations,
         applications,
         apiKeys,
-        usage,
+        plans,
+        usageReports,
+        portalSessions,
         identity: deps.identity,
         tokenAuthority: deps.oauth.authority,
         apiCatalog: () => apiCatalog(),

@@ -50,7 +50,7 @@ describe('API key format', () => {
       'srk_live_',
       'x'.repeat(68),
       `${generateKey('sandbox').key}x`,
-      'srk_prod_' + 'a'.repeat(59),
+      `srk_prod_${'a'.repeat(59)}`,
     ]) {
       assert.deepEqual(parseKey(value), { ok: false });
     }

@@ -23,7 +23,7 @@ export const KEY_LENGTH = 68;
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const KEY_ID_PREFIX = 'key_';
 
-export interface GeneratedKey {
+interface GeneratedKey {
   /** Row id, `key_<20 base62>`. */
   id: string;
   /** The full key: shown once, never stored. */
@@ -65,7 +65,7 @@ export function composeKey(
   return { id: `${KEY_ID_PREFIX}${idPart}`, key, prefix, last4: key.slice(-4), hash: hashKey(key) };
 }
 
-export type ParsedKey = { ok: true; id: string } | { ok: false };
+type ParsedKey = { ok: true; id: string } | { ok: false };
 
 /** Syntax and checksum only; says nothing about whether the key exists. */
 export function parseKey(presented: string): ParsedKey {

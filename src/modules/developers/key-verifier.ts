@@ -1,8 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Clock } from '../../lib/clock.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/index.ts';
+import { type Clock, parseIso } from '../../lib/clock.ts';
 import type { ChangeFeed } from '../../store/index.ts';
 import type { KeyVerification, KeyVerifier, VerifiedKey } from '../gateway/contract.ts';
-import type { DevelopersRepository } from './developers-repository.ts';
+import { apiKeysRepository } from './api-keys-repository.ts';
+import { applicationsRepository } from './applications-repository.ts';
 import { hashKeyBytes, KEY_LENGTH, parseKey } from './key-format.ts';
 import type { ApiKeyRecord, AppState } from './model.ts';
 
@@ -33,8 +36,8 @@ const MAX_NEGATIVE = 50_000;
  * constant-time comparison of SHA-256 hashes. Unknown, malformed, revoked and expired keys are distinct
  * reasons here (for logs and metering); the gateway answers all four identically.
  */
-export function createKeyVerifier(deps: { repo: DevelopersRepository; clock: Clock; changes: ChangeFeed }) {
-  const { repo, clock, changes } = deps;
+export function createKeyVerifier(deps: { db: Kysely<Database>; clock: Clock; changes: ChangeFeed }) {
+  const { db, clock, changes } = deps;
   const entries = new Map<string, Entry>();
   const missing = new Set<string>();
   const keysByApp = new Map<string, Set<string>>();
@@ -75,12 +78,12 @@ export function createKeyVerifier(deps: { repo: DevelopersRepository; clock: Clo
 
   async function load(keyId: string): Promise<Entry | undefined> {
     const startedAt = generation;
-    const row = await repo.loadVerification(keyId);
+    const row = await apiKeysRepository.loadVerification(db, keyId);
     const entry: Entry | undefined = row && {
       key: row.key,
       hashBytes: Buffer.from(row.key.secretHash, 'hex'),
       appState: row.application.state,
-      expiresAtMs: row.key.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(row.key.expiresAt),
+      expiresAtMs: row.key.expiresAt === null ? Number.POSITIVE_INFINITY : parseIso(row.key.expiresAt),
       verified: Object.freeze({
         keyId: row.key.id,
         applicationId: row.application.id,
@@ -141,8 +144,6 @@ export function createKeyVerifier(deps: { repo: DevelopersRepository; clock: Clo
     invalidateAll(): void;
     /** Mark a cached key suspended at once (abuse detection), before its transaction commits. */
     markSuspended(keyId: string): void;
-    /** The cached view of a key, if any (abuse detection reads its state). */
-    cachedState(keyId: string): ApiKeyRecord['state'] | undefined;
   } = {
     verify(presented: string) {
       if (typeof presented !== 'string') return { ok: false, reason: 'malformed' };
@@ -166,7 +167,7 @@ export function createKeyVerifier(deps: { repo: DevelopersRepository; clock: Clo
     },
     isRegisteredOrigin(origin: string) {
       if (!origins) {
-        const loading = repo.listCorsOrigins();
+        const loading = applicationsRepository.listCorsOrigins(db);
         origins = loading;
         // A failed load is retried on the next preflight rather than cached.
         loading.catch(() => {
@@ -180,9 +181,6 @@ export function createKeyVerifier(deps: { repo: DevelopersRepository; clock: Clo
     invalidateAll: forgetAll,
     markSuspended(keyId) {
       stopping.add(keyId);
-    },
-    cachedState(keyId) {
-      return entries.get(keyId)?.key.state;
     },
   };
   return verifier;

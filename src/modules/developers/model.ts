@@ -1,5 +1,10 @@
 import { API_SCOPE_NAMES, DEFAULT_SCOPES } from '../identity/index.ts';
-/** The developers module's domain types and the rules of its state machines (DESIGN.md §4). */
+
+/**
+ * The developers module's domain types and the enumerated values of its fields (DESIGN.md §4). The `as
+ * const` lists are the one source: services validate input against them (`rules.ts`) and migration 007
+ * constrains the columns to the same values.
+ */
 
 export const MEMBER_ROLES = ['owner', 'admin', 'developer'] as const;
 export type MemberRole = (typeof MEMBER_ROLES)[number];
@@ -14,9 +19,22 @@ export type AppState = (typeof APP_STATES)[number];
 export const ENVIRONMENTS = ['sandbox', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
-/** Stored states; `expired` is derived from `expiresAt` at read time. */
-export type StoredKeyState = 'pending' | 'active' | 'suspended' | 'revoked';
+/** Stored key states; `expired` is derived from `expiresAt` at read time. */
+export const KEY_STATES = ['pending', 'active', 'suspended', 'revoked'] as const;
+export type StoredKeyState = (typeof KEY_STATES)[number];
 export type KeyState = StoredKeyState | 'expired';
+
+/** How the token endpoint authenticates an application's OAuth client. */
+export const TOKEN_ENDPOINT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
+
+/** Usage buckets. */
+export const USAGE_GRANULARITIES = ['minute', 'hour', 'day'] as const;
+export type UsageGranularity = (typeof USAGE_GRANULARITIES)[number];
 
 /** Every API scope of the platform (DESIGN.md §4): the identity module's catalogue is the one source. */
 export const ALL_SCOPES: readonly string[] = API_SCOPE_NAMES;
@@ -36,6 +54,15 @@ export interface Member {
   displayName: string;
   role: MemberRole;
   createdAt: string;
+}
+
+export interface Invitation {
+  id: string;
+  organizationId: string;
+  role: MemberRole;
+  createdAt: string;
+  expiresAt: string;
+  acceptedAt: string | null;
 }
 
 export interface RatePlanRecord {
@@ -88,26 +115,25 @@ export interface ApiKeyRecord {
   updatedAt: string;
 }
 
-/** The state a caller sees: a key past its expiry is `expired` whatever its stored state (unless revoked). */
-export function effectiveKeyState(key: Pick<ApiKeyRecord, 'state' | 'expiresAt'>, nowMs: number): KeyState {
-  if (key.state === 'revoked') return 'revoked';
-  if (key.expiresAt !== null && Date.parse(key.expiresAt) <= nowMs) return 'expired';
-  return key.state;
+/** Metered answers of one key, API, operation and status in one bucket. */
+export interface UsageRow {
+  keyId: string;
+  applicationId: string;
+  api: string;
+  operationId: string;
+  status: number;
+  granularity: UsageGranularity;
+  bucket: string;
+  count: number;
 }
 
-/** Allowed key transitions (DESIGN.md §4): pending → active ⇄ suspended → revoked; expired and revoked are final. */
-export const KEY_TRANSITIONS: Record<KeyState, readonly StoredKeyState[]> = {
-  pending: ['active', 'revoked'],
-  active: ['suspended', 'revoked'],
-  suspended: ['active', 'revoked'],
-  revoked: [],
-  expired: [],
-};
-
-/** Allowed application transitions: pending → active ⇄ suspended → deleted (any live state may be deleted). */
-export const APP_TRANSITIONS: Record<AppState, readonly AppState[]> = {
-  pending: ['active', 'deleted'],
-  active: ['suspended', 'deleted'],
-  suspended: ['active', 'deleted'],
-  deleted: [],
-};
+/** A developer-portal session as stored: only the hash of the cookie value. */
+export interface PortalSessionRecord {
+  idHash: string;
+  userId: string;
+  username: string;
+  scopes: string[];
+  csrfToken: string;
+  createdAt: string;
+  expiresAt: string;
+}

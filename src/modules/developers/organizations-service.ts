@@ -1,24 +1,27 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/index.ts';
 import { AppError, problems } from '../../errors/index.ts';
-import type { Clock } from '../../lib/clock.ts';
-import { isoAt } from '../../lib/clock.ts';
+import { type Clock, isoAt, parseIso } from '../../lib/clock.ts';
 import { sha256Hex } from '../../lib/hash.ts';
 import { newId, randomBase62 } from '../../lib/ids.ts';
 import type { AuditLog } from '../audit/index.ts';
-import type { Access, Actor } from './access.ts';
-import type { DevelopersRepository } from './developers-repository.ts';
+import { type Access, type Actor, auditedBy } from './access.ts';
+import { invitationsRepository as invitations } from './invitations-repository.ts';
 import { MEMBER_ROLES, type Member, type MemberRole, type Organization } from './model.ts';
+import { organizationsRepository as organizations } from './organizations-repository.ts';
+import { oneOf } from './rules.ts';
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /** Organizations, their members and invitation links (the token is shown once; only its hash is kept). */
 export function createOrganizations(deps: {
-  repo: DevelopersRepository;
+  db: Kysely<Database>;
   access: Access;
   clock: Clock;
   audit: AuditLog;
   baseUrl: string;
 }) {
-  const { repo, access, clock, audit, baseUrl } = deps;
+  const { db, access, clock, audit, baseUrl } = deps;
   const now = () => clock.now();
 
   return {
@@ -38,27 +41,23 @@ export function createOrganizations(deps: {
         (actor.type === 'user' && actor.id ? { userId: actor.id, displayName: actor.id } : undefined);
       const at = isoAt(now());
       const org: Organization = { id: newId('org'), name, createdAt: at, updatedAt: at };
-      await repo.db.transaction().execute(async (trx) => {
-        await repo.insertOrganization({ ...org, createdBy: actor.id }, trx);
+      await db.transaction().execute(async (trx) => {
+        await organizations.insert(trx, { ...org, createdBy: actor.id });
         if (owner) {
-          await repo.upsertMember(
-            {
-              organizationId: org.id,
-              userId: owner.userId,
-              displayName: owner.displayName,
-              role: 'owner',
-              createdAt: at,
-            },
-            trx,
-          );
+          await organizations.upsertMember(trx, {
+            organizationId: org.id,
+            userId: owner.userId,
+            displayName: owner.displayName,
+            role: 'owner',
+            createdAt: at,
+          });
         }
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'organization.created',
             target: { type: 'organization', id: org.id },
             after: { name, owner: owner?.userId ?? null },
-            requestId: actor.requestId,
           },
           trx,
         );
@@ -67,24 +66,24 @@ export function createOrganizations(deps: {
     },
 
     async list(actor: Actor): Promise<Organization[]> {
-      return repo.listOrganizations(await access.visibleOrganizations(actor));
+      return organizations.list(db, await access.visibleOrganizations(actor));
     },
 
     async get(organizationId: string, actor: Actor): Promise<Organization> {
       await access.requireOrganization(actor, organizationId, 'read');
-      const org = await repo.findOrganization(organizationId);
+      const org = await organizations.find(db, organizationId);
       if (!org) throw problems.notFound();
       return org;
     },
 
     async members(organizationId: string, actor: Actor): Promise<Member[]> {
       await access.requireOrganization(actor, organizationId, 'read');
-      return repo.listMembers(organizationId);
+      return organizations.listMembers(db, organizationId);
     },
 
     /** The role of the actor in each of their organizations. */
     async rolesOf(userId: string): Promise<Map<string, MemberRole>> {
-      return repo.membershipsOf(userId);
+      return organizations.membershipsOf(db, userId);
     },
 
     async addMember(
@@ -93,16 +92,15 @@ export function createOrganizations(deps: {
       actor: Actor,
     ): Promise<void> {
       await access.requireOrganization(actor, organizationId, 'manage');
-      if (!MEMBER_ROLES.includes(member.role)) throw problems.badRequest('Unknown member role.');
-      await repo.db.transaction().execute(async (trx) => {
-        await repo.upsertMember({ organizationId, ...member, createdAt: isoAt(now()) }, trx);
+      const role = oneOf('role', MEMBER_ROLES, member.role);
+      await db.transaction().execute(async (trx) => {
+        await organizations.upsertMember(trx, { organizationId, ...member, role, createdAt: isoAt(now()) });
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'organization.memberAdded',
             target: { type: 'organization', id: organizationId },
-            after: { userId: member.userId, role: member.role },
-            requestId: actor.requestId,
+            after: { userId: member.userId, role },
           },
           trx,
         );
@@ -111,21 +109,20 @@ export function createOrganizations(deps: {
 
     async removeMember(organizationId: string, userId: string, actor: Actor): Promise<void> {
       await access.requireOrganization(actor, organizationId, 'manage');
-      const members = await repo.listMembers(organizationId);
+      const members = await organizations.listMembers(db, organizationId);
       const target = members.find((m) => m.userId === userId);
       if (!target) throw problems.notFound();
       if (target.role === 'owner' && members.filter((m) => m.role === 'owner').length === 1) {
         throw problems.conflict('An organization keeps at least one owner.');
       }
-      await repo.db.transaction().execute(async (trx) => {
-        await repo.deleteMember(organizationId, userId, trx);
+      await db.transaction().execute(async (trx) => {
+        await organizations.deleteMember(trx, organizationId, userId);
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'organization.memberRemoved',
             target: { type: 'organization', id: organizationId },
             before: { userId, role: target.role },
-            requestId: actor.requestId,
           },
           trx,
         );
@@ -139,30 +136,26 @@ export function createOrganizations(deps: {
       actor: Actor,
     ): Promise<{ id: string; link: string; expiresAt: string }> {
       await access.requireOrganization(actor, organizationId, 'manage');
-      if (!MEMBER_ROLES.includes(role)) throw problems.badRequest('Unknown member role.');
+      oneOf('role', MEMBER_ROLES, role);
       const token = randomBase62(32);
       const id = newId('inv');
       const expiresAt = isoAt(now() + INVITATION_TTL_MS);
-      await repo.db.transaction().execute(async (trx) => {
-        await repo.insertInvitation(
-          {
-            id,
-            organizationId,
-            role,
-            tokenHash: sha256Hex(token),
-            createdBy: actor.id,
-            createdAt: isoAt(now()),
-            expiresAt,
-          },
-          trx,
-        );
+      await db.transaction().execute(async (trx) => {
+        await invitations.insert(trx, {
+          id,
+          organizationId,
+          role,
+          tokenHash: sha256Hex(token),
+          createdBy: actor.id,
+          createdAt: isoAt(now()),
+          expiresAt,
+        });
         await audit.record(
           {
-            actor: { type: actor.type, id: actor.id },
+            ...auditedBy(actor),
             action: 'organization.invitationCreated',
             target: { type: 'organization', id: organizationId },
             after: { invitationId: id, role, expiresAt },
-            requestId: actor.requestId,
           },
           trx,
         );
@@ -172,42 +165,39 @@ export function createOrganizations(deps: {
 
     async openInvitations(organizationId: string, actor: Actor) {
       await access.requireOrganization(actor, organizationId, 'manage');
-      return repo.listOpenInvitations(organizationId, isoAt(now()));
+      return invitations.listOpen(db, organizationId, isoAt(now()));
     },
 
     /** Accept an invitation as the signed-in user; 404 for unknown, used or expired links alike. */
     async accept(token: string, user: { userId: string; displayName: string }): Promise<Organization> {
-      const invitation = await repo.findInvitationByHash(sha256Hex(token));
-      if (!invitation || invitation.accepted_at || Date.parse(invitation.expires_at) <= now()) {
+      const invitation = await invitations.findByHash(db, sha256Hex(token));
+      if (!invitation || invitation.acceptedAt || parseIso(invitation.expiresAt) <= now()) {
         throw problems.notFound('This invitation link is not valid (unknown, already used or expired).');
       }
       const at = isoAt(now());
-      await repo.db.transaction().execute(async (trx) => {
-        if (!(await repo.acceptInvitation(invitation.id, user.userId, at, trx))) throw problems.notFound();
-        const existing = (await repo.membershipsOf(user.userId, trx)).get(invitation.organization_id);
+      await db.transaction().execute(async (trx) => {
+        if (!(await invitations.accept(trx, invitation.id, user.userId, at))) throw problems.notFound();
+        const existing = (await organizations.membershipsOf(trx, user.userId)).get(invitation.organizationId);
         if (!existing) {
-          await repo.upsertMember(
-            {
-              organizationId: invitation.organization_id,
-              userId: user.userId,
-              displayName: user.displayName,
-              role: invitation.role as MemberRole,
-              createdAt: at,
-            },
-            trx,
-          );
+          await organizations.upsertMember(trx, {
+            organizationId: invitation.organizationId,
+            userId: user.userId,
+            displayName: user.displayName,
+            role: invitation.role,
+            createdAt: at,
+          });
         }
         await audit.record(
           {
             actor: { type: 'user', id: user.userId },
             action: 'organization.invitationAccepted',
-            target: { type: 'organization', id: invitation.organization_id },
+            target: { type: 'organization', id: invitation.organizationId },
             after: { invitationId: invitation.id, role: invitation.role },
           },
           trx,
         );
       });
-      const org = await repo.findOrganization(invitation.organization_id);
+      const org = await organizations.find(db, invitation.organizationId);
       if (!org) throw problems.notFound();
       return org;
     },

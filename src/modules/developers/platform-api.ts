@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { AppError, problems } from '../../errors/index.ts';
-import { isoAt } from '../../lib/clock.ts';
 import type { ApiCall, ApiModule, ApiResult, OpenApiDocument } from '../gateway/contract.ts';
 import { actorFromPrincipal } from './access.ts';
 import type { ApiKeys, ApiKeyView } from './api-keys-service.ts';
@@ -12,8 +10,7 @@ import type {
   ApplicationView,
   CreateApplicationInput,
 } from './applications-service.ts';
-import type { DevelopersRepository } from './developers-repository.ts';
-import type { DevelopersUsageRecorder } from './usage-recorder.ts';
+import type { UsageReports } from './usage-reports.ts';
 
 const OPENAPI_DIR = path.join(import.meta.dirname, 'openapi');
 
@@ -73,10 +70,9 @@ function ifMatchVersion(call: ApiCall): number | undefined {
 export function createPlatformApis(deps: {
   applications: Applications;
   apiKeys: ApiKeys;
-  repo: DevelopersRepository;
-  usage: DevelopersUsageRecorder;
+  usageReports: UsageReports;
 }): ApiModule[] {
-  const { applications, apiKeys, repo, usage } = deps;
+  const { applications, apiKeys, usageReports } = deps;
 
   const appLink = (call: ApiCall, id: string) =>
     `${call.baseUrl}/clientApplications/clientApplications/${id}`;
@@ -255,56 +251,15 @@ export function createPlatformApis(deps: {
       async getApiKeyUsage(call): Promise<ApiResult> {
         const keyId = call.params.keyId ?? '';
         await apiKeys.get(keyId, actor(call));
-        const granularity = (call.query.granularity as 'minute' | 'hour' | 'day' | undefined) ?? 'day';
-        const report = await usageReport(
-          repo,
-          usage,
-          [keyId],
-          granularity,
-          call.query.since as string | undefined,
-          call.now,
-        );
+        const report = await usageReports.report({
+          keyIds: [keyId],
+          granularity: call.query.granularity as string | undefined,
+          since: call.query.since as string | undefined,
+        });
         return { status: 200, body: { keyId, ...report } };
       },
     },
   };
 
   return [clientApplications, apiKeysApi];
-}
-
-const DEFAULT_SPAN: Record<'minute' | 'hour' | 'day', number> = {
-  minute: 60 * 60_000,
-  hour: 48 * 3_600_000,
-  day: 30 * 86_400_000,
-};
-
-/** Usage rows of some keys (flushing this process's pending counts first, so the answer is current). */
-export async function usageReport(
-  repo: DevelopersRepository,
-  usage: DevelopersUsageRecorder,
-  keyIds: string[],
-  granularity: 'minute' | 'hour' | 'day',
-  since: string | undefined,
-  nowMs: number,
-) {
-  const sinceMs = since ? Date.parse(since) : nowMs - DEFAULT_SPAN[granularity];
-  if (Number.isNaN(sinceMs)) throw problems.badRequest('since is not a timestamp.');
-  try {
-    await usage.flush();
-  } catch (error) {
-    throw new AppError('serviceUnavailable', { detail: 'Usage is not available right now.', cause: error });
-  }
-  const rows = await repo.listUsage({ keyIds, granularity, since: isoAt(sinceMs) });
-  return {
-    granularity,
-    since: isoAt(sinceMs),
-    total: rows.reduce((sum, row) => sum + row.count, 0),
-    items: rows.map((row) => ({
-      bucket: row.bucket,
-      api: row.api,
-      operationId: row.operationId,
-      status: row.status,
-      count: row.count,
-    })),
-  };
 }

@@ -1,22 +1,14 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/index.ts';
 import type { Logger } from '../../http/logger.ts';
-import { isoAt } from '../../lib/clock.ts';
+import { type Clock, isoAt } from '../../lib/clock.ts';
 import type { ChangeFeed, Settings, SharedState } from '../../store/index.ts';
 import type { UsageEvent, UsageRecorder } from '../gateway/contract.ts';
-import type { DevelopersRepository, UsageRow } from './developers-repository.ts';
+import { ABUSE_SETTING, type AbuseSettings, DEFAULT_ABUSE, normalizeAbuse } from './abuse-settings.ts';
+import type { UsageRow } from './model.ts';
+import { usageRepository } from './usage-repository.ts';
 
-/** Institution setting (`settings` key) for abuse auto-suspension (DESIGN.md §3 defaults). */
-export const ABUSE_SETTING = 'developers.abuse';
-export interface AbuseSettings {
-  /** Suspend a key after MORE than this many refused (401/403/404) answers within the window. */
-  maxRefusals: number;
-  /** Suspend a key after MORE than this many rate-limited (429) answers within the window: a client that
-   * ignores `Retry-After` and keeps sending far above its plan. */
-  maxRateLimited: number;
-  windowSeconds: number;
-}
-export const DEFAULT_ABUSE: AbuseSettings = { maxRefusals: 200, maxRateLimited: 6000, windowSeconds: 60 };
-
-export type AbuseKind = 'refusals' | 'rateLimited';
+type AbuseKind = 'refusals' | 'rateLimited';
 
 /** The shared counter of one key's answers of one kind in one fixed window. */
 export function abuseCounterKey(kind: AbuseKind, keyId: string, at: number, windowSeconds: number): string {
@@ -46,7 +38,8 @@ const DAY = 86_400_000;
  * puts its counts back, and `stop()` flushes what is left, so nothing counted is lost on a graceful stop.
  */
 export function createUsageRecorder(deps: {
-  repo: DevelopersRepository;
+  db: Kysely<Database>;
+  clock: Clock;
   logger: Logger;
   settings: Settings;
   changes: ChangeFeed;
@@ -55,7 +48,7 @@ export function createUsageRecorder(deps: {
   /** Called once when a key crosses the abuse threshold. */
   onAbuse: (event: UsageEvent, count: number, settings: AbuseSettings, kind: AbuseKind) => Promise<void>;
 }) {
-  const { repo, logger, settings, changes } = deps;
+  const { db, clock, logger, settings, changes } = deps;
   let pending = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> | undefined;
@@ -65,19 +58,7 @@ export function createUsageRecorder(deps: {
   const triggered = new Set<string>();
 
   const loadSettings = async () => {
-    const value = await settings.get<Partial<AbuseSettings>>(ABUSE_SETTING, DEFAULT_ABUSE);
-    abuse = {
-      maxRefusals: Number.isInteger(value.maxRefusals)
-        ? Number(value.maxRefusals)
-        : DEFAULT_ABUSE.maxRefusals,
-      maxRateLimited: Number.isInteger(value.maxRateLimited)
-        ? Number(value.maxRateLimited)
-        : DEFAULT_ABUSE.maxRateLimited,
-      windowSeconds:
-        Number.isInteger(value.windowSeconds) && Number(value.windowSeconds) > 0
-          ? Number(value.windowSeconds)
-          : DEFAULT_ABUSE.windowSeconds,
-    };
+    abuse = normalizeAbuse(await settings.get<Partial<AbuseSettings>>(ABUSE_SETTING, DEFAULT_ABUSE));
   };
   changes.subscribe('setting', (change) => {
     if (change.key === ABUSE_SETTING) void loadSettings().catch(() => {});
@@ -178,7 +159,7 @@ export function createUsageRecorder(deps: {
       }
     }
     try {
-      await repo.db.transaction().execute((trx) => repo.addUsage([...rows.values()], trx));
+      await db.transaction().execute((trx) => usageRepository.add(trx, [...rows.values()]));
     } catch (error) {
       // Put the counts back: they are retried with the next flush rather than lost.
       for (const [mapKey, count] of batch) pending.set(mapKey, (pending.get(mapKey) ?? 0) + count);
@@ -225,8 +206,9 @@ export function createUsageRecorder(deps: {
         flush().catch((error) => logger.warn({ err: error }, 'usage flush failed; will retry'));
         for (const windows of [refusals, rateLimited]) {
           for (const [keyId, times] of windows) {
+            // Event times are domain time (the gateway's clock), so the sweep compares with it too.
             const last = times[times.length - 1] ?? 0;
-            if (Date.now() - last > abuse.windowSeconds * 2000) windows.delete(keyId);
+            if (clock.now() - last > abuse.windowSeconds * 2000) windows.delete(keyId);
           }
         }
       }, FLUSH_EVERY_MS);

@@ -1,7 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../../db/schema.ts';
-
-type Executor = Kysely<Database> | Transaction<Database>;
+import type { Executor } from '../../db/index.ts';
+import type { AuditEvent } from '../audit/index.ts';
 
 /** One entitlement: `subject` holds `permissions` on resource `resource`/`resourceId` (`'*'` = institution-wide). */
 export interface EntitlementGrant {
@@ -13,14 +11,21 @@ export interface EntitlementGrant {
   relationship: string;
 }
 
-/** Administration of entitlements (implemented by the entitlements module, used by banking and the CLI). */
+/** Who changes an entitlement, for the audit record the service writes with the change. */
+export type EntitlementActor = AuditEvent['actor'] & { requestId?: string };
+
+/**
+ * Administration of entitlements (implemented by the entitlements module, used by banking and the CLI).
+ * Every change is audited in the transaction that makes it; `actor` defaults to the system.
+ */
 export interface EntitlementAdmin {
   /** Adds permissions (merging with existing ones for the same subject/resource). */
-  grant(grant: EntitlementGrant, executor?: Executor): Promise<void>;
+  grant(grant: EntitlementGrant, executor?: Executor, actor?: EntitlementActor): Promise<void>;
   /** Removes the given permissions, or all of them when `permissions` is omitted. */
   revoke(
     target: { subject: string; resource: string; resourceId: string; permissions?: string[] },
     executor?: Executor,
+    actor?: EntitlementActor,
   ): Promise<void>;
   list(filter: { subject?: string; resource?: string; resourceId?: string }): Promise<EntitlementGrant[]>;
 }

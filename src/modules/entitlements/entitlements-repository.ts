@@ -1,20 +1,17 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { DialectName, Executor } from '../../db/index.ts';
 import type { EntitlementsTable } from '../../db/tables/gateway.ts';
-
-export type Executor = Kysely<Database> | Transaction<Database>;
 
 export type EntitlementRow = EntitlementsTable;
 
 /** The only code that reads and writes the `entitlements` table. */
-export function createEntitlementsRepository(deps: { db: Kysely<Database>; dialect: 'sqlite' | 'postgres' }) {
-  const { db, dialect } = deps;
+export function createEntitlementsRepository(dialect: DialectName) {
   return {
     /** Every entitlement of one subject (the hot-path load; served by the unique index's prefix). */
     async forSubject(
+      ex: Executor,
       subject: string,
     ): Promise<Pick<EntitlementRow, 'resource' | 'resource_id' | 'permissions_json'>[]> {
-      return db
+      return ex
         .selectFrom('entitlements')
         .select(['resource', 'resource_id', 'permissions_json'])
         .where('subject', '=', subject)
@@ -26,10 +23,10 @@ export function createEntitlementsRepository(deps: { db: Kysely<Database>; diale
      * concurrent merges of permissions serialize. (SQLite transactions are serialized already.)
      */
     async findForUpdate(
-      executor: Executor,
+      ex: Executor,
       key: { subject: string; resource: string; resourceId: string },
     ): Promise<EntitlementRow | undefined> {
-      let query = executor
+      let query = ex
         .selectFrom('entitlements')
         .selectAll()
         .where('subject', '=', key.subject)
@@ -40,8 +37,8 @@ export function createEntitlementsRepository(deps: { db: Kysely<Database>; diale
     },
 
     /** Insert unless the (subject, resource, resource_id) row exists; true when inserted. */
-    async insertIfAbsent(executor: Executor, row: EntitlementRow): Promise<boolean> {
-      const result = await executor
+    async insertIfAbsent(ex: Executor, row: EntitlementRow): Promise<boolean> {
+      const result = await ex
         .insertInto('entitlements')
         .values(row)
         .onConflict((oc) => oc.columns(['subject', 'resource', 'resource_id']).doNothing())
@@ -50,36 +47,34 @@ export function createEntitlementsRepository(deps: { db: Kysely<Database>; diale
     },
 
     async update(
-      executor: Executor,
+      ex: Executor,
       id: string,
       patch: Pick<EntitlementRow, 'permissions_json' | 'relationship' | 'updated_at'>,
     ): Promise<void> {
-      await executor.updateTable('entitlements').set(patch).where('id', '=', id).execute();
+      await ex.updateTable('entitlements').set(patch).where('id', '=', id).execute();
     },
 
-    async delete(executor: Executor, id: string): Promise<void> {
-      await executor.deleteFrom('entitlements').where('id', '=', id).execute();
+    async delete(ex: Executor, id: string): Promise<void> {
+      await ex.deleteFrom('entitlements').where('id', '=', id).execute();
     },
 
     /** Bulk insert of new rows (seeding, benchmarks); fails on an existing (subject, resource, id). */
-    async insertMany(executor: Executor, rows: EntitlementRow[]): Promise<void> {
+    async insertMany(ex: Executor, rows: EntitlementRow[]): Promise<void> {
       // 8 columns per row: stay well below SQLite's 32766 bound parameters per statement.
       const chunk = 1000;
       for (let i = 0; i < rows.length; i += chunk) {
-        await executor
+        await ex
           .insertInto('entitlements')
           .values(rows.slice(i, i + chunk))
           .execute();
       }
     },
 
-    async list(filter: {
-      subject?: string;
-      resource?: string;
-      resourceId?: string;
-      limit: number;
-    }): Promise<EntitlementRow[]> {
-      let query = db.selectFrom('entitlements').selectAll();
+    async list(
+      ex: Executor,
+      filter: { subject?: string; resource?: string; resourceId?: string; limit: number },
+    ): Promise<EntitlementRow[]> {
+      let query = ex.selectFrom('entitlements').selectAll();
       if (filter.subject !== undefined) query = query.where('subject', '=', filter.subject);
       if (filter.resource !== undefined) query = query.where('resource', '=', filter.resource);
       if (filter.resourceId !== undefined) query = query.where('resource_id', '=', filter.resourceId);
@@ -92,5 +87,3 @@ export function createEntitlementsRepository(deps: { db: Kysely<Database>; diale
     },
   };
 }
-
-export type EntitlementsRepository = ReturnType<typeof createEntitlementsRepository>;

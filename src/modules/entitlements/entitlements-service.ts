@@ -1,30 +1,31 @@
-import { AppError } from '../../errors/index.ts';
+import type { Executor } from '../../db/index.ts';
 import { isoAt } from '../../lib/clock.ts';
-import { isOpaqueId, newId } from '../../lib/ids.ts';
+import { newId } from '../../lib/ids.ts';
+import type { AuditEvent } from '../audit/index.ts';
 import type { EntitlementService } from '../gateway/contract.ts';
 import type { ModuleContext } from '../module-context.ts';
-import type { EntitlementAdmin, EntitlementGrant } from './contract.ts';
+import type { EntitlementActor, EntitlementAdmin, EntitlementGrant } from './contract.ts';
 import {
-  createEntitlementsRepository,
-  type EntitlementRow,
-  type Executor,
-} from './entitlements-repository.ts';
+  ANY_RESOURCE,
+  checkName,
+  checkResourceId,
+  checkSubject,
+  type SubjectGrants,
+  toGrant,
+  toSubjectGrants,
+  validateGrant,
+} from './entitlement-rules.ts';
+import { createEntitlementsRepository, type EntitlementRow } from './entitlements-repository.ts';
+
+export { ANY_RESOURCE } from './entitlement-rules.ts';
 
 /** Change-feed topic; the key is the subject whose entitlements changed (`*` = everyone). */
 export const ENTITLEMENT_TOPIC = 'entitlement';
 
-/** Institution-wide grants use this resource id. */
-export const ANY_RESOURCE = '*';
+const SYSTEM: EntitlementActor = { type: 'system' };
 
-const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
-const SUBJECT = /^[A-Za-z0-9_.:@-]{1,128}$/;
-
-/** What one subject holds on one resource type: institution-wide permissions and per-id permissions. */
-interface ResourceGrants {
-  any: Set<string>;
-  byId: Map<string, Set<string>>;
-}
-type SubjectGrants = Map<string, ResourceGrants>;
+/** What a write changed, for its audit record (undefined: nothing changed, nothing to audit). */
+type Change = Pick<AuditEvent, 'action' | 'target' | 'before' | 'after'> | undefined;
 
 export interface EntitlementsOptions {
   /** How many subjects' entitlements stay cached in memory (oldest evicted first). Default 50,000. */
@@ -41,8 +42,8 @@ export function createEntitlements(
   context: ModuleContext,
   options: EntitlementsOptions = {},
 ): EntitlementService & Omit<EntitlementAdmin, 'list'> & EntitlementsExtras {
-  const { db, changes, clock } = context;
-  const repository = createEntitlementsRepository({ db, dialect: context.store.dialect });
+  const { db, changes, clock, audit } = context;
+  const repository = createEntitlementsRepository(context.store.dialect);
   const maxCached = options.maxCachedSubjects ?? 50_000;
   const cache = new Map<string, SubjectGrants>();
   const loading = new Map<string, Promise<SubjectGrants>>();
@@ -67,7 +68,7 @@ export function createEntitlements(
     let pending = loading.get(subject);
     if (!pending) {
       const startedAt = epoch;
-      pending = repository.forSubject(subject).then((rows) => {
+      pending = repository.forSubject(db, subject).then((rows) => {
         const grants = toSubjectGrants(rows);
         if (loading.get(subject) === pending) loading.delete(subject);
         if (epoch === startedAt) {
@@ -103,25 +104,66 @@ export function createEntitlements(
     return ids;
   };
 
-  /** Run `work` in the caller's transaction, or in a new one; invalidate after it (and on commit, via the feed). */
+  /**
+   * Run `work` in the caller's transaction, or in a new one, with its audit record and change-feed entry;
+   * invalidate after it (and on commit, through the feed).
+   */
   const write = async (
     subject: string,
     executor: Executor | undefined,
-    work: (trx: Executor) => Promise<void>,
+    actor: EntitlementActor,
+    work: (trx: Executor) => Promise<Change>,
   ) => {
+    const run = async (trx: Executor) => {
+      const change = await work(trx);
+      if (!change) return;
+      const { requestId, ...who } = actor;
+      await audit.record({ actor: who, requestId, ...change }, trx);
+      await changes.publish(ENTITLEMENT_TOPIC, subject, trx);
+    };
     if (executor?.isTransaction) {
-      await work(executor);
-      await changes.publish(ENTITLEMENT_TOPIC, subject, executor);
+      await run(executor);
       // The caller's transaction has not committed yet: drop the cache now, and the change feed drops it
       // again once the commit is visible.
       invalidate(subject);
       return;
     }
-    await (executor ?? db).transaction().execute(async (trx) => {
-      await work(trx);
-      await changes.publish(ENTITLEMENT_TOPIC, subject, trx);
-    });
+    await (executor ?? db).transaction().execute(run);
     invalidate(subject);
+  };
+
+  /** Merge `grant` into its row (insert or update), inside `trx`; what changed. */
+  const merge = async (trx: Executor, grant: EntitlementGrant): Promise<Change> => {
+    const now = isoAt(clock.now());
+    const target = { type: grant.resource, id: grant.resourceId };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const existing = await repository.findForUpdate(trx, grant);
+      if (existing) {
+        const before = toGrant(existing);
+        const merged = [...new Set([...before.permissions, ...grant.permissions])].sort();
+        await repository.update(trx, existing.id, {
+          permissions_json: JSON.stringify(merged),
+          relationship: grant.relationship,
+          updated_at: now,
+        });
+        const after = { ...before, permissions: merged, relationship: grant.relationship };
+        return { action: 'entitlement.granted', target, before, after };
+      }
+      const permissions = [...new Set(grant.permissions)].sort();
+      const inserted = await repository.insertIfAbsent(trx, {
+        id: newId('ent'),
+        subject: grant.subject,
+        resource: grant.resource,
+        resource_id: grant.resourceId,
+        permissions_json: JSON.stringify(permissions),
+        relationship: grant.relationship,
+        created_at: now,
+        updated_at: now,
+      });
+      if (inserted) return { action: 'entitlement.granted', target, after: { ...grant, permissions } };
+      // Lost a race with a concurrent first grant: merge into the row it created.
+    }
+    throw new Error('entitlement grant did not converge');
   };
 
   return {
@@ -142,51 +184,21 @@ export function createEntitlements(
       return grants ? hasIn(grants, type, id, permission) : undefined;
     },
 
-    async grant(grant, executor) {
+    async grant(grant, executor, actor = SYSTEM) {
       const clean = validateGrant(grant);
-      await write(clean.subject, executor, async (trx) => {
-        const now = isoAt(clock.now());
-        for (let attempt = 0; attempt < 3; attempt++) {
-          const existing = await repository.findForUpdate(trx, clean);
-          if (existing) {
-            const merged = [
-              ...new Set([...parsePermissions(existing.permissions_json), ...clean.permissions]),
-            ].sort();
-            await repository.update(trx, existing.id, {
-              permissions_json: JSON.stringify(merged),
-              relationship: clean.relationship,
-              updated_at: now,
-            });
-            return;
-          }
-          const inserted = await repository.insertIfAbsent(trx, {
-            id: newId('ent'),
-            subject: clean.subject,
-            resource: clean.resource,
-            resource_id: clean.resourceId,
-            permissions_json: JSON.stringify([...new Set(clean.permissions)].sort()),
-            relationship: clean.relationship,
-            created_at: now,
-            updated_at: now,
-          });
-          // Lost a race with a concurrent first grant: merge into the row it created.
-          if (inserted) return;
-        }
-        throw new Error('entitlement grant did not converge');
-      });
+      await write(clean.subject, executor, actor, (trx) => merge(trx, clean));
     },
 
-    async revoke(target, executor) {
+    async revoke(target, executor, actor = SYSTEM) {
       const subject = checkSubject(target.subject);
       const resource = checkName('resource', target.resource);
       const resourceId = checkResourceId(target.resourceId);
       const permissions = target.permissions?.map((p) => checkName('permission', p));
-      await write(subject, executor, async (trx) => {
+      await write(subject, executor, actor, async (trx) => {
         const existing = await repository.findForUpdate(trx, { subject, resource, resourceId });
-        if (!existing) return;
-        const remaining = permissions
-          ? parsePermissions(existing.permissions_json).filter((p) => !permissions.includes(p))
-          : [];
+        if (!existing) return undefined;
+        const before = toGrant(existing);
+        const remaining = permissions ? before.permissions.filter((p) => !permissions.includes(p)) : [];
         if (remaining.length === 0) await repository.delete(trx, existing.id);
         else
           await repository.update(trx, existing.id, {
@@ -194,16 +206,18 @@ export function createEntitlements(
             relationship: existing.relationship,
             updated_at: isoAt(clock.now()),
           });
+        const after = remaining.length === 0 ? undefined : { ...before, permissions: remaining };
+        return { action: 'entitlement.revoked', target: { type: resource, id: resourceId }, before, after };
       });
     },
 
     async list(filter) {
       const limit = Math.min(Math.max(1, filter.limit ?? 10_000), 100_000);
-      const rows = await repository.list({ ...filter, limit });
+      const rows = await repository.list(db, { ...filter, limit });
       return rows.map(toGrant);
     },
 
-    async importGrants(grants, executor = db) {
+    async importGrants(grants, executor = db, actor = SYSTEM) {
       const now = isoAt(clock.now());
       const rows: EntitlementRow[] = grants.map((grant) => {
         const clean = validateGrant(grant);
@@ -218,8 +232,23 @@ export function createEntitlements(
           updated_at: now,
         };
       });
-      await repository.insertMany(executor, rows);
-      await changes.publish(ENTITLEMENT_TOPIC, ANY_RESOURCE, executor);
+      const { requestId, ...who } = actor;
+      const run = async (trx: Executor) => {
+        await repository.insertMany(trx, rows);
+        // One record for the batch: a bulk import is one decision, and its rows are its detail.
+        await audit.record(
+          {
+            actor: who,
+            action: 'entitlement.imported',
+            target: { type: 'entitlement', id: ANY_RESOURCE },
+            after: { count: rows.length },
+            requestId,
+          },
+          trx,
+        );
+        await changes.publish(ENTITLEMENT_TOPIC, ANY_RESOURCE, trx);
+      };
+      await (executor.isTransaction ? run(executor) : executor.transaction().execute(run));
       invalidate(ANY_RESOURCE);
     },
 
@@ -241,76 +270,8 @@ export interface EntitlementsExtras {
     limit?: number;
   }): Promise<EntitlementGrant[]>;
   /** Bulk insert of grants that do not exist yet (seeding, benchmarks); one change for everyone. */
-  importGrants(grants: EntitlementGrant[], executor?: Executor): Promise<void>;
+  importGrants(grants: EntitlementGrant[], executor?: Executor, actor?: EntitlementActor): Promise<void>;
   cacheStats(): { subjects: number; max: number };
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
-
-function toSubjectGrants(rows: { resource: string; resource_id: string; permissions_json: string }[]) {
-  const grants: SubjectGrants = new Map();
-  for (const row of rows) {
-    let forType = grants.get(row.resource);
-    if (!forType) {
-      forType = { any: new Set(), byId: new Map() };
-      grants.set(row.resource, forType);
-    }
-    const permissions = parsePermissions(row.permissions_json);
-    if (row.resource_id === ANY_RESOURCE) for (const p of permissions) forType.any.add(p);
-    else forType.byId.set(row.resource_id, new Set(permissions));
-  }
-  return grants;
-}
-
-function parsePermissions(json: string): string[] {
-  const value: unknown = JSON.parse(json);
-  return Array.isArray(value) ? value.filter((p): p is string => typeof p === 'string') : [];
-}
-
-function toGrant(row: EntitlementRow): EntitlementGrant {
-  return {
-    subject: row.subject,
-    resource: row.resource,
-    resourceId: row.resource_id,
-    permissions: parsePermissions(row.permissions_json),
-    relationship: row.relationship,
-  };
-}
-
-function validateGrant(grant: EntitlementGrant): EntitlementGrant {
-  if (!Array.isArray(grant.permissions) || grant.permissions.length === 0) {
-    throw new AppError('badRequest', { detail: 'An entitlement needs at least one permission.' });
-  }
-  return {
-    subject: checkSubject(grant.subject),
-    resource: checkName('resource', grant.resource),
-    resourceId: checkResourceId(grant.resourceId),
-    permissions: grant.permissions.map((p) => checkName('permission', p)),
-    relationship: checkName('relationship', grant.relationship),
-  };
-}
-
-function checkSubject(subject: string): string {
-  if (typeof subject !== 'string' || !SUBJECT.test(subject)) {
-    throw new AppError('badRequest', { detail: 'The entitlement subject is not a valid user or client id.' });
-  }
-  return subject;
-}
-
-function checkName(what: string, value: string): string {
-  if (typeof value !== 'string' || !NAME.test(value)) {
-    throw new AppError('badRequest', {
-      detail: `The ${what} name must start with a letter and use at most 64 letters, digits, '_' or '-'.`,
-    });
-  }
-  return value;
-}
-
-function checkResourceId(value: string): string {
-  if (value !== ANY_RESOURCE && !isOpaqueId(value)) {
-    throw new AppError('badRequest', {
-      detail: "The resource id must be '*' or at most 64 characters of [A-Za-z0-9_-].",
-    });
-  }
-  return value;
-}

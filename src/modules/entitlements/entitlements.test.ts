@@ -122,6 +122,68 @@ for (const dialect of testDialects()) {
       assert.equal(await entitlements.has('usr_tx', 'account', 'acc1', 'view'), false);
     });
 
+    test('a grant made through the service is audited with its actor and the permissions before and after', async () => {
+      const target = { subject: 'usr_aud1', resource: 'account', resourceId: 'accAudit1' };
+      await entitlements.grant({ ...target, permissions: ['view'], relationship: 'owner' });
+      await entitlements.grant(
+        { ...target, permissions: ['transferFrom'], relationship: 'owner' },
+        undefined,
+        {
+          type: 'user',
+          id: 'usr_admin',
+          requestId: 'req_audit1',
+        },
+      );
+      // Both may carry the same millisecond: tell them apart by actor, not by order.
+      const entries = await t.app.context.audit.list({ targetType: 'account', targetId: 'accAudit1' });
+      assert.equal(entries.length, 2);
+      const first = entries.find((e) => e.actor.type === 'system');
+      const merged = entries.find((e) => e.actor.type === 'user');
+      assert.equal(first?.action, 'entitlement.granted');
+      assert.deepEqual(first?.actor, { type: 'system', id: null });
+      assert.deepEqual(first?.before, undefined);
+      assert.deepEqual(first?.after, { ...target, permissions: ['view'], relationship: 'owner' });
+      assert.equal(merged?.action, 'entitlement.granted');
+      assert.deepEqual(merged?.actor, { type: 'user', id: 'usr_admin' });
+      assert.equal(merged?.requestId, 'req_audit1');
+      assert.deepEqual(merged?.before, { ...target, permissions: ['view'], relationship: 'owner' });
+      assert.deepEqual(merged?.after, {
+        ...target,
+        permissions: ['transferFrom', 'view'],
+        relationship: 'owner',
+      });
+    });
+
+    test('a revocation is audited; revoking what is not held records nothing', async () => {
+      const target = { subject: 'usr_aud2', resource: 'account', resourceId: 'accAudit2' };
+      await entitlements.grant({ ...target, permissions: ['view', 'transferTo'], relationship: 'owner' });
+      await entitlements.revoke({ ...target, permissions: ['transferTo'] }, undefined, { type: 'cli' });
+      await entitlements.revoke({ ...target, subject: 'usr_nobody' }, undefined, { type: 'cli' });
+      const entries = await t.app.context.audit.list({ targetType: 'account', targetId: 'accAudit2' });
+      assert.deepEqual(entries.map((e) => e.action).sort(), ['entitlement.granted', 'entitlement.revoked']);
+      const revoked = entries.find((e) => e.action === 'entitlement.revoked');
+      assert.deepEqual(revoked?.actor, { type: 'cli', id: null });
+      assert.deepEqual(revoked?.after, { ...target, permissions: ['view'], relationship: 'owner' });
+    });
+
+    test("a grant rolled back with the caller's transaction leaves no audit record either", async () => {
+      await assert.rejects(
+        t.app.context.db.transaction().execute(async (trx) => {
+          const grant = {
+            subject: 'usr_aud3',
+            resource: 'account',
+            resourceId: 'accAudit3',
+            permissions: ['view'],
+            relationship: 'owner',
+          };
+          await entitlements.grant(grant, trx);
+          throw new Error('roll back');
+        }),
+        /roll back/,
+      );
+      assert.deepEqual(await t.app.context.audit.list({ targetType: 'account', targetId: 'accAudit3' }), []);
+    });
+
     test('concurrent grants to the same resource merge without losing permissions', async () => {
       const permissions = ['view', 'viewBalance', 'transferFrom', 'transferTo', 'viewAccountNumber'];
       await Promise.all(

@@ -1,4 +1,4 @@
-export type { EntitlementAdmin, EntitlementGrant } from './contract.ts';
+export type { EntitlementActor, EntitlementAdmin, EntitlementGrant } from './contract.ts';
 export {
   ANY_RESOURCE,
   createEntitlements,

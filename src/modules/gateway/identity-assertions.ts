@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
-import type { Clock } from '../../lib/clock.ts';
-import { isoAt } from '../../lib/clock.ts';
+import type { Executor } from '../../db/index.ts';
+import { type Clock, isoAt } from '../../lib/clock.ts';
 import { randomBase62 } from '../../lib/ids.ts';
 import type { Sealer } from '../../lib/sealer.ts';
 import type { Principal, VerifiedKey } from './contract.ts';
+import { gatewayKeysRepository as repository } from './gateway-keys-repository.ts';
 
 /** The path where upstreams fetch the gateway's public keys. */
 export const GATEWAY_JWKS_PATH = '/.well-known/strongroom-gateway-jwks.json';
@@ -27,7 +26,7 @@ type SigningKey = { kid: string; key: Awaited<ReturnType<typeof importJWK>> };
  * (key, token) and reused until close to expiry: signing is the costly part of a proxied request.
  */
 export function createIdentityAssertions(deps: {
-  db: Kysely<Database>;
+  db: Executor;
   sealer: Sealer;
   clock: Clock;
   issuer: string;
@@ -43,16 +42,13 @@ export function createIdentityAssertions(deps: {
     const kid = `gw_${randomBase62(20)}`;
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
     const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES256' };
-    await db
-      .insertInto('gateway_keys')
-      .values({
-        kid,
-        purpose: PURPOSE,
-        private_sealed: sealer.seal(JSON.stringify(privateJwk), `gateway_keys:${kid}`),
-        public_json: JSON.stringify(publicJwk),
-        created_at: isoAt(Date.now()),
-      })
-      .execute();
+    await repository.insert(db, {
+      kid,
+      purpose: PURPOSE,
+      private_sealed: sealer.seal(JSON.stringify(privateJwk), `gateway_keys:${kid}`),
+      public_json: JSON.stringify(publicJwk),
+      created_at: isoAt(clock.now()),
+    });
     // Two instances starting together may both create one: everyone settles on the oldest.
     const chosen = await oldestKey();
     if (!chosen) throw new Error('gateway signing key vanished');
@@ -60,13 +56,7 @@ export function createIdentityAssertions(deps: {
   };
 
   const oldestKey = async (): Promise<SigningKey | undefined> => {
-    const row = await db
-      .selectFrom('gateway_keys')
-      .select(['kid', 'private_sealed'])
-      .where('purpose', '=', PURPOSE)
-      .orderBy('created_at')
-      .orderBy('kid')
-      .executeTakeFirst();
+    const row = await repository.oldest(db, PURPOSE);
     if (!row) return undefined;
     const jwk = JSON.parse(sealer.open(row.private_sealed, `gateway_keys:${row.kid}`)) as JWK;
     return { kid: row.kid, key: await importJWK(jwk, 'ES256') };
@@ -83,12 +73,8 @@ export function createIdentityAssertions(deps: {
   return {
     async jwks(): Promise<{ keys: Record<string, unknown>[] }> {
       await signingKey();
-      const rows = await db
-        .selectFrom('gateway_keys')
-        .select('public_json')
-        .where('purpose', '=', PURPOSE)
-        .execute();
-      return { keys: rows.map((row) => JSON.parse(row.public_json) as Record<string, unknown>) };
+      const keys = await repository.publicKeys(db, PURPOSE);
+      return { keys: keys.map((json) => JSON.parse(json) as Record<string, unknown>) };
     },
 
     /** The assertion for one call to `api`; `audience` is the API's public URL. */

@@ -1,4 +1,5 @@
 import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Clock } from '../../lib/clock.ts';
 import type { SharedState } from '../../store/index.ts';
 import type { RatePlan } from './contract.ts';
 
@@ -143,10 +144,12 @@ export type RateLimits = ReturnType<typeof createRateLimits>;
 /**
  * The pre-authentication throttle (DESIGN.md §1 row 9): failed key/token attempts counted per client
  * address. Checking is a local lookup (no store round trip on the hot path); counting goes to the shared
- * state, so a block learned by one process from its own failures applies there immediately.
+ * state, so a block learned by one process from its own failures applies there immediately. A block
+ * lasts in elapsed (monotonic) time: moving the domain clock neither lifts nor extends it.
  */
 export function createFailureThrottle(deps: {
   shared: SharedState;
+  clock: Clock;
   failures: number;
   windowSeconds: number;
   onError: (error: unknown) => void;
@@ -164,7 +167,7 @@ export function createFailureThrottle(deps: {
     blockedFor(address: string): number {
       const until = blockedUntil.get(address);
       if (until === undefined) return 0;
-      const left = until - Date.now();
+      const left = until - deps.clock.monotonic();
       if (left <= 0) {
         blockedUntil.delete(address);
         return 0;
@@ -176,7 +179,7 @@ export function createFailureThrottle(deps: {
         if (res instanceof Error) return deps.onError(res);
         const ms = (res as RateLimiterRes).msBeforeNext;
         if (blockedUntil.size > 100_000) blockedUntil.clear();
-        blockedUntil.set(address, Date.now() + Math.max(ms, 1000));
+        blockedUntil.set(address, deps.clock.monotonic() + Math.max(ms, 1000));
       });
     },
   };

@@ -1,4 +1,5 @@
-import type { SecurityAlternative } from './openapi-compiler.ts';
+import type { ProblemTypeName } from '../../errors/index.ts';
+import type { SecurityAlternative } from './compiled-api.ts';
 
 /** Every reason the gateway refuses a request, as data (logged, metered, never shown). */
 export type Refusal =
@@ -20,7 +21,7 @@ export type Refusal =
 export const REALM = 'strongroom';
 
 interface Answer {
-  type: string;
+  type: ProblemTypeName;
   detail: string;
   remediation?: string;
   challenge?: (alternative: SecurityAlternative | undefined) => string;

@@ -8,13 +8,16 @@ import {
 } from '../../../test/gateway/gateway-harness.ts';
 import { testDialects } from '../../../test/helpers/test-app.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { createProblemCatalogue } from '../../errors/index.ts';
 import { createAjv } from '../../http/validation.ts';
-import { ApiDocumentError, compileApi } from './openapi-compiler.ts';
+import { ApiDocumentError } from './compiled-api.ts';
+import { compileApi } from './openapi-compiler.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests break documents in arbitrary places.
 type Doc = Record<string, any>;
 
 const ajv = () => ({ body: createAjv({ coerce: false }), params: createAjv({ coerce: true }) });
+const problems = () => createProblemCatalogue();
 
 function withDocument(mutate: (doc: Doc) => void) {
   const api = bankApi();
@@ -34,6 +37,7 @@ describe('OpenAPI registry', () => {
     const api = compileApi(
       withDocument(() => {}),
       ajv(),
+      problems(),
     );
     assert.deepEqual(api.operations.map((op) => `${op.method} ${op.url}`).slice(0, 4), [
       'GET /bank/',
@@ -76,7 +80,7 @@ describe('OpenAPI registry', () => {
   for (const [name, [mutate, message]] of Object.entries(broken)) {
     test(`refuses ${name} with a message naming the document`, () => {
       assert.throws(
-        () => compileApi(withDocument(mutate), ajv()),
+        () => compileApi(withDocument(mutate), ajv(), problems()),
         (error) =>
           error instanceof ApiDocumentError &&
           error.message.startsWith('bank.yaml: ') &&
@@ -85,9 +89,37 @@ describe('OpenAPI registry', () => {
     });
   }
 
+  test('a problem type an entitlement answer declares joins the catalogue, described as declared there', () => {
+    const catalogue = problems();
+    assert.equal(catalogue.get('invalidAccountId'), undefined);
+    compileApi(
+      withDocument(() => {}),
+      ajv(),
+      catalogue,
+    );
+    assert.deepEqual(catalogue.get('invalidAccountId'), {
+      status: 422,
+      title: 'Invalid account id',
+      description: 'Declared by bank.yaml.',
+    });
+  });
+
+  test('refuses a problem type whose declared status disagrees with the catalogue', () => {
+    const notFoundAs422 = withDocument((d) => {
+      d.paths['/transfers'].post['x-strongroom-entitlement'][0].notVisible = {
+        status: 422,
+        type: 'notFound',
+      };
+    });
+    assert.throws(
+      () => compileApi(notFoundAs422, ajv(), problems()),
+      /problem type "notFound" has status 404/,
+    );
+  });
+
   test('refuses a reserved API name', () => {
     assert.throws(
-      () => compileApi({ ...withDocument(() => {}), name: 'auth' }, ajv()),
+      () => compileApi({ ...withDocument(() => {}), name: 'auth' }, ajv(), problems()),
       /reserved path prefix/,
     );
   });
@@ -158,6 +190,19 @@ for (const dialect of testDialects()) {
       assert.match(String(response.headers['retry-after']), /^\d+$/);
       assert.equal(response.headers['ratelimit-policy'], '"failures";q=3;w=60');
       assert.match(String(response.headers.ratelimit), /^"failures";r=0;t=\d+$/);
+    });
+
+    test('an address block lasts in elapsed time: moving the domain clock does not lift it', async () => {
+      const from = { remoteAddress: '10.20.30.40' };
+      const products = (key: string) =>
+        h.http.inject({ method: 'GET', url: '/bank/products', headers: { 'api-key': key }, ...from });
+      for (let i = 0; i < 4; i++) await products(`bad-elapsed-${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal((await products('good')).statusCode, 429);
+      h.clock.advance(24 * 3600_000);
+      assert.equal((await products('good')).statusCode, 429, 'a day of domain time later');
+      h.clock.advanceMonotonic(61_000);
+      assert.equal((await products('good')).statusCode, 200, 'once the window has elapsed');
     });
   });
 }

@@ -34,14 +34,14 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
   const cache = new Map<string, Principal>();
   let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
   let keySetLoading: Promise<ReturnType<typeof createLocalJWKSet>> | undefined;
-  let keysFetchedAt = 0;
+  let keysFetchedAt = Number.NEGATIVE_INFINITY;
 
   const loadKeys = (): Promise<ReturnType<typeof createLocalJWKSet>> => {
     keySetLoading ??= tokens
       .jwks()
       .then((jwks) => {
         keySet = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
-        keysFetchedAt = Date.now();
+        keysFetchedAt = clock.monotonic();
         return keySet;
       })
       .finally(() => {
@@ -73,8 +73,8 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     } catch (error) {
       if (error instanceof errors.JWTExpired) return { ok: false, reason: 'tokenExpired', why: 'expired' };
       // A key we do not know yet may be a rotation the change listener has not told us about: refetch
-      // once (at most once a second), then give up.
-      if (error instanceof errors.JWKSNoMatchingKey && !retried && Date.now() - keysFetchedAt > 1000) {
+      // once (at most once a second of elapsed time), then give up.
+      if (error instanceof errors.JWKSNoMatchingKey && !retried && clock.monotonic() - keysFetchedAt > 1000) {
         keySet = undefined;
         return verifyFully(token, true);
       }

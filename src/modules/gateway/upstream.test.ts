@@ -12,6 +12,7 @@ import {
   verifiedKey,
 } from '../../../test/gateway/gateway-harness.ts';
 import { testDialects } from '../../../test/helpers/test-app.ts';
+import { resolveUpstreamApis } from '../../config/index.ts';
 import { GATEWAY_JWKS_PATH, IDENTITY_TYP } from './index.ts';
 
 const KEY = 'upstream-test-key';
@@ -45,6 +46,29 @@ components:
     apiKey: { type: apiKey, in: header, name: API-Key }
     accessToken: { type: oauth2, flows: { authorizationCode: { authorizationUrl: x, tokenUrl: y, scopes: { banking/read: r, banking/write: w } } } }
 `;
+
+/** The configuration `--api loans=<file> --upstream loans=<url>` resolves to. */
+function loansUpstream(file: string, upstream: string) {
+  const resolved = resolveUpstreamApis({
+    apis: { loans: file },
+    upstreams: { loans: upstream },
+    configFile: undefined,
+    cwd: path.dirname(file),
+  });
+  assert.deepEqual(resolved.issues, []);
+  return { upstreamApis: resolved.apis };
+}
+
+/** `POST /loans/loans` with a `banking/write` token of alice and the test key. */
+async function postLoan(harness: GatewayHarness, payload: string) {
+  const write = await harness.sign({ scope: 'banking/write' });
+  return harness.http.inject({
+    method: 'POST',
+    url: '/loans/loans',
+    headers: { 'api-key': KEY, authorization: `Bearer ${write}`, 'content-type': 'application/json' },
+    payload,
+  });
+}
 
 interface Seen {
   method: string;
@@ -87,7 +111,7 @@ for (const dialect of testDialects()) {
       h = await createGatewayHarness({
         dialect,
         apis: [],
-        config: { apis: { loans: file }, upstreams: { loans: `http://127.0.0.1:${port}/v2` } },
+        config: loansUpstream(file, `http://127.0.0.1:${port}/v2`),
       });
       h.keys.set(KEY, { ok: true, key: verifiedKey() });
       await h.t.app.services.entitlements.grant({
@@ -170,27 +194,15 @@ for (const dialect of testDialects()) {
         headers: { 'api-key': KEY, authorization: `Bearer ${token}` },
       });
       assert.equal(notEntitled.statusCode, 404);
-      const write = await h.sign({ scope: 'banking/write' });
-      const bad = await h.http.inject({
-        method: 'POST',
-        url: '/loans/loans',
-        headers: { 'api-key': KEY, authorization: `Bearer ${write}`, 'content-type': 'application/json' },
-        payload: '{"amount":"1.00","admin":true}',
-      });
+      const bad = await postLoan(h, '{"amount":"1.00","admin":true}');
       assert.equal(bad.statusCode, 400);
       assert.equal(seen.length, 0);
     });
 
     test('forwards a valid body byte for byte', async () => {
       seen.length = 0;
-      const write = await h.sign({ scope: 'banking/write' });
       const payload = '{ "amount" : "12.50" }';
-      const response = await h.http.inject({
-        method: 'POST',
-        url: '/loans/loans',
-        headers: { 'api-key': KEY, authorization: `Bearer ${write}`, 'content-type': 'application/json' },
-        payload,
-      });
+      const response = await postLoan(h, payload);
       assert.equal(response.statusCode, 201);
       assert.equal(seen[0]?.body, payload);
     });
@@ -203,20 +215,11 @@ for (const dialect of testDialects()) {
       const other = await createGatewayHarness({
         dialect,
         apis: [],
-        config: {
-          apis: { loans: path.join(dir, 'loans.yaml') },
-          upstreams: { loans: `http://127.0.0.1:${port}` },
-        },
+        config: loansUpstream(path.join(dir, 'loans.yaml'), `http://127.0.0.1:${port}`),
       });
       try {
         other.keys.set(KEY, { ok: true, key: verifiedKey() });
-        const write = await other.sign({ scope: 'banking/write' });
-        const response = await other.http.inject({
-          method: 'POST',
-          url: '/loans/loans',
-          headers: { 'api-key': KEY, authorization: `Bearer ${write}`, 'content-type': 'application/json' },
-          payload: '{}',
-        });
+        const response = await postLoan(other, '{}');
         assert.equal(response.statusCode, 502);
         assert.match(String(response.headers['content-type']), /problem\+json/);
       } finally {

@@ -5,7 +5,7 @@ import type { DemoSeeder } from '../module-context.ts';
 import type { IdentityService } from './identity-service.ts';
 
 /** The demo institution's people (DESIGN.md §3 and the common brief). */
-export const DEMO_USERS = [
+const DEMO_USERS = [
   { username: 'alice', persona: 'retail customer', roles: ['customer'], displayName: 'Alice Archer' },
   { username: 'bob', persona: 'retail customer', roles: ['customer'], displayName: 'Bob Baker' },
   { username: 'carol', persona: 'small-business owner', roles: ['customer'], displayName: 'Carol Chen' },

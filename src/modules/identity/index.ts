@@ -2,8 +2,16 @@ import type { ModuleContext } from '../module-context.ts';
 import { createIdentityDemoSeeder } from './demo-seeder.ts';
 import { createIdentityService } from './identity-service.ts';
 
-export type { AuthenticationResult, Role, RoleCategory, User, UserStatus } from './identity-service.ts';
-export { DEFAULT_ROLES, SIGN_IN_LIMITS } from './identity-service.ts';
+export {
+  type AuthenticationResult,
+  ROLE_CATEGORIES,
+  type Role,
+  type RoleCategory,
+  USER_STATUSES,
+  type User,
+  type UserStatus,
+} from './identity-model.ts';
+export { DEFAULT_ROLES } from './roles-service.ts';
 export {
   API_SCOPE_NAMES,
   API_SCOPES,
@@ -13,6 +21,7 @@ export {
   expandScopes,
   isApiScope,
 } from './scopes.ts';
+export { SIGN_IN_LIMITS } from './sign-in.ts';
 
 /**
  * Identity: users, argon2id passwords, roles → scopes, TOTP MFA with recovery codes, lockout and

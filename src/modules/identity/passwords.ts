@@ -1,11 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { COMMON_PASSWORDS } from './common-passwords.ts';
 
 /** argon2id parameters (OWASP / ASVS 5 Appendix C: m=19456 KiB, t=2, p=1). */
-export const ARGON2_PARAMS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+const ARGON2_PARAMS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 128;
+const PASSWORD_MIN_LENGTH = 8;
+const PASSWORD_MAX_LENGTH = 128;
 
 export async function hashPassword(password: string): Promise<string> {
   return hash(password, ARGON2_PARAMS);
@@ -37,7 +38,7 @@ export function needsRehash(phc: string): boolean {
  */
 let dummyHash: Promise<string> | undefined;
 export function timingDummyHash(): Promise<string> {
-  dummyHash ??= hashPassword(`dummy-${Math.random()}-${Date.now()}`);
+  dummyHash ??= hashPassword(randomBytes(24).toString('base64url'));
   return dummyHash;
 }
 

@@ -8,7 +8,7 @@ import type { DemoSeeder, ModuleContext } from '../module-context.ts';
 import { createAdapterClass } from './adapter.ts';
 import { createClients } from './clients-service.ts';
 import { createGrants, TOPICS } from './grants-service.ts';
-import { AUTH_CSP, registerInteractionRoutes } from './interactions.ts';
+import { AUTH_CSP, registerInteractionRoutes } from './interactions/index.ts';
 import { createKeys, type KeyMaterial, publicJwk } from './keys-service.ts';
 import { createLifetimes } from './lifetimes.ts';
 import { buildProvider } from './provider.ts';
@@ -211,26 +211,29 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     provider,
     ready,
     register(app: FastifyInstance): void {
+      // Our sign-in pages: their own scopes, with the web plumbing (cookies, forms, the form rule).
+      registerInteractionRoutes(app, {
+        provider,
+        identity,
+        shared: context.shared,
+        sealer: context.sealer,
+        problems: context.problems,
+        institutionName: config.institutionName,
+        baseUrl: context.baseUrl,
+        audience,
+        csrfKey: async () => {
+          await ready();
+          const key = (current as NonNullable<typeof current>).material.cookies[0] ?? '';
+          return createHash('sha256').update(`csrf|${key}`).digest();
+        },
+        interactionMs: () => lifetimes.global().interaction * 1000,
+      });
       app.register(async (scope) => {
-        // oidc-provider parses bodies itself; we hand it the raw text (and read forms of our pages).
+        // oidc-provider parses bodies itself: it gets the raw text.
         scope.removeAllContentTypeParsers();
         scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) =>
           done(null, body),
         );
-        registerInteractionRoutes(scope, {
-          provider,
-          identity,
-          shared: context.shared,
-          institutionName: config.institutionName,
-          baseUrl: context.baseUrl,
-          audience,
-          csrfKey: async () => {
-            await ready();
-            const key = (current as NonNullable<typeof current>).material.cookies[0] ?? '';
-            return createHash('sha256').update(`csrf|${key}`).digest();
-          },
-          interactionMs: () => lifetimes.global().interaction * 1000,
-        });
         const methods = ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'PATCH'] as const;
         scope.route({
           method: [...methods],

@@ -241,5 +241,16 @@ export function buildProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(issuer, configuration);
   provider.proxy = deps.behindProxy;
+  // The metadata's `scopes_supported` lists the API scopes too, so a client may ask for every scope and
+  // get the intersection with its own and the user's (DESIGN.md §5.4). oidc-provider lists only its
+  // OpenID scopes, and its `discovery` option only adds properties, it cannot replace that list.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object')
+      (ctx.body as { scopes_supported?: string[] }).scopes_supported = [
+        ...(configuration.scopes ?? []),
+        ...API_SCOPE_NAMES,
+      ];
+  });
   return provider;
 }

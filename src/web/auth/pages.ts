@@ -62,19 +62,24 @@ ${input.registerUrl ? html`<p class="small">New developer? <a href="${input.regi
 </div>`;
 }
 
+/** The form of a second-factor step: one code field (recovery codes are longer than TOTP codes). */
+function otpForm(input: { action: string; csrf: string }, maxLength: number, submit: string): SafeHtml {
+  return html`<form method="post" action="${input.action}" novalidate>
+<input type="hidden" name="csrf" value="${input.csrf}">
+<div class="field">
+<label for="otp">Verification code</label>
+<input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="${maxLength}" autofocus>
+</div>
+<div class="actions"><button type="submit">${submit}</button></div>
+</form>`;
+}
+
 export function mfaPage(input: { action: string; csrf: string; error?: string }): SafeHtml {
   return html`<div class="card">
 <h1>Two-step verification</h1>
 <p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
 ${errorBox(input.error)}
-<form method="post" action="${input.action}" novalidate>
-<input type="hidden" name="csrf" value="${input.csrf}">
-<div class="field">
-<label for="otp">Verification code</label>
-<input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="32" autofocus>
-</div>
-<div class="actions"><button type="submit">Verify</button></div>
-</form>
+${otpForm(input, 32, 'Verify')}
 </div>`;
 }
 
@@ -91,14 +96,7 @@ export function enrolPage(input: {
 <p><span class="visually-hidden">Key: </span><code class="secret">${input.secret}</code></p>
 <details><summary>Set-up link</summary><p class="small mono">${input.uri}</p></details>
 ${errorBox(input.error)}
-<form method="post" action="${input.action}" novalidate>
-<input type="hidden" name="csrf" value="${input.csrf}">
-<div class="field">
-<label for="otp">Verification code</label>
-<input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="6" autofocus>
-</div>
-<div class="actions"><button type="submit">Turn on</button></div>
-</form>
+${otpForm(input, 6, 'Turn on')}
 </div>`;
 }
 

@@ -17,7 +17,7 @@ export interface ApiAnswer {
  * the request's scheme and host, so it must be reached the way browsers reach it), trusting the local CA
  * that demo.json names when the server generated its own certificate.
  */
-export function trustingFetch(caCertFile: string | null): oidc.CustomFetch {
+function trustingFetch(caCertFile: string | null): oidc.CustomFetch {
   const ca = caCertFile && existsSync(caCertFile) ? readFileSync(caCertFile, 'utf8') : undefined;
   const dispatcher = ca ? new Agent({ connect: { ca: [...tls.rootCertificates, ca] } }) : undefined;
   return (url, options) =>

@@ -47,6 +47,16 @@ export function notConfiguredPage(): string {
   );
 }
 
+/** A refused or failed request (a form from another site or without its token, a bad form). */
+export function errorPage(title: string, detail: string): string {
+  return layout(
+    title,
+    html`<h1>${title}</h1>
+<p class="error" role="alert">${detail}</p>
+<p><a href="/demo/">Back to the demo</a></p>`,
+  );
+}
+
 export function signedOutPage(demo: DemoDocument, csrf: string, message?: string): string {
   const users = demo.users.map(
     (
@@ -75,7 +85,7 @@ directory.</p>
 }
 
 /** The raw answer of an API call, shown plainly (status and problem+json). */
-export function answerBlock(
+function answerBlock(
   answer: ApiAnswer | { title: string; status: number; body: unknown; request?: string },
 ): SafeHtml {
   const ok = answer.status < 400;

@@ -1,0 +1,140 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../../errors/index.ts';
+import { postForm } from '../../../http/web/index.ts';
+import { applicationPage } from '../../../web/portal/application-pages.ts';
+import { ALL_SCOPES, DEFAULT_SCOPES, ENVIRONMENTS } from '../model.ts';
+import { idParam, type Portal } from './portal-context.ts';
+import { forms, linesOf, SETTABLE_STATES } from './portal-forms.ts';
+import { keyUsageCharts } from './usage-charts.ts';
+
+/** Client applications: register, show (with secrets shown once), settings, institution controls, delete. */
+export function registerApplications(signedIn: FastifyInstance, portal: Portal): void {
+  const { access, applications, apiKeys, organizations, plans } = portal.deps;
+
+  postForm(
+    signedIn,
+    '/portal/organizations/:orgId/applications',
+    forms.createApplication,
+    async (request, reply) => {
+      const { session, actor } = await portal.user(request);
+      const organizationId = idParam(request, 'orgId');
+      const { kind, ...values } = request.body;
+      const created = await applications.create(
+        {
+          organizationId,
+          name: values.name,
+          description: values.description,
+          kind,
+          redirectUris: kind === 'service' ? [] : linesOf(values.redirectUris),
+          corsOrigins: kind === 'spa' ? linesOf(values.corsOrigins) : [],
+          apis: values.apis,
+        },
+        actor,
+      );
+      await portal.flash.set(session, {
+        applicationId: created.application.id,
+        clientSecret: created.clientSecret,
+        apiKey: created.apiKey && { id: created.apiKey.id, key: created.apiKey.key },
+      });
+      return reply.redirect(`/portal/applications/${created.application.id}`, 303);
+    },
+  );
+
+  signedIn.get('/portal/applications/:appId', async (request, reply) => {
+    const { session, actor } = await portal.user(request);
+    const appId = idParam(request, 'appId');
+    const application = await applications.get(appId, actor);
+    const view = await applications.view(application);
+    const keys = await apiKeys.list({ clientApplicationId: appId }, actor);
+    const flash = await portal.flash.take(session);
+    const role = (await organizations.rolesOf(session.data.userId)).get(application.organizationId);
+    const page = applicationPage({
+      csrf: session.csrf,
+      app: view,
+      keys,
+      fresh: flash?.applicationId === appId ? flash : undefined,
+      canManage: actor.institution || role === 'owner' || role === 'admin',
+      institution: actor.institution,
+      charts: await keyUsageCharts(
+        portal,
+        keys.map((key) => key.id),
+      ),
+      apiChoices: portal.apiChoices(),
+      allScopes: ALL_SCOPES,
+      defaultScopes: DEFAULT_SCOPES,
+      ratePlans: (await plans.list()).map((plan) => plan.name),
+      states: SETTABLE_STATES,
+      environments: ENVIRONMENTS,
+    });
+    return portal.send(request, reply, 200, view.name, page);
+  });
+
+  postForm(signedIn, '/portal/applications/:appId/secret', forms.rotateSecret, async (request, reply) => {
+    const { session, actor } = await portal.user(request);
+    const appId = idParam(request, 'appId');
+    const rotated = await applications.rotateSecret(appId, request.body.overlapSeconds, actor);
+    await portal.flash.set(session, {
+      applicationId: appId,
+      clientSecret: rotated.clientSecret,
+      note: `The previous secret works until ${rotated.previousExpiresAt}.`,
+    });
+    return reply.redirect(`/portal/applications/${appId}`, 303);
+  });
+
+  postForm(signedIn, '/portal/applications/:appId/settings', forms.settings, async (request, reply) => {
+    const { actor } = await portal.user(request);
+    const appId = idParam(request, 'appId');
+    const values = request.body;
+    const current = await applications.get(appId, actor);
+    const everyApi = [...portal.documents().keys()];
+    await applications.update(
+      appId,
+      {
+        name: values.name ?? current.name,
+        description: values.description,
+        ...(current.kind !== 'service' ? { redirectUris: linesOf(values.redirectUris) } : {}),
+        ...(current.kind === 'spa' ? { corsOrigins: linesOf(values.corsOrigins) } : {}),
+        apis: everyApi.every((api) => values.apis.includes(api)) ? ['*'] : values.apis,
+        scopes: values.scopes,
+      },
+      actor,
+    );
+    return reply.redirect(`/portal/applications/${appId}`, 303);
+  });
+
+  postForm(signedIn, '/portal/applications/:appId/institution', forms.institution, async (request, reply) => {
+    const { session, actor } = await portal.user(request);
+    const appId = idParam(request, 'appId');
+    access.requireInstitution(actor, 'change privileged fields');
+    const values = request.body;
+    const current = await applications.get(appId, actor);
+    const reason = values.stateReason.trim() || `changed in the portal by ${session.data.username}`;
+    await applications.update(
+      appId,
+      {
+        ...(values.environment ? { environment: values.environment } : {}),
+        ...(values.ratePlan ? { ratePlan: values.ratePlan } : {}),
+        ...(values.state && values.state !== current.state
+          ? { state: values.state, stateReason: reason }
+          : {}),
+      },
+      actor,
+    );
+    return reply.redirect(`/portal/applications/${appId}`, 303);
+  });
+
+  postForm(
+    signedIn,
+    '/portal/applications/:appId/delete',
+    forms.deleteApplication,
+    async (request, reply) => {
+      const { session, actor } = await portal.user(request);
+      const appId = idParam(request, 'appId');
+      if (request.body.confirm !== 'yes')
+        throw new AppError('badRequest', { detail: 'Tick "I understand" to delete the application.' });
+      const reason = `deleted in the portal by ${session.data.username}`;
+      const deleted = await applications.setState(appId, 'deleted', reason, actor);
+      return reply.redirect(`/portal/organizations/${deleted.organizationId}`, 303);
+    },
+  );
+}

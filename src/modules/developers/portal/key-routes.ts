@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import { postForm } from '../../../http/web/index.ts';
+import { idParam, type Portal } from './portal-context.ts';
+import { forms } from './portal-forms.ts';
+
+/** API keys: issue (shown once), rotate with an overlap, revoke, approve or reinstate (institution). */
+export function registerKeys(signedIn: FastifyInstance, portal: Portal): void {
+  const { apiKeys } = portal.deps;
+  const backToApplication = (applicationId: string) => `/portal/applications/${applicationId}`;
+
+  postForm(signedIn, '/portal/applications/:appId/keys', forms.issueKey, async (request, reply) => {
+    const { session, actor } = await portal.user(request);
+    const appId = idParam(request, 'appId');
+    const created = await apiKeys.create({ clientApplicationId: appId, label: request.body.label }, actor);
+    await portal.flash.set(session, {
+      applicationId: appId,
+      apiKey: { id: created.view.id, key: created.key },
+      note:
+        created.view.state === 'pending'
+          ? 'This production key works once the institution approves it.'
+          : undefined,
+    });
+    return reply.redirect(backToApplication(appId), 303);
+  });
+
+  postForm(signedIn, '/portal/keys/:keyId/rotate', forms.rotateKey, async (request, reply) => {
+    const { session, actor } = await portal.user(request);
+    const key = await apiKeys.get(idParam(request, 'keyId'), actor);
+    const rotated = await apiKeys.rotate(key.id, { overlapSeconds: request.body.overlapSeconds }, actor);
+    await portal.flash.set(session, {
+      applicationId: key.clientApplicationId,
+      apiKey: { id: rotated.view.id, key: rotated.key },
+      note: `The previous key ${key.prefix}…${key.last4} works until ${rotated.previous.expiresAt}.`,
+    });
+    return reply.redirect(backToApplication(key.clientApplicationId), 303);
+  });
+
+  postForm(signedIn, '/portal/keys/:keyId/revoke', forms.button, async (request, reply) => {
+    const { session, actor } = await portal.user(request);
+    const key = await apiKeys.get(idParam(request, 'keyId'), actor);
+    await apiKeys.revoke(key.id, `revoked in the portal by ${session.data.username}`, actor);
+    return reply.redirect(backToApplication(key.clientApplicationId), 303);
+  });
+
+  postForm(signedIn, '/portal/keys/:keyId/activate', forms.button, async (request, reply) => {
+    const { session, actor } = await portal.user(request);
+    const key = await apiKeys.get(idParam(request, 'keyId'), actor);
+    await apiKeys.activate(key.id, `activated in the portal by ${session.data.username}`, actor);
+    return reply.redirect(backToApplication(key.clientApplicationId), 303);
+  });
+}

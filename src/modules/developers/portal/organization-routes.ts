@@ -1,0 +1,102 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { postForm } from '../../../http/web/index.ts';
+import {
+  dashboardPage,
+  invitationPage,
+  landingPage,
+  organizationPage,
+} from '../../../web/portal/organization-pages.ts';
+import { idParam, type Portal } from './portal-context.ts';
+import { forms } from './portal-forms.ts';
+
+/** The dashboard: a landing page when signed out, else the user's organizations and (institution) approvals. */
+export function registerDashboard(scope: FastifyInstance, portal: Portal): void {
+  const { organizations, applications, apiKeys } = portal.deps;
+  const dashboard = async (request: FastifyRequest, reply: FastifyReply) => {
+    const session = await portal.sessions.load(request);
+    if (!session)
+      return portal.send(request, reply, 200, 'Welcome', landingPage({ registerUrl: '/auth/register' }));
+    const { actor } = await portal.user(request);
+    const roles = await organizations.rolesOf(session.data.userId);
+    const apps = await applications.list({}, actor);
+    const pendingKeys = actor.institution
+      ? (await apiKeys.list({}, actor))
+          .filter((key) => key.state === 'pending')
+          .map((key) => ({
+            ...key,
+            applicationId: key.clientApplicationId,
+            applicationName:
+              apps.find((a) => a.id === key.clientApplicationId)?.name ?? key.clientApplicationId,
+          }))
+      : [];
+    const page = dashboardPage({
+      csrf: session.csrf,
+      institution: actor.institution,
+      pendingKeys,
+      organizations: (await organizations.list(actor)).map((org) => ({
+        id: org.id,
+        name: org.name,
+        role: roles.get(org.id) ?? 'institution',
+        applications: apps.filter((a) => a.organizationId === org.id),
+      })),
+    });
+    return portal.send(request, reply, 200, 'Dashboard', page);
+  };
+  scope.get('/portal', dashboard);
+  scope.get('/portal/', dashboard);
+}
+
+/** Organizations (create, show, invite) and joining one through an invitation link. */
+export function registerOrganizations(signedIn: FastifyInstance, portal: Portal): void {
+  const { organizations, applications } = portal.deps;
+
+  postForm(signedIn, '/portal/organizations', forms.createOrganization, async (request, reply) => {
+    const { session, actor } = await portal.user(request);
+    const owner = { userId: session.data.userId, displayName: session.data.username };
+    const org = await organizations.create({ name: request.body.name, owner }, actor);
+    return reply.redirect(`/portal/organizations/${org.id}`, 303);
+  });
+
+  signedIn.get('/portal/organizations/:orgId', async (request, reply) => {
+    const { session, actor } = await portal.user(request);
+    const orgId = idParam(request, 'orgId');
+    const org = await organizations.get(orgId, actor);
+    const role = (await organizations.rolesOf(session.data.userId)).get(orgId);
+    const canManage = actor.institution || role === 'owner' || role === 'admin';
+    const flash = await portal.flash.take(session);
+    const page = organizationPage({
+      csrf: session.csrf,
+      org,
+      role: role ?? 'institution',
+      canManage,
+      members: await organizations.members(orgId, actor),
+      invitations: canManage ? await organizations.openInvitations(orgId, actor) : [],
+      invitationLink: flash?.invitationLink,
+      applications: await applications.list({ organizationId: orgId }, actor),
+      apis: portal.apiChoices(),
+    });
+    return portal.send(request, reply, 200, org.name, page);
+  });
+
+  postForm(signedIn, '/portal/organizations/:orgId/invitations', forms.invite, async (request, reply) => {
+    const { session, actor } = await portal.user(request);
+    const orgId = idParam(request, 'orgId');
+    const invitation = await organizations.invite(orgId, request.body.role, actor);
+    await portal.flash.set(session, { invitationLink: invitation.link });
+    return reply.redirect(`/portal/organizations/${orgId}`, 303);
+  });
+
+  signedIn.get('/portal/invitations/:token', async (request, reply) => {
+    const { session } = await portal.user(request);
+    const token = idParam(request, 'token');
+    return portal.send(request, reply, 200, 'Invitation', invitationPage({ csrf: session.csrf, token }));
+  });
+
+  postForm(signedIn, '/portal/invitations/:token', forms.button, async (request, reply) => {
+    const { session } = await portal.user(request);
+    const token = idParam(request, 'token');
+    const user = { userId: session.data.userId, displayName: session.data.username };
+    const org = await organizations.accept(token, user);
+    return reply.redirect(`/portal/organizations/${org.id}`, 303);
+  });
+}

@@ -1,0 +1,76 @@
+import { AppError } from '../../errors/index.ts';
+import { OPAQUE_ID_PATTERN } from '../../lib/ids.ts';
+import type { CheckAnswer, CompiledCheck, CompiledOperation } from './compiled-api.ts';
+import { isObject } from './compiled-api.ts';
+import type { EntitlementService, EntitlementView, Principal } from './contract.ts';
+import { notFound, type ValidInput } from './request-validation.ts';
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+/**
+ * DESIGN.md §1 row 8: the operation's `x-strongroom-entitlement` checks against the validated input, and
+ * the entitlement view handlers get for list operations.
+ */
+export function createEntitlementChecks(entitlements: EntitlementService) {
+  /** The refusal of a failed check; "not visible" and "not permitted" read differently unless both are 404. */
+  const refusal = (check: CompiledCheck, answer: CheckAnswer, visible: boolean, reason: string) =>
+    answer.type === 'notFound'
+      ? notFound(reason)
+      : new AppError(answer.type, {
+          detail: visible
+            ? `You may not use this ${check.resource} this way (${check.permission}).`
+            : `The ${check.resource} given in ${check.name} does not exist or is not available.`,
+          reason,
+        });
+
+  const referencedId = (check: CompiledCheck, input: ValidInput): unknown => {
+    if (check.in === 'path') return input.params[check.name];
+    if (check.in === 'query') return input.query[check.name];
+    return check.pointer.reduce<unknown>(
+      (node, token) => (isObject(node) ? node[token] : undefined),
+      input.body,
+    );
+  };
+
+  return {
+    /** Throws the check's problem on the first check that fails; absent values are not checked. */
+    async check(op: CompiledOperation, input: ValidInput, principal: Principal | undefined): Promise<void> {
+      for (const check of op.checks) {
+        const value = referencedId(check, input);
+        if (value === undefined) continue;
+        const bodyCheck = check.in === 'body';
+        // A body reference names something to act on: "cannot see it" and "may not do this" differ there.
+        // A path or query id the subject cannot use simply does not exist for them.
+        const unusable = bodyCheck ? check.notVisibleAnswer : check.notPermittedAnswer;
+        if (!principal || typeof value !== 'string' || !OPAQUE_ID_PATTERN.test(value)) {
+          throw refusal(check, unusable, !bodyCheck, `notEntitled:${check.name}`);
+        }
+        const resourceId = check.resolve ? await check.resolve(value) : value;
+        if (resourceId === undefined)
+          throw refusal(check, check.notVisibleAnswer, false, `notEntitled:${check.name}:unresolved`);
+        if (bodyCheck && !(await entitlements.has(principal.subject, check.resource, resourceId, 'view'))) {
+          throw refusal(check, check.notVisibleAnswer, false, `notEntitled:${check.name}:view`);
+        }
+        if (!(await entitlements.has(principal.subject, check.resource, resourceId, check.permission))) {
+          throw refusal(
+            check,
+            check.notPermittedAnswer,
+            true,
+            `notEntitled:${check.name}:${check.permission}`,
+          );
+        }
+      }
+    },
+
+    /** What a handler may ask about the caller's entitlements (nothing without a user token). */
+    view(principal: Principal | undefined): EntitlementView {
+      if (!principal) return { has: async () => false, ids: async () => EMPTY };
+      return {
+        has: (type, id, permission) => entitlements.has(principal.subject, type, id, permission),
+        ids: (type, permission) => entitlements.ids(principal.subject, type, permission),
+      };
+    },
+  };
+}
+
+export type EntitlementChecks = ReturnType<typeof createEntitlementChecks>;

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../../errors/index.ts';
+import { boundToken, field, form, postForm, withDefault } from '../../../http/web/index.ts';
+import { registeredPage, registerPage } from '../../../web/auth/pages.ts';
+import type { InteractionContext } from './interaction-context.ts';
+
+/** The nonce that registration's form token is bound to (there is no session or interaction yet). */
+const NONCE_COOKIE = '__Host-sr_csrf';
+const NONCE = /^[A-Za-z0-9_-]{43}$/;
+const NONCE_COOKIE_OPTIONS = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } as const;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+// Bounded here; the identity service judges the values and the page shows its answer next to the field.
+const registrationForm = form({
+  username: field.text(256),
+  email: withDefault(field.text(254), ''),
+  password: field.text(1024),
+});
+
+/** The nonce cookie of a request, if well-formed. */
+const nonceOf = (request: FastifyRequest) => {
+  const nonce = request.cookies[NONCE_COOKIE];
+  return nonce && NONCE.test(nonce) ? nonce : undefined;
+};
+
+/** The form token a registration post must carry: bound to the browser's nonce cookie. */
+export async function registrationToken(
+  ctx: InteractionContext,
+  request: FastifyRequest,
+): Promise<string | undefined> {
+  const nonce = nonceOf(request);
+  return nonce && boundToken(await ctx.deps.csrfKey(), `register:${nonce}`);
+}
+
+/** Developer self-registration at /auth/register (at most 100 accounts per address an hour). */
+export function registerRegistration(scope: FastifyInstance, ctx: InteractionContext): void {
+  const { identity, shared } = ctx.deps;
+  const limiter = shared.rateLimiter({ keyPrefix: 'register-address', points: 100, duration: 3600 });
+
+  async function page(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    extra: Omit<Parameters<typeof registerPage>[0], 'action' | 'csrf'> = {},
+  ) {
+    let nonce = nonceOf(request);
+    if (!nonce) {
+      nonce = randomBytes(32).toString('base64url');
+      reply.setCookie(NONCE_COOKIE, nonce, NONCE_COOKIE_OPTIONS);
+    }
+    const csrf = boundToken(await ctx.deps.csrfKey(), `register:${nonce}`);
+    return ctx.send(
+      reply,
+      status,
+      'Create a developer account',
+      registerPage({ action: '/auth/register', csrf, ...extra }),
+    );
+  }
+
+  scope.get('/auth/register', (request, reply) => page(request, reply, 200));
+
+  postForm(scope, '/auth/register', registrationForm, async (request, reply) => {
+    const username = request.body.username.trim();
+    const email = request.body.email.trim();
+    try {
+      await limiter.consume(request.ip);
+    } catch {
+      return ctx.fail(request, reply, 429, 'Too many registrations from your network. Try again later.');
+    }
+    if (email && !EMAIL.test(email))
+      return page(request, reply, 400, {
+        username,
+        email,
+        fieldErrors: { email: 'Enter a valid e-mail address.' },
+      });
+    try {
+      const user = await identity.createUser({
+        username,
+        password: request.body.password,
+        roles: ['developer'],
+        email: email || undefined,
+      });
+      return reply.redirect(`/auth/register/done?u=${encodeURIComponent(user.username)}`, 303);
+    } catch (error) {
+      if (!(error instanceof AppError) || (error.status !== 400 && error.status !== 409)) throw error;
+      // A taken username is reported: registration cannot hide it (the username is the identifier).
+      const field = error.errors?.[0]?.name ?? 'username';
+      const fieldErrors = { [field]: error.detail ?? 'Invalid value.' };
+      return page(request, reply, error.status, { username, email, fieldErrors });
+    }
+  });
+
+  scope.get('/auth/register/done', async (request, reply) => {
+    const username = String((request.query as { u?: string }).u ?? '').slice(0, 64);
+    return ctx.send(reply, 200, 'Account created', registeredPage({ username, continueUrl: '/portal/' }));
+  });
+}
