@@ -352,7 +352,7 @@ export async function seedDemoBanking(
 ): Promise<void> {
   const { db, accounts, entitlements, now } = deps;
   const at = isoAt(now);
-  await deps.products.upsertAll(demoProducts(at));
+  await deps.products.upsertAll(deps.db, demoProducts(at));
   const byName = new Map<string, DemoUser>(demo.users.map((u) => [u.username, u]));
   const user = (username: string) => {
     const found = byName.get(username);
@@ -403,23 +403,20 @@ export async function seedDemoBanking(
       });
     }
     await db.transaction().execute(async (trx) => {
-      await accounts.insert(
-        {
-          id,
-          product_id: plan.productId,
-          name: plan.name,
-          account_number: newAccountNumber(),
-          routing_number: ROUTING_NUMBER,
-          currency: 'USD',
-          current_minor: 0,
-          available_minor: 0,
-          state: 'open',
-          opened_at: openedAt,
-          updated_at: openedAt,
-          revision: 1,
-        },
-        trx,
-      );
+      await accounts.insert(trx, {
+        id,
+        product_id: plan.productId,
+        name: plan.name,
+        account_number: newAccountNumber(),
+        routing_number: ROUTING_NUMBER,
+        currency: 'USD',
+        current_minor: 0,
+        available_minor: 0,
+        state: 'open',
+        opened_at: openedAt,
+        updated_at: openedAt,
+        revision: 1,
+      });
       await accounts.insertHistory(trx, id, rows, balance, rows.at(-1)?.occurred_at ?? openedAt);
     });
     for (const holder of plan.holders) {

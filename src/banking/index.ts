@@ -5,16 +5,16 @@ import type { EntitlementAdmin } from '../modules/entitlements/contract.ts';
 import type { ApiModule, EntitlementService, OpenApiDocument } from '../modules/gateway/contract.ts';
 import type { DemoSeeder, ModuleContext } from '../modules/module-context.ts';
 import { createAccountsHandlers } from './accounts/accounts-handlers.ts';
-import { createAccountsRepository } from './accounts/accounts-repository.ts';
+import { accountsRepository } from './accounts/accounts-repository.ts';
 import { createApplicationsHandlers } from './applications/applications-handlers.ts';
-import { createApplicationsRepository } from './applications/applications-repository.ts';
+import { applicationsRepository } from './applications/applications-repository.ts';
 import { createApplicationsService } from './applications/applications-service.ts';
 import { seedDemoBanking } from './demo-seed.ts';
 import { createProductsHandlers } from './products/products-handlers.ts';
-import { createProductsRepository } from './products/products-repository.ts';
+import { productsRepository } from './products/products-repository.ts';
 import { createTransferProcessor } from './transfer-processor.ts';
 import { createTransfersHandlers } from './transfers/transfers-handlers.ts';
-import { createTransfersRepository } from './transfers/transfers-repository.ts';
+import { transfersRepository } from './transfers/transfers-repository.ts';
 import { createTransfersService } from './transfers/transfers-service.ts';
 
 /** Today's date in a time zone (the institution's), as transfers are scheduled. */
@@ -55,10 +55,9 @@ export function createBanking(
   deps: { entitlements: EntitlementService & EntitlementAdmin },
 ) {
   const { db, clock, config, logger } = context;
-  const accounts = createAccountsRepository(db);
-  const products = createProductsRepository(db);
-  const transfers = createTransfersRepository(db);
-  const applicationsRepository = createApplicationsRepository(db);
+  const accounts = accountsRepository;
+  const products = productsRepository;
+  const transfers = transfersRepository;
   const applications = createApplicationsService({
     db,
     applications: applicationsRepository,
@@ -91,7 +90,7 @@ export function createBanking(
     onDueTransfer: () => processor.kick(),
   });
 
-  const accountHandlers = createAccountsHandlers({ accounts, products });
+  const accountHandlers = createAccountsHandlers({ db, accounts, products });
   const { getTransactions, ...accountOperations } = accountHandlers;
   const apis: ApiModule[] = [
     { name: 'accounts', document: loadBankingDocument('accounts'), handlers: accountOperations },
@@ -103,13 +102,13 @@ export function createBanking(
     {
       name: 'transfers',
       document: loadBankingDocument('transfers'),
-      handlers: createTransfersHandlers({ service: transfersService, transfers }),
-      resolvers: { transferSourceAccount: (id) => transfers.sourceAccountOf(id) },
+      handlers: createTransfersHandlers({ db, service: transfersService, transfers }),
+      resolvers: { transferSourceAccount: (id) => transfers.sourceAccountOf(db, id) },
     },
     {
       name: 'products',
       document: loadBankingDocument('products'),
-      handlers: createProductsHandlers(products),
+      handlers: createProductsHandlers({ db, products }),
     },
     {
       name: 'accountApplications',

@@ -46,7 +46,7 @@ export function createTransferProcessor(options: TransferProcessorOptions) {
   async function processOne(id: string): Promise<boolean> {
     const now = clock.now();
     const at = isoAt(now);
-    if (!(await transfers.claim(id, worker, at, isoAt(now - staleAfterMs)))) return false;
+    if (!(await transfers.claim(db, id, worker, at, isoAt(now - staleAfterMs)))) return false;
     // PostgreSQL may abort one of two transactions that lock the same two accounts in opposite order
     // (deadlock detection); the claim is still ours, so settle again rather than wait for it to go stale.
     for (let attempt = 1; ; attempt++) {
@@ -70,7 +70,7 @@ export function createTransferProcessor(options: TransferProcessorOptions) {
           .where('claimed_by', '=', worker)
           .executeTakeFirst();
         if (Number(still.numUpdatedRows) !== 1) throw new TransferAborted('claim lost');
-        const transfer = await transfers.find(id, trx);
+        const transfer = await transfers.find(trx, id);
         if (!transfer) throw new TransferAborted('transfer vanished');
         const memo = transfer.memo ? ` — ${transfer.memo}` : '';
         const debit = await accounts.post(trx, {
@@ -84,7 +84,7 @@ export function createTransferProcessor(options: TransferProcessorOptions) {
           transferId: transfer.id,
         });
         if (!debit) {
-          const source = await accounts.find(transfer.source_account_id, trx);
+          const source = await accounts.find(trx, transfer.source_account_id);
           const failureReason = source?.state === 'open' ? 'insufficientFunds' : 'accountClosed';
           await transfers.finish(trx, id, worker, { state: 'failed', failureReason, at });
           return;
@@ -118,7 +118,7 @@ export function createTransferProcessor(options: TransferProcessorOptions) {
     const now = clock.now();
     let settled = 0;
     for (;;) {
-      const ids = await transfers.due(dateIn(timeZone, now), isoAt(now - staleAfterMs), 100);
+      const ids = await transfers.due(db, dateIn(timeZone, now), isoAt(now - staleAfterMs), 100);
       let progressed = false;
       for (const id of ids) {
         try {
@@ -164,7 +164,7 @@ export function createTransferProcessor(options: TransferProcessorOptions) {
     /** Exposed for crash tests: claim without settling (as a worker killed right after step 1). */
     claimOnly: (id: string) => {
       const now = clock.now();
-      return transfers.claim(id, worker, isoAt(now), isoAt(now - staleAfterMs));
+      return transfers.claim(db, id, worker, isoAt(now), isoAt(now - staleAfterMs));
     },
     start() {
       if (!stopped) return;

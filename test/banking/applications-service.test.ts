@@ -131,7 +131,7 @@ for (const dialect of testDialects()) {
       const approved = await applications.approve(body.id, REVIEWER, clock.now());
       assert.equal(approved.body.state, 'approved');
       const accountId = approved.body.accountId as string;
-      const account = await accounts.find(accountId);
+      const account = await accounts.find(t.app.context.db, accountId);
       assert.equal(Number(account?.current_minor), 25_000);
       const entitlements = t.app.services.entitlements;
       assert.equal(await entitlements.has(APPLICANT, 'account', accountId, 'transferFrom'), true);

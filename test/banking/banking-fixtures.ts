@@ -19,7 +19,7 @@ export function viewFor(t: TestApp, subject: string): EntitlementView {
 }
 
 export async function ensureProducts(t: TestApp): Promise<void> {
-  await bankingOf(t).products.upsertAll(demoProducts(isoAt(t.app.context.clock.now())));
+  await bankingOf(t).products.upsertAll(t.app.context.db, demoProducts(isoAt(t.app.context.clock.now())));
 }
 
 /** Open an account held by `holders`, funded with `fundMinor` (an external deposit). */

@@ -96,7 +96,8 @@ for (const dialect of testDialects()) {
           await processor.runOnce();
 
           const balances = [];
-          for (const id of ids) balances.push(Number((await accounts.find(id))?.current_minor));
+          for (const id of ids)
+            balances.push(Number((await accounts.find(t.app.context.db, id))?.current_minor));
           assert.equal(
             balances.reduce((a, b) => a + b, 0),
             funding.reduce((a, b) => a + b, 0),
@@ -104,7 +105,7 @@ for (const dialect of testDialects()) {
           for (const balance of balances) assert.ok(balance >= 0);
           for (const { id } of created) {
             const { body } = await transfersService.get(id);
-            const postings = await accounts.postingsOfTransfer(id);
+            const postings = await accounts.postingsOfTransfer(t.app.context.db, id);
             assert.equal(postings.length, body.state === 'processed' ? 2 : 0, `${id} ${body.state}`);
             assert.ok(['processed', 'failed', 'canceled'].includes(body.state), body.state);
           }

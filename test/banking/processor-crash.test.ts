@@ -117,13 +117,13 @@ for (const dialect of testDialects()) {
       for (const id of created) {
         const { body } = await transfersService.get(id);
         assert.ok(body.state === 'processed' || body.state === 'failed', `${id} is ${body.state}`);
-        const postings = await accounts.postingsOfTransfer(id);
+        const postings = await accounts.postingsOfTransfer(t.app.context.db, id);
         assert.equal(postings.length, body.state === 'processed' ? 2 : 0);
         if (body.state === 'processed') processed++;
       }
       assert.ok(processed > 0);
       let total = 0;
-      for (const id of ids) total += Number((await accounts.find(id))?.current_minor);
+      for (const id of ids) total += Number((await accounts.find(t.app.context.db, id))?.current_minor);
       assert.equal(
         total,
         funding.reduce((a, b) => a + b, 0),

@@ -54,18 +54,24 @@ for (const dialect of testDialects()) {
       const created = await transfersService.create(caller, 'key-process-1', body({ memo: 'Rent' }));
       assert.equal(created.status, 201);
       assert.equal(created.body.state, 'scheduled');
-      const before1 = (await accounts.find(aliceChecking))?.current_minor;
-      const before2 = (await accounts.find(aliceSavings))?.current_minor;
+      const before1 = (await accounts.find(t.app.context.db, aliceChecking))?.current_minor;
+      const before2 = (await accounts.find(t.app.context.db, aliceSavings))?.current_minor;
       await processor.runOnce();
       const after = await transfersService.get(created.body.id);
       assert.equal(after.body.state, 'processed');
-      const postings = await accounts.postingsOfTransfer(created.body.id);
+      const postings = await accounts.postingsOfTransfer(t.app.context.db, created.body.id);
       assert.deepEqual(postings.map((p) => [p.type, p.account_id, Number(p.amount_minor)]).sort(), [
         ['credit', aliceSavings, 1000],
         ['debit', aliceChecking, 1000],
       ]);
-      assert.equal(Number((await accounts.find(aliceChecking))?.current_minor), Number(before1) - 1000);
-      assert.equal(Number((await accounts.find(aliceSavings))?.current_minor), Number(before2) + 1000);
+      assert.equal(
+        Number((await accounts.find(t.app.context.db, aliceChecking))?.current_minor),
+        Number(before1) - 1000,
+      );
+      assert.equal(
+        Number((await accounts.find(t.app.context.db, aliceSavings))?.current_minor),
+        Number(before2) + 1000,
+      );
     });
 
     test('a transfer scheduled for a later day waits until that day', async () => {
@@ -190,7 +196,7 @@ for (const dialect of testDialects()) {
     test('a transfer larger than the available balance fails at processing with insufficientFunds', async () => {
       const { transfersService, processor, accounts } = bankingOf(t);
       await processor.runOnce();
-      const balance = Number((await accounts.find(aliceSavings))?.available_minor);
+      const balance = Number((await accounts.find(t.app.context.db, aliceSavings))?.available_minor);
       const created = await transfersService.create(
         caller,
         'key-nsf',
@@ -204,8 +210,8 @@ for (const dialect of testDialects()) {
       const after = await transfersService.get(created.body.id);
       assert.equal(after.body.state, 'failed');
       assert.equal(after.body.failureReason, 'insufficientFunds');
-      assert.deepEqual(await accounts.postingsOfTransfer(created.body.id), []);
-      assert.equal(Number((await accounts.find(aliceSavings))?.available_minor), balance);
+      assert.deepEqual(await accounts.postingsOfTransfer(t.app.context.db, created.body.id), []);
+      assert.equal(Number((await accounts.find(t.app.context.db, aliceSavings))?.available_minor), balance);
     });
 
     test('a scheduled transfer can be canceled and is then never processed', async () => {
@@ -214,7 +220,7 @@ for (const dialect of testDialects()) {
       await transfersService.cancel(created.body.id, clock.now());
       await processor.runOnce();
       assert.equal((await transfersService.get(created.body.id)).body.state, 'canceled');
-      assert.deepEqual(await accounts.postingsOfTransfer(created.body.id), []);
+      assert.deepEqual(await accounts.postingsOfTransfer(t.app.context.db, created.body.id), []);
     });
 
     test('a processed transfer cannot be canceled (transferNotCancelable)', async () => {
@@ -246,7 +252,7 @@ for (const dialect of testDialects()) {
       clock.advance(31_000);
       await survivor.runOnce();
       assert.equal((await transfersService.get(created.body.id)).body.state, 'processed');
-      assert.equal((await accounts.postingsOfTransfer(created.body.id)).length, 2);
+      assert.equal((await accounts.postingsOfTransfer(t.app.context.db, created.body.id)).length, 2);
       caller = { ...caller, now: clock.now() };
     });
 
@@ -281,7 +287,7 @@ for (const dialect of testDialects()) {
       );
       for (const id of ids) {
         assert.equal((await transfersService.get(id)).body.state, 'processed');
-        assert.equal((await accounts.postingsOfTransfer(id)).length, 2);
+        assert.equal((await accounts.postingsOfTransfer(t.app.context.db, id)).length, 2);
       }
     });
   });

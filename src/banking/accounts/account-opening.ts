@@ -36,23 +36,20 @@ export async function openAccount(
   },
 ): Promise<string> {
   const id = input.id ?? newId('acc');
-  await deps.accounts.insert(
-    {
-      id,
-      product_id: input.productId,
-      name: input.name,
-      account_number: newAccountNumber(),
-      routing_number: ROUTING_NUMBER,
-      currency: input.currency,
-      current_minor: 0,
-      available_minor: 0,
-      state: 'open',
-      opened_at: input.at,
-      updated_at: input.at,
-      revision: 1,
-    },
-    executor,
-  );
+  await deps.accounts.insert(executor, {
+    id,
+    product_id: input.productId,
+    name: input.name,
+    account_number: newAccountNumber(),
+    routing_number: ROUTING_NUMBER,
+    currency: input.currency,
+    current_minor: 0,
+    available_minor: 0,
+    state: 'open',
+    opened_at: input.at,
+    updated_at: input.at,
+    revision: 1,
+  });
   for (const holder of input.holders) {
     await deps.entitlements.grant(
       {

@@ -1,3 +1,4 @@
+import type { Executor } from '../../db/index.ts';
 import { AppError } from '../../errors/index.ts';
 import type { ApiCall, OperationHandler } from '../../modules/gateway/contract.ts';
 import { collection, etagOf, pageOf, userOf } from '../http-util.ts';
@@ -35,15 +36,16 @@ function accountRepresentation(row: AccountRow, category: string, unmasked: bool
  * the user is not entitled to is indistinguishable from one that does not exist).
  */
 export function createAccountsHandlers(deps: {
+  db: Executor;
   accounts: AccountsRepository;
   products: ProductsRepository;
 }): Record<string, OperationHandler> {
-  const { accounts, products } = deps;
+  const { db, accounts, products } = deps;
   const categories = new Map<string, string>();
   async function categoryOf(productId: string): Promise<string> {
     let category = categories.get(productId);
     if (!category) {
-      category = (await products.find(productId))?.category ?? 'checking';
+      category = (await products.find(db, productId))?.category ?? 'checking';
       categories.set(productId, category);
     }
     return category;
@@ -52,7 +54,7 @@ export function createAccountsHandlers(deps: {
   async function visibleAccount(call: ApiCall, id: string | undefined, permission: string) {
     userOf(call);
     if (!id || !(await call.entitlements.has('account', id, permission))) throw notFound();
-    const row = await accounts.find(id);
+    const row = await accounts.find(db, id);
     if (!row) throw notFound();
     return row;
   }
@@ -62,7 +64,7 @@ export function createAccountsHandlers(deps: {
       userOf(call);
       const page = pageOf(call.query);
       const visible = await call.entitlements.ids('account', 'view');
-      const { rows, count } = await accounts.list(visible, page);
+      const { rows, count } = await accounts.list(db, visible, page);
       const items = [];
       for (const row of rows) items.push(accountRepresentation(row, await categoryOf(row.product_id), false));
       return { status: 200, body: collection(items, page, count, '/accounts/accounts') };
@@ -110,7 +112,7 @@ export function createAccountsHandlers(deps: {
           errors: [{ in: 'query', name: 'startDate', message: 'must not be after endDate' }],
         });
       }
-      const { rows, count } = await accounts.transactions(row.id, { startDate, endDate }, page);
+      const { rows, count } = await accounts.transactions(db, row.id, { startDate, endDate }, page);
       const items = rows.map((t) => ({
         id: t.id,
         accountId: t.account_id,

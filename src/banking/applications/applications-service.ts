@@ -81,13 +81,13 @@ export function createApplicationsService(deps: {
   const { db, applications, accounts, products, sealer } = deps;
 
   async function visible(id: string, viewer: Viewer): Promise<ApplicationRow> {
-    const row = await applications.find(id);
+    const row = await applications.find(db, id);
     if (!row || (!viewer.reviewer && row.applicant_id !== viewer.userId)) throw notFound();
     return row;
   }
 
   async function represent(row: ApplicationRow) {
-    return applicationRepresentation(row, await applications.documentCount(row.id));
+    return applicationRepresentation(row, await applications.documentCount(db, row.id));
   }
 
   /** Decide a pending application; the state change comes first so SQLite takes its write lock first. */
@@ -98,7 +98,7 @@ export function createApplicationsService(deps: {
     decision: { approve: boolean; reason?: string },
     ifMatch?: (etag: string) => void,
   ) {
-    const row = await applications.find(id);
+    const row = await applications.find(db, id);
     if (!row) throw notFound();
     ifMatch?.(etagOf('apl', row.id, row.revision));
     const at = isoAt(now);
@@ -115,7 +115,7 @@ export function createApplicationsService(deps: {
       });
       if (!moved) return false;
       if (decision.approve) {
-        const product = await products.find(row.product_id, trx);
+        const product = await products.find(trx, row.product_id);
         if (!product) throw new AppError('invalidProductId', { detail: 'The product no longer exists.' });
         const applicant = JSON.parse(row.applicant_json) as NewApplication['applicant'];
         accountId = await openAccount(
@@ -145,7 +145,7 @@ export function createApplicationsService(deps: {
       return true;
     });
     if (!done) {
-      const current = await applications.find(id);
+      const current = await applications.find(db, id);
       if (current && from.includes(current.state)) {
         throw new AppError('preconditionFailed', { detail: 'The application changed; fetch it again.' });
       }
@@ -153,13 +153,13 @@ export function createApplicationsService(deps: {
         detail: `The application is ${current?.state ?? row.state}; only ${from.join(' or ')} applications can be decided.`,
       });
     }
-    const updated = (await applications.find(id)) as ApplicationRow;
+    const updated = (await applications.find(db, id)) as ApplicationRow;
     return { body: await represent(updated), etag: etagOf('apl', id, updated.revision), accountId };
   }
 
   return {
     async create(applicantId: string, input: NewApplication, now: number) {
-      const product = await products.find(input.productId);
+      const product = await products.find(db, input.productId);
       if (!product) throw new AppError('invalidProductId', { detail: 'There is no such product.' });
       const deposit = toMinor(input.initialDeposit.value, input.initialDeposit.currency);
       if (input.initialDeposit.currency !== product.currency) {
@@ -199,12 +199,13 @@ export function createApplicationsService(deps: {
         expires_at: isoAt(now + INCOMPLETE_LIFETIME_MS),
         revision: 1,
       };
-      await applications.insert(row);
+      await applications.insert(db, row);
       return { body: applicationRepresentation(row, 0), etag: etagOf('apl', row.id, row.revision) };
     },
 
     async list(viewer: Viewer, filter: { state?: string }, page: { start: number; limit: number }) {
       const { rows, count } = await applications.list(
+        db,
         { state: filter.state, applicantId: viewer.reviewer ? undefined : viewer.userId },
         page,
       );
@@ -220,7 +221,7 @@ export function createApplicationsService(deps: {
 
     async documents(id: string, viewer: Viewer) {
       await visible(id, viewer);
-      return (await applications.documents(id)).map((d) => ({
+      return (await applications.documents(db, id)).map((d) => ({
         id: d.id,
         kind: d.kind,
         contentType: d.content_type,
@@ -235,7 +236,7 @@ export function createApplicationsService(deps: {
 
     async documentContent(id: string, documentId: string, viewer: Viewer) {
       await visible(id, viewer);
-      const document = await applications.document(id, documentId);
+      const document = await applications.document(db, id, documentId);
       if (!document) throw notFound();
       const content = Buffer.from(sealer.open(document.content_sealed, `document:${document.id}`), 'base64');
       return { contentType: document.content_type, content };
@@ -258,7 +259,7 @@ export function createApplicationsService(deps: {
           detail: 'The file is empty, too large, or its content does not match its media type.',
         });
       }
-      if ((await applications.documentCount(id)) >= MAX_DOCUMENTS) {
+      if ((await applications.documentCount(db, id)) >= MAX_DOCUMENTS) {
         throw new AppError('invalidDocument', {
           detail: `At most ${MAX_DOCUMENTS} documents per application.`,
         });
@@ -267,19 +268,16 @@ export function createApplicationsService(deps: {
       const at = isoAt(now);
       const sha256 = createHash('sha256').update(file.content).digest('hex');
       await db.transaction().execute(async (trx) => {
-        await applications.insertDocument(
-          {
-            id: documentId,
-            application_id: id,
-            kind: file.kind,
-            content_type: file.contentType,
-            size_bytes: file.content.length,
-            sha256,
-            content_sealed: sealer.seal(file.content.toString('base64'), `document:${documentId}`),
-            uploaded_at: at,
-          },
-          trx,
-        );
+        await applications.insertDocument(trx, {
+          id: documentId,
+          application_id: id,
+          kind: file.kind,
+          content_type: file.contentType,
+          size_bytes: file.content.length,
+          sha256,
+          content_sealed: sealer.seal(file.content.toString('base64'), `document:${documentId}`),
+          uploaded_at: at,
+        });
         const moved = await applications.transition(trx, id, {
           from: ['incomplete', 'pending'],
           to: 'pending',
@@ -311,7 +309,7 @@ export function createApplicationsService(deps: {
     ) => decide(id, reviewerId, now, { approve: false, reason }, ifMatch),
 
     /** Expire incomplete applications older than 30 days. */
-    expire: (now: number) => applications.expire(isoAt(now)),
+    expire: (now: number) => applications.expire(db, isoAt(now)),
   };
 }
 

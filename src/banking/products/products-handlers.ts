@@ -1,3 +1,4 @@
+import type { Executor } from '../../db/index.ts';
 import { AppError } from '../../errors/index.ts';
 import type { OperationHandler } from '../../modules/gateway/contract.ts';
 import { collection, pageOf } from '../http-util.ts';
@@ -21,19 +22,23 @@ function productRepresentation(row: ProductRow) {
 }
 
 /** Handlers of the Products API (public: API key only). */
-export function createProductsHandlers(products: ProductsRepository): Record<string, OperationHandler> {
+export function createProductsHandlers(deps: {
+  db: Executor;
+  products: ProductsRepository;
+}): Record<string, OperationHandler> {
+  const { db, products } = deps;
   return {
     async getProducts(call) {
       const page = pageOf(call.query);
       const category = typeof call.query.category === 'string' ? call.query.category : undefined;
-      const { rows, count } = await products.list({ category }, page);
+      const { rows, count } = await products.list(db, { category }, page);
       return {
         status: 200,
         body: collection(rows.map(productRepresentation), page, count, '/products/products', { category }),
       };
     },
     async getProduct(call) {
-      const row = await products.find(call.params.productId ?? '');
+      const row = await products.find(db, call.params.productId ?? '');
       if (!row) throw new AppError('notFound', { detail: 'The requested resource does not exist.' });
       return { status: 200, body: productRepresentation(row) };
     },

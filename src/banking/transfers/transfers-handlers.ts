@@ -1,3 +1,4 @@
+import type { Executor } from '../../db/index.ts';
 import { AppError } from '../../errors/index.ts';
 import type { OperationHandler } from '../../modules/gateway/contract.ts';
 import { checkIfMatch, collection, pageOf, userOf } from '../http-util.ts';
@@ -8,10 +9,11 @@ const notFound = () => new AppError('notFound', { detail: 'The requested resourc
 
 /** Handlers of the Transfers API. */
 export function createTransfersHandlers(deps: {
+  db: Executor;
   service: TransfersService;
   transfers: TransfersRepository;
 }): Record<string, OperationHandler> {
-  const { service, transfers } = deps;
+  const { db, service, transfers } = deps;
 
   /** A transfer is visible through its source account (404 otherwise, like a missing one). */
   async function sourceAccountEntitled(
@@ -20,7 +22,7 @@ export function createTransfersHandlers(deps: {
     permission: string,
   ) {
     userOf(call);
-    const source = transferId ? await transfers.sourceAccountOf(transferId) : undefined;
+    const source = transferId ? await transfers.sourceAccountOf(db, transferId) : undefined;
     if (!source || !(await call.entitlements.has('account', source, permission))) throw notFound();
     return transferId as string;
   }

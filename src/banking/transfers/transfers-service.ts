@@ -65,7 +65,7 @@ export function createTransfersService(deps: {
     accountId: string,
     permission: 'transferFrom' | 'transferTo',
   ) {
-    const account = await accounts.find(accountId);
+    const account = await accounts.find(db, accountId);
     if (!account || !(await caller.entitlements.has('account', accountId, 'view'))) {
       throw new AppError('invalidAccountId', {
         detail: `The ${permission === 'transferFrom' ? 'source' : 'target'} account does not exist.`,
@@ -90,7 +90,7 @@ export function createTransfersService(deps: {
     async create(caller: Caller, idempotencyKey: string, input: NewTransfer) {
       const scope = `${caller.userId}:${caller.clientId}`;
       const requestHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
-      const previous = await transfers.findIdempotency(scope, idempotencyKey);
+      const previous = await transfers.findIdempotency(db, scope, idempotencyKey);
       if (previous) return replay(previous, requestHash);
 
       const source = await checkReference(caller, input.sourceAccount.id, 'transferFrom');
@@ -141,22 +141,19 @@ export function createTransfersService(deps: {
       const body = transferRepresentation(row);
       try {
         await db.transaction().execute(async (trx) => {
-          await transfers.insert(row, trx);
-          await transfers.insertIdempotency(
-            {
-              scope,
-              idempotency_key: idempotencyKey,
-              request_hash: requestHash,
-              status: 201,
-              response_json: JSON.stringify(body),
-              created_at: at,
-            },
-            trx,
-          );
+          await transfers.insert(trx, row);
+          await transfers.insertIdempotency(trx, {
+            scope,
+            idempotency_key: idempotencyKey,
+            request_hash: requestHash,
+            status: 201,
+            response_json: JSON.stringify(body),
+            created_at: at,
+          });
         });
       } catch (error) {
         // A concurrent request with the same key won the race: answer as its replay.
-        const winner = await transfers.findIdempotency(scope, idempotencyKey);
+        const winner = await transfers.findIdempotency(db, scope, idempotencyKey);
         if (winner) return replay(winner, requestHash);
         throw error;
       }
@@ -165,7 +162,7 @@ export function createTransfersService(deps: {
     },
 
     async get(id: string) {
-      const row = await transfers.find(id);
+      const row = await transfers.find(db, id);
       if (!row) throw new AppError('notFound', { detail: 'The requested resource does not exist.' });
       return { body: transferRepresentation(row), etag: etagOf('xfr', row.id, row.revision) };
     },
@@ -175,17 +172,17 @@ export function createTransfersService(deps: {
       filter: { state?: string },
       page: { start: number; limit: number },
     ) {
-      const { rows, count } = await transfers.list(visible, filter, page);
+      const { rows, count } = await transfers.list(db, visible, filter, page);
       return { items: rows.map(transferRepresentation), count };
     },
 
     /** Cancel a scheduled transfer; `ifMatch` is checked against the current ETag (412). */
     async cancel(id: string, now: number, ifMatch?: (etag: string) => void) {
-      const row = await transfers.find(id);
+      const row = await transfers.find(db, id);
       if (!row) throw new AppError('notFound', { detail: 'The requested resource does not exist.' });
       ifMatch?.(etagOf('xfr', row.id, row.revision));
-      if (row.state !== 'scheduled' || !(await transfers.cancel(id, row.revision, isoAt(now)))) {
-        const current = await transfers.find(id);
+      if (row.state !== 'scheduled' || !(await transfers.cancel(db, id, row.revision, isoAt(now)))) {
+        const current = await transfers.find(db, id);
         if (current && current.state === 'scheduled') {
           throw new AppError('preconditionFailed', { detail: 'The transfer changed; fetch it again.' });
         }

@@ -4,7 +4,7 @@ import type { Database } from '../../db/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Clients } from './clients-service.ts';
 import type { Grants } from './grants-service.ts';
-import { createPayloadsRepository } from './payloads-repository.ts';
+import { payloadsRepository as payloads } from './payloads-repository.ts';
 
 type Payload = Record<string, unknown> & {
   grantId?: string;
@@ -27,8 +27,7 @@ export function createAdapterClass(deps: {
   clients: Clients;
   grants: Grants;
 }) {
-  const { clock, clients, grants } = deps;
-  const payloads = createPayloadsRepository(deps.db);
+  const { db, clock, clients, grants } = deps;
   const epoch = () => Math.floor(clock.now() / 1000);
 
   return class StoreAdapter {
@@ -40,7 +39,7 @@ export function createAdapterClass(deps: {
 
     async upsert(id: string, payload: Payload, expiresIn: number): Promise<void> {
       if (this.name === 'Client') throw new Error('clients are managed by the client registry');
-      await payloads.upsert({
+      await payloads.upsert(db, {
         model: this.name,
         id,
         payload_json: JSON.stringify(payload),
@@ -69,7 +68,7 @@ export function createAdapterClass(deps: {
 
     private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<Payload | undefined> {
       if (typeof value !== 'string' || value.length > 512) return undefined;
-      const row = await payloads.findBy(this.name, column, value);
+      const row = await payloads.findBy(db, this.name, column, value);
       if (!row) return undefined;
       if (row.expires_at !== null && Number(row.expires_at) <= epoch()) return undefined;
       const payload = JSON.parse(row.payload_json) as Payload;
@@ -78,17 +77,17 @@ export function createAdapterClass(deps: {
     }
 
     async consume(id: string): Promise<void> {
-      if (await payloads.consume(this.name, id, epoch())) return;
+      if (await payloads.consume(db, this.name, id, epoch())) return;
       // Someone else used it between our read and this update: a concurrent replay.
       if (this.name === 'AuthorizationCode') {
-        const grantId = await payloads.grantIdOf(this.name, id);
+        const grantId = await payloads.grantIdOf(db, this.name, id);
         if (grantId) await grants.revokeGrant(grantId, 'authorization code replayed');
       }
       throw new errors.InvalidGrant('grant request is invalid (already used)');
     }
 
     async destroy(id: string): Promise<void> {
-      await payloads.delete(this.name, id);
+      await payloads.delete(db, this.name, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
@@ -98,7 +97,7 @@ export function createAdapterClass(deps: {
         await grants.revokeGrant(grantId, 'grant ended by the authorization server');
         return;
       }
-      await payloads.deleteModelOfGrant(this.name, grantId);
+      await payloads.deleteModelOfGrant(db, this.name, grantId);
     }
   };
 }

@@ -5,7 +5,7 @@ import { safeEqualHex, sha256Hex } from '../../lib/hash.ts';
 import { newId, randomBase62 } from '../../lib/ids.ts';
 import { isApiScope } from '../identity/index.ts';
 import type { ModuleContext } from '../module-context.ts';
-import { type ClientRow, createClientsRepository } from './clients-repository.ts';
+import { type ClientRow, clientsRepository as repository } from './clients-repository.ts';
 import type { OAuthClientInfo, OAuthClientSpec, OAuthClients } from './contract.ts';
 import { type Grants, TOPICS } from './grants-service.ts';
 import { type ClientLifetimes, LIFETIME_LIMITS } from './lifetimes.ts';
@@ -143,7 +143,6 @@ function toInfo(row: ClientRow): OAuthClientInfo {
  */
 export function createClients(context: ModuleContext, deps: { grants: Grants }) {
   const { db, clock, changes, audit } = context;
-  const repository = createClientsRepository(db);
   const platformOrigin = new URL(context.baseUrl).origin;
   const now = () => isoAt(clock.now());
 
@@ -165,7 +164,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
   };
 
   const mustFind = async (clientId: string, executor?: Executor) => {
-    const row = await repository.find(clientId, executor);
+    const row = await repository.find(executor ?? db, clientId);
     if (!row) throw new AppError('notFound', { detail: 'There is no such OAuth client.' });
     return row;
   };
@@ -181,32 +180,29 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
       const secret = SECRET_METHODS.has(spec.tokenEndpointAuthMethod) ? newSecret() : undefined;
       const at = now();
       await inTransaction(executor, async (trx) => {
-        if (spec.clientId && (await repository.find(spec.clientId, trx)))
+        if (spec.clientId && (await repository.find(trx, spec.clientId)))
           throw new AppError('conflict', { detail: `An OAuth client ${spec.clientId} already exists.` });
-        await repository.insert(
-          {
-            client_id: clientId,
-            name: spec.name,
-            application_id: spec.applicationId ?? null,
-            kind: spec.kind,
-            token_endpoint_auth_method: spec.tokenEndpointAuthMethod,
-            redirect_uris_json: JSON.stringify(spec.redirectUris),
-            post_logout_redirect_uris_json: JSON.stringify(spec.postLogoutRedirectUris ?? []),
-            grant_types_json: JSON.stringify(spec.grantTypes),
-            allowed_scopes_json: JSON.stringify(spec.allowedScopes),
-            jwks_json: spec.jwks ? JSON.stringify(spec.jwks) : null,
-            lifetimes_json: JSON.stringify(spec.lifetimes ?? {}),
-            is_first_party: spec.firstParty ? 1 : 0,
-            organization_name: spec.organizationName ?? null,
-            is_enabled: 1,
-            secret_hash: secret ? sha256Hex(secret) : null,
-            previous_secret_hash: null,
-            previous_secret_expires_at: null,
-            created_at: at,
-            updated_at: at,
-          },
-          trx,
-        );
+        await repository.insert(trx, {
+          client_id: clientId,
+          name: spec.name,
+          application_id: spec.applicationId ?? null,
+          kind: spec.kind,
+          token_endpoint_auth_method: spec.tokenEndpointAuthMethod,
+          redirect_uris_json: JSON.stringify(spec.redirectUris),
+          post_logout_redirect_uris_json: JSON.stringify(spec.postLogoutRedirectUris ?? []),
+          grant_types_json: JSON.stringify(spec.grantTypes),
+          allowed_scopes_json: JSON.stringify(spec.allowedScopes),
+          jwks_json: spec.jwks ? JSON.stringify(spec.jwks) : null,
+          lifetimes_json: JSON.stringify(spec.lifetimes ?? {}),
+          is_first_party: spec.firstParty ? 1 : 0,
+          organization_name: spec.organizationName ?? null,
+          is_enabled: 1,
+          secret_hash: secret ? sha256Hex(secret) : null,
+          previous_secret_hash: null,
+          previous_secret_expires_at: null,
+          created_at: at,
+          updated_at: at,
+        });
         await recordChange(trx, 'oauthClient.registered', clientId, { after: { ...spec, clientId } });
       });
       return secret ? { clientId, clientSecret: secret } : { clientId };
@@ -218,20 +214,16 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
         const current = toInfo(row);
         const next: OAuthClientSpec = { ...current, ...patch };
         validateSpec(next, platformOrigin);
-        await repository.update(
-          clientId,
-          {
-            name: next.name,
-            redirect_uris_json: JSON.stringify(next.redirectUris),
-            post_logout_redirect_uris_json: JSON.stringify(next.postLogoutRedirectUris ?? []),
-            allowed_scopes_json: JSON.stringify(next.allowedScopes),
-            jwks_json: next.jwks ? JSON.stringify(next.jwks) : null,
-            organization_name: next.organizationName ?? null,
-            lifetimes_json: JSON.stringify(next.lifetimes ?? {}),
-            updated_at: now(),
-          },
-          trx,
-        );
+        await repository.update(trx, clientId, {
+          name: next.name,
+          redirect_uris_json: JSON.stringify(next.redirectUris),
+          post_logout_redirect_uris_json: JSON.stringify(next.postLogoutRedirectUris ?? []),
+          allowed_scopes_json: JSON.stringify(next.allowedScopes),
+          jwks_json: next.jwks ? JSON.stringify(next.jwks) : null,
+          organization_name: next.organizationName ?? null,
+          lifetimes_json: JSON.stringify(next.lifetimes ?? {}),
+          updated_at: now(),
+        });
         await recordChange(trx, 'oauthClient.updated', clientId, { before: current, after: patch });
       });
     },
@@ -245,16 +237,12 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
         const row = await mustFind(clientId, trx);
         if (!SECRET_METHODS.has(row.token_endpoint_auth_method))
           throw new AppError('conflict', { detail: 'This client does not authenticate with a secret.' });
-        await repository.update(
-          clientId,
-          {
-            secret_hash: sha256Hex(secret),
-            previous_secret_hash: overlapSeconds > 0 ? row.secret_hash : null,
-            previous_secret_expires_at: overlapSeconds > 0 ? previousExpiresAt : null,
-            updated_at: now(),
-          },
-          trx,
-        );
+        await repository.update(trx, clientId, {
+          secret_hash: sha256Hex(secret),
+          previous_secret_hash: overlapSeconds > 0 ? row.secret_hash : null,
+          previous_secret_expires_at: overlapSeconds > 0 ? previousExpiresAt : null,
+          updated_at: now(),
+        });
         await recordChange(trx, 'oauthClient.secretRotated', clientId, { after: { previousExpiresAt } });
       });
       return { clientSecret: secret, previousExpiresAt };
@@ -263,7 +251,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
     async setEnabled(clientId, enabled, reason, executor) {
       await inTransaction(executor, async (trx) => {
         await mustFind(clientId, trx);
-        await repository.update(clientId, { is_enabled: enabled ? 1 : 0, updated_at: now() }, trx);
+        await repository.update(trx, clientId, { is_enabled: enabled ? 1 : 0, updated_at: now() });
         if (!enabled) await deps.grants.revokeClientGrants(clientId, reason, trx);
         await recordChange(trx, enabled ? 'oauthClient.enabled' : 'oauthClient.disabled', clientId, {
           reason,
@@ -275,7 +263,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
       await inTransaction(executor, async (trx) => {
         await mustFind(clientId, trx);
         await deps.grants.revokeClientGrants(clientId, reason, trx);
-        await repository.delete(clientId, trx);
+        await repository.delete(trx, clientId);
         await recordChange(trx, 'oauthClient.removed', clientId, { reason });
       });
     },
@@ -285,17 +273,17 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
     },
 
     async get(clientId) {
-      const row = await repository.find(clientId);
+      const row = await repository.find(db, clientId);
       return row ? toInfo(row) : undefined;
     },
 
     async list() {
-      return (await repository.list()).map(toInfo);
+      return (await repository.list(db)).map(toInfo);
     },
 
     /** Constant-time check against the current secret and, during an overlap, the previous one. */
     async verifySecret(clientId, presented) {
-      const row = await repository.find(clientId);
+      const row = await repository.find(db, clientId);
       if (!row?.secret_hash || typeof presented !== 'string') return false;
       const hash = sha256Hex(presented);
       let ok = safeEqualHex(hash, row.secret_hash);
@@ -311,7 +299,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
 
     /** What oidc-provider sees of an enabled client; disabled or unknown clients do not exist for it. */
     async providerMetadata(clientId) {
-      const row = await repository.find(clientId);
+      const row = await repository.find(db, clientId);
       if (!row) return undefined;
       if (row.is_enabled !== 1) return undefined;
       const info = toInfo(row);

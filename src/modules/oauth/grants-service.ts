@@ -1,8 +1,8 @@
 import type { Executor } from '../../db/index.ts';
 import { isoAt } from '../../lib/clock.ts';
 import type { ModuleContext } from '../module-context.ts';
-import { createDenylistRepository, type DenialKind } from './denylist-repository.ts';
-import { createPayloadsRepository } from './payloads-repository.ts';
+import { type DenialKind, denylistRepository as denylist } from './denylist-repository.ts';
+import { payloadsRepository as payloads } from './payloads-repository.ts';
 
 /** Change-feed topics of this module. */
 export const TOPICS = {
@@ -34,8 +34,6 @@ export interface GrantSummary {
  */
 export function createGrants(context: ModuleContext) {
   const { db, clock, changes, audit, logger } = context;
-  const payloads = createPayloadsRepository(db);
-  const denylist = createDenylistRepository(db);
   const revoked = new Map<string, number>(); // `grant:<id>` | `jti:<id>` → expires (epoch s)
   let lastPrune = 0;
 
@@ -46,7 +44,7 @@ export function createGrants(context: ModuleContext) {
   };
 
   const loadOne = async (kind: DenialKind, id: string) => {
-    const expiresAt = await denylist.expiryOf(kind, id);
+    const expiresAt = await denylist.expiryOf(db, kind, id);
     remember(kind, id, expiresAt ?? nowSeconds() + MAX_ACCESS_TOKEN_SECONDS);
   };
 
@@ -64,17 +62,20 @@ export function createGrants(context: ModuleContext) {
 
   async function deny(kind: DenialKind, id: string, reason: string, executor: Executor): Promise<void> {
     const expiresAt = nowSeconds() + MAX_ACCESS_TOKEN_SECONDS;
-    await denylist.upsert(
-      { kind, id, revoked_at: isoAt(clock.now()), expires_at: expiresAt, reason },
-      executor,
-    );
+    await denylist.upsert(executor, {
+      kind,
+      id,
+      revoked_at: isoAt(clock.now()),
+      expires_at: expiresAt,
+      reason,
+    });
     await changes.publish(kind === 'grant' ? TOPICS.grantRevoked : TOPICS.tokenRevoked, id, executor);
     remember(kind, id, expiresAt);
   }
 
   /** Delete every artifact of a grant (grant, codes, refresh tokens…) and deny its access tokens. */
   async function revokeGrant(grantId: string, reason: string, executor: Executor = db): Promise<void> {
-    await payloads.deleteGrant(grantId, executor);
+    await payloads.deleteGrant(executor, grantId);
     await deny('grant', grantId, reason, executor);
   }
 
@@ -92,9 +93,9 @@ export function createGrants(context: ModuleContext) {
 
     /** Load the live denylist (at start). */
     async load(): Promise<void> {
-      const rows = await denylist.listLive(nowSeconds());
+      const rows = await denylist.listLive(db, nowSeconds());
       for (const row of rows) remember(row.kind as DenialKind, row.id, Number(row.expires_at));
-      await denylist.deleteExpired(nowSeconds());
+      await denylist.deleteExpired(db, nowSeconds());
     },
 
     revokeGrant,
@@ -106,10 +107,10 @@ export function createGrants(context: ModuleContext) {
 
     /** Every grant of a user: sign-out everywhere (user disabled, password changed). Returns how many. */
     async revokeUserGrants(userId: string, reason: string): Promise<number> {
-      const ids = await payloads.grantIdsWhere('account_id', userId);
+      const ids = await payloads.grantIdsWhere(db, 'account_id', userId);
       await db.transaction().execute(async (trx) => {
         for (const id of ids) await revokeGrant(id, reason, trx);
-        await payloads.deleteSessionsOf(userId, trx);
+        await payloads.deleteSessionsOf(trx, userId);
         if (ids.length > 0) {
           await audit.record(
             {
@@ -129,7 +130,7 @@ export function createGrants(context: ModuleContext) {
     async revokeClientGrants(clientId: string, reason: string, executor?: Executor): Promise<number> {
       // Reads through the caller's executor: on SQLite's single connection a read on `db` would queue
       // behind the caller's open transaction forever.
-      const ids = await payloads.grantIdsWhere('client_id', clientId, executor);
+      const ids = await payloads.grantIdsWhere(executor ?? db, 'client_id', clientId);
       const run = async (trx: Executor) => {
         for (const id of ids) await revokeGrant(id, reason, trx);
       };
@@ -139,7 +140,7 @@ export function createGrants(context: ModuleContext) {
     },
 
     async listUserGrants(userId: string): Promise<GrantSummary[]> {
-      const rows = await payloads.listGrantsOf(userId);
+      const rows = await payloads.listGrantsOf(db, userId);
       return rows.map((row) => {
         const payload = JSON.parse(row.payload_json) as {
           clientId?: string;

@@ -2,9 +2,9 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { isoAt } from '../../lib/clock.ts';
 import { randomBase62 } from '../../lib/ids.ts';
 import type { ModuleContext } from '../module-context.ts';
-import { createClientsRepository } from './clients-repository.ts';
+import { clientsRepository } from './clients-repository.ts';
 import { MAX_ACCESS_TOKEN_SECONDS, TOPICS } from './grants-service.ts';
-import { createKeysRepository, type KeyRow } from './keys-repository.ts';
+import { type KeyRow, keysRepository as repository } from './keys-repository.ts';
 
 export interface SigningKeyInfo {
   kid: string;
@@ -36,8 +36,6 @@ export function publicJwk(jwk: Record<string, unknown>): Record<string, unknown>
  */
 export function createKeys(context: ModuleContext) {
   const { db, clock, sealer, changes, audit } = context;
-  const repository = createKeysRepository(db);
-  const clientsRepository = createClientsRepository(db);
   const nowSeconds = () => Math.floor(clock.now() / 1000);
 
   const newSigningRow = (): KeyRow => {
@@ -68,13 +66,13 @@ export function createKeys(context: ModuleContext) {
     };
   };
 
-  const liveRows = () => repository.listPublished(nowSeconds());
+  const liveRows = () => repository.listPublished(db, nowSeconds());
 
   /** Longest access-token lifetime configured anywhere: a retired key is published at least that long. */
   async function longestTokenLifetime(): Promise<number> {
     const setting = await context.settings.get<{ accessToken?: number } | null>('oauth.lifetimes', null);
     let longest = setting?.accessToken ?? 300;
-    for (const json of await clientsRepository.listLifetimes()) {
+    for (const json of await clientsRepository.listLifetimes(db)) {
       const value = (JSON.parse(json) as { accessToken?: number }).accessToken;
       if (value && value > longest) longest = value;
     }
@@ -90,7 +88,7 @@ export function createKeys(context: ModuleContext) {
         ['cookie', newCookieRow],
       ] as const) {
         if (rows.some((r) => r.use === use)) continue;
-        await repository.insert([make()]);
+        await repository.insert(db, [make()]);
       }
     },
 
@@ -140,9 +138,9 @@ export function createKeys(context: ModuleContext) {
           if (row.use === 'sig') previous.push(row.kid);
           // Cookie keys keep verifying for a session's lifetime; signing keys for the tokens' lifetime.
           const unpublish = nowSeconds() + (row.use === 'sig' ? keep : 12 * 3600);
-          await repository.retire(row.kid, isoAt(clock.now()), unpublish, trx);
+          await repository.retire(trx, row.kid, isoAt(clock.now()), unpublish);
         }
-        await repository.insert([signing, cookie], trx);
+        await repository.insert(trx, [signing, cookie]);
         await audit.record(
           {
             actor: { type: 'system' },
