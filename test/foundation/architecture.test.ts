@@ -49,14 +49,16 @@ const LAYERS: Record<string, number> = {
 };
 
 /**
- * Public surface of an area of the modules layer: its `index.ts`, its `contract.ts` (type-only ports
+ * Public surface of an area of the modules layer: the `index.ts` at its root (not a sub-folder's), its
+ * `contract.ts` (type-only ports
  * other modules implement or call, kept apart so that using a port does not load the module), and the
  * shared module context.
  */
 function isPublicSurface(target: string): boolean {
+  const area = areaOf(target);
   return (
-    /(^|\/)index\.ts$/.test(target) ||
-    /\/contract\.ts$/.test(target) ||
+    target === `${area}/index.ts` ||
+    target === `${area}/contract.ts` ||
     target === 'modules/module-context.ts'
   );
 }
@@ -126,6 +128,7 @@ describe('architecture: the import graph', () => {
       /internal/,
     );
     assert.match(String(violation('app.ts', 'modules/oauth/grants-service.ts')), /internal/);
+    assert.match(String(violation('app.ts', 'modules/developers/portal/index.ts')), /internal/);
     assert.match(String(violation('db/migrate.ts', 'http/logger.ts')), /one layer/);
     assert.equal(violation('modules/developers/index.ts', 'modules/oauth/contract.ts'), undefined);
     assert.equal(violation('cli/main.ts', 'app.ts'), undefined);
