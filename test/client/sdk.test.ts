@@ -15,8 +15,8 @@ import type { DemoApp, DemoDocument, DemoUser } from '../../src/demo/demo-file.t
 import { createManualClock, type ManualClock } from '../../src/lib/clock.ts';
 import { cliActor } from '../../src/modules/developers/index.ts';
 import { OAuthFlowError, refresh } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, testDialects, trustCa } from '../helpers/test-app.ts';
-import { demoApp, demoUser, readDemo, recordingFetch, signInWeb, viewableAccounts } from './helpers.ts';
+import { startDemoServer, type TestApp, testDialects } from '../helpers/test-app.ts';
+import { demoApp, demoUser, recordingFetch, signInWeb, viewableAccounts } from './helpers.ts';
 
 const SECOND = 1000;
 
@@ -32,11 +32,11 @@ for (const dialect of testDialects()) {
 
     before(async () => {
       serverClock = createManualClock(Date.now());
-      t = await createTestApp({ dialect, args: ['--demo'], listen: true, redis: true, clock: serverClock });
-      demo = readDemo(t);
+      const server = await startDemoServer({ dialect, redis: true, clock: serverClock });
+      t = server;
+      demo = server.demo;
       mobile = demoApp(demo, 'mobile');
       alice = demoUser(demo, 'alice');
-      await trustCa(demo.caCertFile ?? undefined);
     });
     after(() => t.close());
 

@@ -13,6 +13,7 @@ import {
 } from '@strongroom/client';
 import { fileTokenStore, profilesFile } from '@strongroom/client/node';
 import { listenOnLoopback } from '../../packages/client/src/loopback.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const SESSION: StoredSession = {
   tokens: {
@@ -150,14 +151,25 @@ describe('loopback listener (native sign-in, RFC 8252)', () => {
     assert.equal(right.status, 200);
     const url = await waiting;
     assert.equal(url.searchParams.get('code'), 'c');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The listener closes once it has answered: wait (bounded) until it refuses connections.
+    await waitFor(() =>
+      fetch(listener.redirectUri).then(
+        () => false,
+        () => true,
+      ),
+    ).catch(() => {});
     await assert.rejects(fetch(listener.redirectUri), 'closed after the one redirect');
   });
 
   it('gives up after the timeout and closes', async () => {
     const listener = await listenOnLoopback('http://127.0.0.1:0/callback');
     await assert.rejects(listener.waitForRedirect('s', 50), /no sign-in redirect within/);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() =>
+      fetch(listener.redirectUri).then(
+        () => false,
+        () => true,
+      ),
+    ).catch(() => {});
     await assert.rejects(fetch(listener.redirectUri));
   });
 

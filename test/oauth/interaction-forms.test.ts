@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createCookieJar, jarFetch, parseForm, pkcePair } from '../helpers/oauth-flow.ts';
-import { createTestApp, type TestApp, trustCa } from '../helpers/test-app.ts';
+import { startServer, type TestApp } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://client.example/cb';
 const PASSWORD = 'a long and unusual passphrase 9';
@@ -16,9 +16,9 @@ describe('sign-in pages: the one form rule', () => {
   let users = 0;
 
   before(async () => {
-    t = await createTestApp({ listen: true });
-    await trustCa(t.app.tls?.caFile);
-    baseUrl = t.config.publicUrl;
+    const server = await startServer();
+    t = server;
+    baseUrl = server.baseUrl;
     const client = await t.app.services.oauth.clients.register({
       name: 'Forms Test',
       kind: 'confidential',

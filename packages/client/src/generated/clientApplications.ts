@@ -91,6 +91,12 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * Scope
+         * @description An OAuth scope of the platform's APIs. `banking/full`, `data/full` and `admin/full` imply every other scope of their family.
+         * @enum {string}
+         */
+        scope: "banking/read" | "banking/readBalance" | "banking/write" | "banking/delete" | "banking/full" | "profile/read" | "profile/write" | "data/read" | "data/write" | "data/full" | "admin/read" | "admin/write" | "admin/full";
+        /**
          * Problem
          * @description An RFC 9457 problem document.
          * @example {
@@ -205,9 +211,9 @@ export interface components {
              */
             tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
             /** @description Scopes the application may be granted. Scopes beyond the default set (banking/* except full, profile/*) become `requestedScopes` until the institution approves them. */
-            scopes: ("banking/read" | "banking/readBalance" | "banking/write" | "banking/delete" | "banking/full" | "profile/read" | "profile/write" | "data/read" | "data/write" | "admin/read" | "admin/write" | "admin/full")[];
+            scopes: components["schemas"]["scope"][];
             /** @description Scopes awaiting the institution's approval. */
-            readonly requestedScopes: ("banking/read" | "banking/readBalance" | "banking/write" | "banking/delete" | "banking/full" | "profile/read" | "profile/write" | "data/read" | "data/write" | "admin/read" | "admin/write" | "admin/full")[];
+            readonly requestedScopes: components["schemas"]["scope"][];
             /** @description APIs the application may call (`*` for all). */
             apis: string[];
             /** @description Rate plan name (privileged: institution only). */
@@ -295,9 +301,9 @@ export interface components {
              */
             tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
             /** @description Scopes the application may be granted. Scopes beyond the default set (banking/* except full, profile/*) become `requestedScopes` until the institution approves them. */
-            scopes: ("banking/read" | "banking/readBalance" | "banking/write" | "banking/delete" | "banking/full" | "profile/read" | "profile/write" | "data/read" | "data/write" | "admin/read" | "admin/write" | "admin/full")[];
+            scopes: components["schemas"]["scope"][];
             /** @description Scopes awaiting the institution's approval. */
-            readonly requestedScopes: ("banking/read" | "banking/readBalance" | "banking/write" | "banking/delete" | "banking/full" | "profile/read" | "profile/write" | "data/read" | "data/write" | "admin/read" | "admin/write" | "admin/full")[];
+            readonly requestedScopes: components["schemas"]["scope"][];
             /** @description APIs the application may call (`*` for all). */
             apis: string[];
             /** @description Rate plan name (privileged: institution only). */
@@ -707,7 +713,7 @@ export interface operations {
                      */
                     tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
                     /** @description Scopes the application may be granted. Scopes beyond the default set (banking/* except full, profile/*) become `requestedScopes` until the institution approves them. */
-                    scopes?: ("banking/read" | "banking/readBalance" | "banking/write" | "banking/delete" | "banking/full" | "profile/read" | "profile/write" | "data/read" | "data/write" | "admin/read" | "admin/write" | "admin/full")[];
+                    scopes?: components["schemas"]["scope"][];
                     /** @description APIs the application may call (`*` for all). */
                     apis?: string[];
                     /** @description Rate plan name (privileged: institution only). */
@@ -841,7 +847,7 @@ export interface operations {
                     /** @description Exact origins allowed to call the APIs from a browser (spa/web). */
                     corsOrigins?: string[];
                     /** @description Scopes the application may be granted. Scopes beyond the default set (banking/* except full, profile/*) become `requestedScopes` until the institution approves them. */
-                    scopes?: ("banking/read" | "banking/readBalance" | "banking/write" | "banking/delete" | "banking/full" | "profile/read" | "profile/write" | "data/read" | "data/write" | "admin/read" | "admin/write" | "admin/full")[];
+                    scopes?: components["schemas"]["scope"][];
                     /** @description APIs the application may call (`*` for all). */
                     apis?: string[];
                     /**
