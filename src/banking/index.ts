@@ -5,16 +5,16 @@ import type { EntitlementAdmin } from '../modules/entitlements/contract.ts';
 import type { ApiModule, EntitlementService, OpenApiDocument } from '../modules/gateway/contract.ts';
 import type { DemoSeeder, ModuleContext } from '../modules/module-context.ts';
 import { createAccountsHandlers } from './accounts/accounts-handlers.ts';
-import { accountsRepository } from './accounts/accounts-repository.ts';
+import { accountsRepository as accounts } from './accounts/accounts-repository.ts';
 import { createApplicationsHandlers } from './applications/applications-handlers.ts';
 import { applicationsRepository } from './applications/applications-repository.ts';
 import { createApplicationsService } from './applications/applications-service.ts';
 import { seedDemoBanking } from './demo-seed.ts';
 import { createProductsHandlers } from './products/products-handlers.ts';
-import { productsRepository } from './products/products-repository.ts';
+import { productsRepository as products } from './products/products-repository.ts';
 import { createTransferProcessor } from './transfer-processor.ts';
 import { createTransfersHandlers } from './transfers/transfers-handlers.ts';
-import { transfersRepository } from './transfers/transfers-repository.ts';
+import { transfersRepository as transfers } from './transfers/transfers-repository.ts';
 import { createTransfersService } from './transfers/transfers-service.ts';
 
 /** Today's date in a time zone (the institution's), as transfers are scheduled. */
@@ -55,9 +55,6 @@ export function createBanking(
   deps: { entitlements: EntitlementService & EntitlementAdmin },
 ) {
   const { db, clock, config, logger } = context;
-  const accounts = accountsRepository;
-  const products = productsRepository;
-  const transfers = transfersRepository;
   const applications = createApplicationsService({
     db,
     applications: applicationsRepository,
