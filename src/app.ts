@@ -22,7 +22,12 @@ import { createGateway } from './modules/gateway/index.ts';
 import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
-import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
+import {
+  createChangeFeed,
+  createResilienceSignals,
+  createSettings,
+  createSharedState,
+} from './store/index.ts';
 import { registerDemoClient } from './web/demo/index.ts';
 import { registerProblemTypePages } from './web/errors/problem-type-pages.ts';
 
@@ -64,10 +69,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
 
   const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const db = store.db;
+  const signals = createResilienceSignals();
   const changes = createChangeFeed({
     db,
     clock,
     intervalMs: options.changePollMs,
+    signals,
     onError: (error) => logger.warn({ err: error }, 'change feed poll failed'),
   });
   const shared = createSharedState(config.redisUrl, clock);
@@ -83,6 +90,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     changes,
     shared,
     settings: createSettings({ db, clock, changes }),
+    signals,
     sealer,
     audit: createAuditLog({ db, clock }),
     problems,
@@ -146,6 +154,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     await migrateToLatest(store, config.databaseUrl);
     if (config.demo) await seedOrRefreshDemo(context, demoSeeders, tls);
     changes.start();
+    // The first read before the first answer: decisions need a fresh change log (DESIGN.md §5.2).
+    await changes.pollNow();
     for (const start of background.start) start();
     prepared = true;
   }
