@@ -24,6 +24,7 @@ import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
 import {
   createChangeFeed,
+  createReadiness,
   createResilienceSignals,
   createSettings,
   createSharedState,
@@ -108,7 +109,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   });
 
   let prepared = false;
-  registerHealthRoutes(http, { isReady: async () => prepared && (await store.ping()) });
+  const readiness = createReadiness({ store, changes, shared });
+  registerHealthRoutes(http, {
+    readiness: async () =>
+      prepared ? readiness() : { status: 'unavailable', checks: { startup: 'inProgress' } },
+  });
   registerProblemTypePages(http, { baseUrl: config.publicUrl, clock, problems });
   // Static assets of every page (shared CSS, icons, renderer bundles); modules add their own files.
   const staticFiles = createStaticFiles();

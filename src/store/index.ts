@@ -5,6 +5,7 @@ export {
   createChangeFeed,
   type ResyncHandler,
 } from './change-feed.ts';
+export { createReadiness, type Readiness, type ReadinessStatus } from './readiness.ts';
 export {
   createResilienceSignals,
   type ResilienceListener,
