@@ -68,7 +68,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     options.logger ?? createLogger({ level: config.logLevel, destination: options.logDestination });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
-  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+  });
   const db = store.db;
   const signals = createResilienceSignals();
   const changes = createChangeFeed({
@@ -153,6 +158,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const services = { identity, oauth, entitlements, developers, gateway, banking };
 
   staticFiles.register(http);
+  // 503s for a failed store or Redis, by cause, for metrics (the gateway reports a stale change log itself).
+  http.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode !== 503) return;
+    const cause = /^dependencyUnavailable:(store|redis)$/.exec(request.logContext?.refusal ?? '')?.[1];
+    if (cause === 'store' || cause === 'redis') signals.serviceUnavailable(cause);
+  });
 
   async function prepare(): Promise<void> {
     if (prepared) return;
