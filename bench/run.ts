@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import { sql } from 'kysely';
 import pino from 'pino';
@@ -59,6 +60,9 @@ interface Result {
   p99: number;
   non2xx: number;
   errors: number;
+  /** The server's event-loop delay during the run (ms). */
+  loopP99: number;
+  loopMax: number;
 }
 
 const pin = (cpu: number, pid: number) => {
@@ -102,11 +106,15 @@ async function load(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid) pin(1, child.pid);
+  // The server runs in this process: its event loop's delay while the load runs.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   let out = '';
   child.stdout.on('data', (chunk) => {
     out += chunk;
   });
   await new Promise((resolve) => child.on('exit', resolve));
+  loop.disable();
   const report = JSON.parse(out.trim().split('\n').pop() ?? '{}');
   if (round === 0) return undefined; // warm-up: JIT and connection pools, not measured
   const result: Result = {
@@ -117,9 +125,11 @@ async function load(
     p99: report.latency?.p99 ?? Number.NaN,
     non2xx: report.non2xx ?? 0,
     errors: report.errors ?? 0,
+    loopP99: Math.round(loop.percentile(99) / 1e4) / 100,
+    loopMax: Math.round(loop.max / 1e4) / 100,
   };
   console.log(
-    `  ${name.padEnd(4)} round ${round}: ${String(result.requestsPerSecond).padStart(7)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms${result.non2xx || result.errors ? `  (non-2xx ${result.non2xx}, errors ${result.errors})` : ''}`,
+    `  ${name.padEnd(4)} round ${round}: ${String(result.requestsPerSecond).padStart(7)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  loop p99 ${result.loopP99} max ${result.loopMax} ms${result.non2xx || result.errors ? `  (non-2xx ${result.non2xx}, errors ${result.errors})` : ''}`,
   );
   return result;
 }
