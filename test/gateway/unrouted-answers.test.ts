@@ -53,7 +53,11 @@ for (const dialect of testDialects()) {
       const none = await h.http.inject({ method: 'GET', url: '/bank/swagger' });
       assert.equal(none.statusCode, 404);
       assert.equal(none.headers.ratelimit, undefined);
-      const bad = await h.http.inject({ method: 'GET', url: '/bank/swagger', headers: { 'api-key': 'nope' } });
+      const bad = await h.http.inject({
+        method: 'GET',
+        url: '/bank/swagger',
+        headers: { 'api-key': 'nope' },
+      });
       assert.equal(bad.statusCode, 404);
       assert.equal(bad.headers.ratelimit, undefined);
       const wrongMethod = await h.http.inject({ method: 'PUT', url: '/bank/products' });
