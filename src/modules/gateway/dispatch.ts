@@ -50,6 +50,7 @@ export function createDispatch(deps: {
     async inProcess(request: FastifyRequest, reply: FastifyReply) {
       const state = stateOf(request);
       const { op, principal } = state;
+      if (op.checks.length > 0) entitlements.rejectMalformedIds(op, request.query, request.body);
       const input = validateRequest(request, op, false);
       await entitlements.check(op, input, principal);
       const headers: Record<string, string | undefined> = {};
@@ -79,6 +80,8 @@ export function createDispatch(deps: {
     upstream(api: CompiledApi, proxy: UpstreamProxy) {
       return async (request: FastifyRequest, reply: FastifyReply) => {
         const { op, key, principal } = stateOf(request);
+        // Bodies are still bytes here: only query ids are checked before validation.
+        if (op.checks.length > 0) entitlements.rejectMalformedIds(op, request.query, undefined);
         const input = validateRequest(request, op, true);
         await entitlements.check(op, input, principal);
         const raw = request.raw.url ?? '/';
