@@ -200,8 +200,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   // One log line per request: method, route, path without query string, status, duration, ids.
-  app.addHook('onResponse', async (request, reply) => {
-    const path = (request.raw.url ?? '').split('?')[0];
+  app.addHook('onResponse', (request, reply, done) => {
+    const url = request.raw.url ?? '';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
     request.log.info(
       {
         method: request.method,
@@ -213,6 +215,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       },
       'request',
     );
+    done();
   });
 
   return app;

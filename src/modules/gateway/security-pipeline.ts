@@ -174,9 +174,10 @@ export function createSecurityPipeline(deps: {
       return false;
     },
 
-    async onResponse(request: FastifyRequest, reply: FastifyReply) {
+    /** A callback hook (no promise per request): metering is a synchronous in-memory count. */
+    onResponse(request: FastifyRequest, reply: FastifyReply, done: () => void) {
       const state = request.gateway;
-      if (!state?.key) return;
+      if (!state?.key) return done();
       deps.usage.record({
         keyId: state.key.keyId,
         applicationId: state.key.applicationId,
@@ -188,6 +189,7 @@ export function createSecurityPipeline(deps: {
         // A wrong path is no refusal of the caller's rights: it never counts toward abuse.
         abuseExempt: state.key.abuseExempt || state.unrouted === true,
       });
+      done();
     },
   };
 }
