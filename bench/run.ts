@@ -12,7 +12,6 @@
  * Results are printed and written to bench/results/<time>.json.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -22,17 +21,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Fastify from 'fastify';
-import { sql } from 'kysely';
 import pino from 'pino';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/index.ts';
-import type { ApiKeysTable } from '../src/db/tables/developers.ts';
 import { readDemoFile } from '../src/demo/demo-file.ts';
-import { randomBase62 } from '../src/lib/ids.ts';
-import type { EntitlementGrant } from '../src/modules/entitlements/index.ts';
 import type { ApiModule } from '../src/modules/gateway/contract.ts';
 import { authorizationCodeFlow } from '../test/helpers/oauth-flow.ts';
 import { trustCa } from '../test/helpers/test-app.ts';
+import { bulkLoad } from './bulk-load.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 /**
@@ -362,7 +358,14 @@ async function main() {
 
     console.log(`Loading ${EXTRA_KEYS} API keys and ${EXTRA_ENTITLEMENTS} entitlements …`);
     const started = Date.now();
-    if (CASES.has('c')) await loadVolume(app, loadTest.applicationId);
+    if (CASES.has('c'))
+      bulkLoad({
+        sqliteFile: path.join(dir, 'strongroom.db'),
+        applicationId: loadTest.applicationId,
+        keys: EXTRA_KEYS,
+        entitlements: EXTRA_ENTITLEMENTS,
+        now: new Date().toISOString(),
+      });
     console.log(`  loaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     access = await token();
     if (access) await load('c', 0, `${local}/bench/accounts/${ACCOUNT}`, withToken(access), ca, WARM_UP);
@@ -515,56 +518,6 @@ async function authLoad(options: Record<string, unknown>, ca: string): Promise<A
     cpuSeconds: Number(cpuSeconds.toFixed(2)),
     perCore: Math.round(report.done / Math.max(cpuSeconds, 0.001)),
   };
-}
-
-/** Case c's store: 100,000 more API keys on the load-test application and 1,000,000 more entitlements. */
-async function loadVolume(app: Awaited<ReturnType<typeof createApp>>, applicationId: string) {
-  const db = app.context.db;
-  const now = new Date().toISOString();
-  for (let done = 0; done < EXTRA_KEYS; done += 5000) {
-    const rows: ApiKeysTable[] = [];
-    for (let i = done; i < Math.min(EXTRA_KEYS, done + 5000); i++) {
-      const id = randomBase62(20);
-      rows.push({
-        id: `key_${id}`,
-        application_id: applicationId,
-        label: `bench ${i}`,
-        prefix: `srk_live_${id}_`,
-        last4: randomBase62(4),
-        secret_hash: randomBytes(32).toString('hex'),
-        state: 'active',
-        state_reason: null,
-        expires_at: null,
-        rotated_from: null,
-        created_by: null,
-        created_at: now,
-        updated_at: now,
-      });
-    }
-    await db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += 500)
-        await trx
-          .insertInto('api_keys')
-          .values(rows.slice(i, i + 500))
-          .execute();
-    });
-  }
-  const perSubject = 10;
-  for (let done = 0; done < EXTRA_ENTITLEMENTS; done += 20_000) {
-    const grants: EntitlementGrant[] = [];
-    for (let i = done; i < Math.min(EXTRA_ENTITLEMENTS, done + 20_000); i++) {
-      grants.push({
-        subject: `usr_bench${Math.floor(i / perSubject)}`,
-        resource: 'account',
-        resourceId: `acc_bench${i}`,
-        permissions: ['view', 'viewBalance'],
-        relationship: 'owner',
-      });
-    }
-    await db.transaction().execute((trx) => app.services.entitlements.importGrants(grants, trx));
-  }
-  // Fold the bulk load into the database file now, so case c does not pay for SQLite's first checkpoint.
-  if (app.context.store.dialect === 'sqlite') await sql`pragma wal_checkpoint(truncate)`.execute(db);
 }
 
 await main();
