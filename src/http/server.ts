@@ -1,7 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import helmet from '@fastify/helmet';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -20,6 +19,7 @@ import type { Clock } from '../lib/clock.ts';
 import { newRequestId } from '../lib/ids.ts';
 import type { Logger } from './logger.ts';
 import { describeError, httpPartOf, type ProblemEnv, sendProblem } from './problem-reply.ts';
+import { applySecurityHeaders } from './security-headers.ts';
 import { createAjv, toValidationIssues } from './validation.ts';
 
 export interface HttpServerOptions {
@@ -117,10 +117,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     for (const response of answering) if (!response.headersSent) response.setHeader('connection', 'close');
   });
 
-  // Request ids: ours on every response; the FAPI interaction id echoed when the client sends one.
-  app.addHook('onRequest', async (request, reply) => {
+  // Request ids and the precomputed security headers on every response; the FAPI interaction id echoed
+  // when the client sends one. A callback hook, not an async one: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     request.logContext = {};
     reply.header('x-request-id', request.id);
+    applySecurityHeaders(reply);
     const interaction = request.headers['x-fapi-interaction-id'];
     if (typeof interaction === 'string' && FAPI_INTERACTION_ID.test(interaction)) {
       reply.header('x-fapi-interaction-id', interaction);
@@ -130,33 +132,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     const url = request.raw.url ?? '';
     const queryAt = url.indexOf('?');
     if (queryAt >= 0 && url.length - queryAt > MAX_URL_LENGTH) {
-      return sendProblem(request, reply, env, 'uriTooLong', {
+      sendProblem(request, reply, env, 'uriTooLong', {
         detail: `The query string exceeds ${MAX_URL_LENGTH} bytes.`,
       });
+      return; // answered: the chain stops without done()
     }
-  });
-
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        'default-src': ["'self'"],
-        'base-uri': ["'none'"],
-        'object-src': ["'none'"],
-        'frame-ancestors': ["'none'"],
-        'form-action': ["'self'"],
-        'img-src': ["'self'", 'data:'],
-        'style-src': ["'self'"],
-        'script-src': ["'self'"],
-        'connect-src': ["'self'"],
-      },
-    },
-    frameguard: { action: 'deny' },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-    crossOriginOpenerPolicy: { policy: 'same-origin' },
+    done();
   });
 
   // Validation from JSON Schema 2020-12; bodies are never coerced and unknown fields are rejected.
@@ -219,8 +200,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   // One log line per request: method, route, path without query string, status, duration, ids.
-  app.addHook('onResponse', async (request, reply) => {
-    const path = (request.raw.url ?? '').split('?')[0];
+  app.addHook('onResponse', (request, reply, done) => {
+    const url = request.raw.url ?? '';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
     request.log.info(
       {
         method: request.method,
@@ -232,6 +215,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       },
       'request',
     );
+    done();
   });
 
   return app;

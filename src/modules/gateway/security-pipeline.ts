@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type ProblemEnv, sendProblem } from '../../http/problem-reply.ts';
-import type { SecurityAlternative } from './compiled-api.ts';
+import type { CompiledOperation, SecurityAlternative } from './compiled-api.ts';
 import type { UsageRecorder } from './contract.ts';
 import type { Cors } from './cors.ts';
 import type { CredentialChecks, CredentialOutcome } from './credentials.ts';
@@ -148,9 +148,39 @@ export function createSecurityPipeline(deps: {
       }
     },
 
-    async onResponse(request: FastifyRequest, reply: FastifyReply) {
+    /**
+     * A request under an API's prefix that matches none of its operations (issue 10 #13). Without an
+     * `API-Key` header nothing changes: routing answers 404/405. With a verified key the answer is
+     * rate-limited, carries the `RateLimit` headers and is metered like any other; a bad key still gets
+     * the routing answer (no credential oracle), but counts for the address throttle. Returns true when
+     * the request was answered here (address throttled, or the key's rate limit exceeded).
+     */
+    async onUnrouted(request: FastifyRequest, reply: FastifyReply, op: CompiledOperation): Promise<boolean> {
+      if (request.headers['api-key'] === undefined) return false;
+      const state: GatewayState = { op, key: undefined, principal: undefined, unrouted: true };
+      request.gateway = state;
+      const run: PipelineRun = { request, reply, state, credentials: PASSED };
+      const throttled = await rejectThrottledAddress(run);
+      if (throttled) {
+        refuse(request, reply, throttled);
+        return true;
+      }
+      run.credentials = await credentials.authenticate(request, state);
+      if (!run.credentials.ok && THROTTLED_FAILURES.has(run.credentials.reason))
+        throttle.recordFailure(request.ip);
+      identifyCaller(run);
+      const limited = await limitRate(run);
+      if (limited) {
+        refuse(request, reply, limited);
+        return true;
+      }
+      return false;
+    },
+
+    /** A callback hook (no promise per request): metering is a synchronous in-memory count. */
+    onResponse(request: FastifyRequest, reply: FastifyReply, done: () => void) {
       const state = request.gateway;
-      if (!state?.key) return;
+      if (!state?.key) return done();
       deps.usage.record({
         keyId: state.key.keyId,
         applicationId: state.key.applicationId,
@@ -159,8 +189,10 @@ export function createSecurityPipeline(deps: {
         status: reply.statusCode,
         at: env.clock.now(),
         reason: request.logContext.refusal,
-        abuseExempt: state.key.abuseExempt,
+        // A wrong path is no refusal of the caller's rights: it never counts toward abuse.
+        abuseExempt: state.key.abuseExempt || state.unrouted === true,
       });
+      done();
     },
   };
 }
