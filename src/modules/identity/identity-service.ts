@@ -33,6 +33,7 @@ export function createIdentityService(context: ModuleContext) {
     saveRole: roles.save,
     authenticate: signIn.authenticate,
     verifyOtp: mfa.verifyOtp,
+    attemptOtp: mfa.attemptOtp,
     newTotpEnrolment: mfa.newTotpEnrolment,
     confirmTotp: mfa.confirmTotp,
     setTotpSecret: mfa.setTotpSecret,
