@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { exportJWK, generateKeyPair, importJWK, type JWTPayload, SignJWT } from 'jose';
 import { generate } from 'otplib';
-import { createCookieJar, jarFetch, parseForm, pkcePair } from '../helpers/oauth-flow.ts';
-import { startServer, type TestServer, testDialects } from '../helpers/test-app.ts';
+import {
+  authorize,
+  createCookieJar,
+  decodeJwt,
+  jarFetch,
+  parseForm,
+  pkcePair,
+} from '../helpers/oauth-flow.ts';
+import { type DemoServer, startDemoServer, testDialects } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://client.example/cb';
 const PASSWORD = 'a long and unusual passphrase';
@@ -12,13 +21,13 @@ const LOCKED = 'Too many failed attempts. Wait 15 minutes and try again, or cont
 /** Issue 10 hardening of the authorization server (DESIGN.md §5.1): one behaviour per test. */
 for (const dialect of testDialects()) {
   describe(`authorization-server hardening (${dialect})`, () => {
-    let t: TestServer;
+    let t: DemoServer;
     let baseUrl: string;
     let client: { clientId: string; clientSecret: string };
     let users = 0;
 
     before(async () => {
-      t = await startServer({ dialect });
+      t = await startDemoServer({ dialect });
       baseUrl = t.baseUrl;
       client = (await t.app.services.oauth.clients.register({
         name: 'Back office',
@@ -90,6 +99,47 @@ for (const dialect of testDialects()) {
       return String((Number(right) + 500_000) % 1_000_000).padStart(6, '0');
     };
 
+    const demoApp = (name: 'mobile' | 'backOffice') => {
+      const app = t.demo.apps[name];
+      assert.ok(app);
+      return app;
+    };
+    const demoUser = (username: string) => {
+      const user = t.demo.users.find((u) => u.username === username);
+      assert.ok(user);
+      return user;
+    };
+
+    /** An access token signed with the authorization server's real signing key (read from the store). */
+    async function signAccessToken(claims: Record<string, unknown> = {}): Promise<string> {
+      const material = await t.app.services.oauth.keys.material();
+      const jwk = material.signing[0] as Record<string, unknown> & { kid: string };
+      const key = await importJWK(jwk as never, 'ES256');
+      const now = Math.floor(Date.now() / 1000);
+      const payload: Record<string, unknown> = {
+        iss: `${baseUrl}/auth`,
+        aud: `${baseUrl}/`,
+        sub: demoUser('alice').id,
+        client_id: demoApp('mobile').clientId,
+        scope: 'banking/read',
+        iat: now,
+        exp: now + 300,
+        jti: randomUUID(),
+        grant_id: randomUUID(),
+        ...claims,
+      };
+      for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
+      return new SignJWT(payload as JWTPayload)
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: jwk.kid })
+        .sign(key);
+    }
+
+    /** `GET /accounts/accounts` with the mobile app's key and this token as Bearer. */
+    const callApi = (token: string) =>
+      fetch(`${baseUrl}/accounts/accounts`, {
+        headers: { 'api-key': demoApp('mobile').apiKey as string, authorization: `Bearer ${token}` },
+      });
+
     // ---- item 1: second-factor brute force --------------------------------------------------------
 
     it('counts wrong codes per account across interactions: the 5th locks the MFA step (429 + Retry-After)', async () => {
@@ -127,6 +177,62 @@ for (const dialect of testDialects()) {
         const { response } = await enterCode(user.username, await wrongCode());
         assert.equal(response.status, 401, `wrong code ${i} after the reset`);
       }
+    });
+
+    // ---- item 5: DPoP is not offered until the gateway verifies proofs -------------------------------
+
+    it('metadata does not offer DPoP', async () => {
+      const response = await fetch(`${baseUrl}/auth/.well-known/openid-configuration`);
+      const metadata = (await response.json()) as Record<string, unknown>;
+      assert.equal(response.status, 200);
+      assert.equal(metadata.dpop_signing_alg_values_supported, undefined);
+    });
+
+    it('the token endpoint issues a Bearer token without cnf even when a DPoP proof is sent', async () => {
+      const mobile = demoApp('mobile');
+      const alice = demoUser('alice');
+      const result = await authorize({
+        baseUrl,
+        clientId: mobile.clientId,
+        redirectUri: mobile.redirectUri,
+        username: alice.username,
+        password: alice.password,
+        scope: 'banking/read',
+      });
+      const { privateKey, publicKey } = await generateKeyPair('ES256');
+      const proof = await new SignJWT({ htm: 'POST', htu: `${baseUrl}/auth/oauth2/token`, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(publicKey) })
+        .setIssuedAt()
+        .sign(privateKey);
+      const response = await fetch(`${baseUrl}/auth/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          client_id: mobile.clientId,
+          code: result.code as string,
+          redirect_uri: mobile.redirectUri,
+          code_verifier: result.codeVerifier,
+        }).toString(),
+      });
+      const tokens = (await response.json()) as { token_type: string; access_token: string };
+      assert.equal(response.status, 200);
+      assert.equal(tokens.token_type, 'Bearer');
+      assert.equal(decodeJwt(tokens.access_token).payload.cnf, undefined);
+      assert.equal((await callApi(tokens.access_token)).status, 200);
+    });
+
+    it('a token bound with cnf presented as Bearer is 401 with a DPoP challenge', async () => {
+      assert.equal((await callApi(await signAccessToken())).status, 200, 'the same token without cnf passes');
+      const bound = await signAccessToken({ cnf: { jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' } });
+      const response = await callApi(bound);
+      assert.equal(response.status, 401);
+      assert.equal(
+        response.headers.get('www-authenticate'),
+        'DPoP realm="strongroom", error="invalid_token", algs="ES256 PS256"',
+      );
+      const problem = (await response.json()) as { type: string };
+      assert.match(problem.type, /\/errors\/unauthorized$/);
     });
   });
 }

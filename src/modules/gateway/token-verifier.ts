@@ -3,7 +3,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Principal, TokenAuthority } from './contract.ts';
 
 /** Why a presented access token was refused (DESIGN.md §1 row 5); for logs and the answer table. */
-export type TokenRefusal = 'tokenInvalid' | 'tokenExpired' | 'tokenRevoked';
+export type TokenRefusal = 'tokenInvalid' | 'tokenExpired' | 'tokenRevoked' | 'tokenKeyBound';
 
 export type TokenVerification =
   | { ok: true; principal: Principal }
@@ -87,6 +87,9 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     ) {
       return { ok: false, reason: 'tokenInvalid', why: 'claims' };
     }
+    // A sender-constrained token (`cnf`, e.g. DPoP's `jkt`) is only good with a proof of its key, which
+    // a Bearer request does not carry (RFC 9449 §7.2). Never cached, so every presentation lands here.
+    if (payload.cnf !== undefined) return { ok: false, reason: 'tokenKeyBound', why: 'cnf' };
     const grantId = typeof payload.grant_id === 'string' ? payload.grant_id : undefined;
     const scope = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
     const subject = payload.sub;

@@ -117,6 +117,9 @@ export function buildProvider(deps: ProviderDeps): Provider {
     allowOmittingSingleRegisteredRedirectUri: false,
     features: {
       devInteractions: { enabled: false },
+      // Not offered until the gateway verifies DPoP proofs (DESIGN.md §5.1): a bound token the gateway
+      // accepted as a plain Bearer token would be worse than none (RFC 9449 §7.2).
+      dPoP: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
