@@ -234,5 +234,21 @@ for (const dialect of testDialects()) {
       const problem = (await response.json()) as { type: string };
       assert.match(problem.type, /\/errors\/unauthorized$/);
     });
+
+    // ---- item 6: self-registration --------------------------------------------------------------------
+
+    it('registration creates at most 5 accounts per address an hour, then 429 + Retry-After', async () => {
+      const jar = createCookieJar();
+      const { action, csrf } = parseForm(await (await jarFetch(jar, `${baseUrl}/auth/register`)).text());
+      const register = (username: string, password = PASSWORD) =>
+        post(jar, action, { csrf, username, password });
+      // A refused registration creates nothing and is not counted.
+      assert.equal((await register('reg-weak', 'password1')).status, 400);
+      for (let i = 1; i <= 5; i++) assert.equal((await register(`reg${i}`)).status, 303, `account ${i}`);
+      const sixth = await register('reg6');
+      assert.equal(sixth.status, 429);
+      assert.ok(Number(sixth.headers.get('retry-after')) > 3500);
+      assert.equal(await t.app.services.identity.getUser('reg6'), undefined);
+    });
   });
 }
