@@ -250,5 +250,42 @@ for (const dialect of testDialects()) {
       assert.ok(Number(sixth.headers.get('retry-after')) > 3500);
       assert.equal(await t.app.services.identity.getUser('reg6'), undefined);
     });
+
+    // ---- item 11: token rules at the gateway (signed with the real key) -------------------------------
+
+    const refusedAsInvalid = async (token: string) => {
+      const response = await callApi(token);
+      assert.equal(response.status, 401);
+      assert.equal(
+        response.headers.get('www-authenticate'),
+        'Bearer realm="strongroom", error="invalid_token"',
+      );
+    };
+    const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+    it('refuses a token whose iat is more than 60 s in the future', async () => {
+      const ahead = nowSeconds() + 120;
+      await refusedAsInvalid(await signAccessToken({ iat: ahead, exp: ahead + 300 }));
+      const skewed = nowSeconds() + 30;
+      assert.equal((await callApi(await signAccessToken({ iat: skewed, exp: skewed + 300 }))).status, 200);
+    });
+
+    it('refuses a token whose lifetime exceeds the longest configured access-token lifetime', async () => {
+      const iat = nowSeconds();
+      await refusedAsInvalid(await signAccessToken({ iat, exp: iat + 10 * 365 * 86400 }));
+      await refusedAsInvalid(await signAccessToken({ iat, exp: iat + 301 }));
+      assert.equal((await callApi(await signAccessToken({ iat, exp: iat + 300 }))).status, 200);
+    });
+
+    it('refuses a token without jti', async () => {
+      await refusedAsInvalid(await signAccessToken({ jti: undefined }));
+    });
+
+    it('refuses a user token without grant_id, but not a client-credentials token', async () => {
+      await refusedAsInvalid(await signAccessToken({ grant_id: undefined }));
+      const mobile = demoApp('mobile');
+      const service = await callApi(await signAccessToken({ sub: mobile.clientId, grant_id: undefined }));
+      assert.notEqual(service.status, 401);
+    });
   });
 }

@@ -50,6 +50,19 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     | undefined;
   let initializing: Promise<void> | undefined;
 
+  // The longest access-token lifetime any client's override sets (the gateway bounds `exp − iat` by it);
+  // kept in memory because the gateway asks synchronously, and reloaded on every client change.
+  let longestClientAccessToken = 0;
+  const loadLongestClientAccessToken = async () => {
+    const all = await clients.list();
+    longestClientAccessToken = Math.max(0, ...all.map((c) => c.lifetimes?.accessToken ?? 0));
+  };
+  const unsubscribeClients = changes.subscribe(TOPICS.client, () => {
+    void loadLongestClientAccessToken().catch((error) =>
+      logger.error({ err: error }, 'reading the clients’ access-token lifetimes failed'),
+    );
+  });
+
   identity.onCredentialsRevoked(async (userId, reason) => {
     await grants.revokeUserGrants(userId, reason);
   });
@@ -121,6 +134,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       await keys.ensure();
       await lifetimes.load();
       await grants.load();
+      await loadLongestClientAccessToken();
       // The portal client must not keep the authorization server from starting.
       await ensurePortalClient().catch((error) =>
         logger.error({ err: error }, 'the portal OAuth client could not be set up'),
@@ -181,6 +195,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       return () => keyListeners.delete(listener);
     },
     isRevoked: (token) => grants.isRevoked(token),
+    longestAccessTokenSeconds: () => Math.max(lifetimes.global().accessToken, longestClientAccessToken),
   };
 
   // The portal client follows the public URL, so a refresh writes exactly what seeding wrote.
@@ -261,6 +276,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     },
     async stop(): Promise<void> {
       unsubscribeKeys();
+      unsubscribeClients();
       grants.stop();
       lifetimes.stop();
     },
