@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, importJWK, type JWTPayload, SignJWT } from 'jose';
 import { generate } from 'otplib';
@@ -7,9 +9,12 @@ import {
   authorize,
   createCookieJar,
   decodeJwt,
+  followAuthorization,
   jarFetch,
   parseForm,
   pkcePair,
+  refresh,
+  tokenRequest,
 } from '../helpers/oauth-flow.ts';
 import { type DemoServer, startDemoServer, testDialects } from '../helpers/test-app.ts';
 
@@ -286,6 +291,72 @@ for (const dialect of testDialects()) {
       const mobile = demoApp('mobile');
       const service = await callApi(await signAccessToken({ sub: mobile.clientId, grant_id: undefined }));
       assert.notEqual(service.status, 401);
+    });
+
+    // ---- item 8: bearer secrets at rest -------------------------------------------------------------
+
+    it('stores refresh tokens, codes, session and interaction ids only as digests, with no plaintext copy', async () => {
+      const mobile = demoApp('mobile');
+      const alice = demoUser('alice');
+      const jar = createCookieJar();
+      const { verifier, challenge } = pkcePair();
+      const url = new URL(`${baseUrl}/auth/oauth2/authorize`);
+      for (const [k, v] of Object.entries({
+        response_type: 'code',
+        client_id: mobile.clientId,
+        redirect_uri: mobile.redirectUri,
+        scope: 'openid offline_access banking/read',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }))
+        url.searchParams.set(k, v);
+      const start = await jarFetch(jar, url.href);
+      const interactionUrl = new URL(start.headers.get('location') as string, baseUrl).href;
+      const interactionId = interactionUrl.split('/').at(-1) as string;
+      const done = await followAuthorization(jar, interactionUrl, {
+        baseUrl,
+        redirectUri: mobile.redirectUri,
+        username: alice.username,
+        password: alice.password,
+      });
+      const code = done.searchParams.get('code') as string;
+      const session = jar.cookies.get('__Host-sr_session')?.value as string;
+      const client = { baseUrl, clientId: mobile.clientId };
+      const tokens = await tokenRequest(client, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: mobile.redirectUri,
+        code_verifier: verifier,
+      });
+      const rotated = await refresh({ ...client, refreshToken: tokens.refresh_token as string });
+      const secrets = {
+        code,
+        session,
+        interactionId,
+        refreshToken: tokens.refresh_token as string,
+        rotatedRefreshToken: rotated.refresh_token as string,
+      };
+      for (const [name, value] of Object.entries(secrets)) assert.ok(value && value.length >= 20, name);
+
+      const rows = JSON.stringify(await t.app.context.db.selectFrom('oidc_payloads').selectAll().execute());
+      for (const [name, value] of Object.entries(secrets))
+        assert.ok(!rows.includes(value), `${name} in a row`);
+      const digest = (value: string) => createHash('sha256').update(value).digest('hex');
+      assert.ok(
+        rows.includes(digest(secrets.rotatedRefreshToken)),
+        'the refresh token is found by its digest',
+      );
+      if (t.dialect === 'sqlite') {
+        for (const file of ['strongroom.db', 'strongroom.db-wal']) {
+          const at = path.join(t.dataDir, file);
+          if (!existsSync(at)) continue;
+          const bytes = readFileSync(at).toString('latin1');
+          for (const [name, value] of Object.entries(secrets))
+            assert.ok(!bytes.includes(value), `${name} in ${file}`);
+        }
+      }
+      // Still usable: the rotated refresh token refreshes.
+      assert.ok((await refresh({ ...client, refreshToken: secrets.rotatedRefreshToken })).access_token);
     });
   });
 }

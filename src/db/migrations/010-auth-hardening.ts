@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import { type MigrationDb, required } from '../migration-helpers.ts';
 
 /**
  * Authorization-server hardening (issue 10): wrong second-factor codes counted per account in the store
- * (across interactions, sessions and addresses) and the MFA lock they lead to.
+ * (across interactions, sessions and addresses) and the MFA lock they lead to; oidc-provider artifacts
+ * whose ids are bearer secrets re-keyed by the id's SHA-256 digest, without copies of it in the payload.
  */
 export async function up(db: MigrationDb): Promise<void> {
+  await concealPayloadIds(db);
   await db.schema
     .createTable('mfa_failures')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -21,4 +24,29 @@ export async function up(db: MigrationDb): Promise<void> {
     .addColumn('user_id', 'text', (c) => c.primaryKey())
     .addColumn('locked_until', 'text', required)
     .execute();
+}
+
+/** Written out here (not imported): a migration describes history; `oauth/payload-secrets.ts` is today's rule. */
+const OWN_ID_MARKER = 'urn:strongroom:own-id';
+
+async function concealPayloadIds(db: MigrationDb): Promise<void> {
+  const rows = (await db
+    .selectFrom('oidc_payloads')
+    .select(['model', 'id', 'payload_json'])
+    .where('model', '<>', 'Grant')
+    .execute()) as { model: string; id: string; payload_json: string }[];
+  for (const row of rows) {
+    const payload = JSON.parse(row.payload_json) as Record<string, unknown>;
+    const session = payload.session as Record<string, unknown> | undefined;
+    if (row.model === 'Interaction' && session) delete session.cookie;
+    await db
+      .updateTable('oidc_payloads')
+      .set({
+        id: createHash('sha256').update(row.id).digest('hex'),
+        payload_json: JSON.stringify(payload).replaceAll(row.id, OWN_ID_MARKER),
+      })
+      .where('model', '=', row.model)
+      .where('id', '=', row.id)
+      .execute();
+  }
 }
