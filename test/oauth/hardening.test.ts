@@ -358,5 +358,68 @@ for (const dialect of testDialects()) {
       // Still usable: the rotated refresh token refreshes.
       assert.ok((await refresh({ ...client, refreshToken: secrets.rotatedRefreshToken })).access_token);
     });
+
+    // ---- items 17–19: interoperability -----------------------------------------------------------------
+
+    /** The code flow for alice through `mobile` with these scopes; returns the token response. */
+    async function mobileTokens(scope: string, extraParams: Record<string, string> = {}) {
+      const mobile = demoApp('mobile');
+      const alice = demoUser('alice');
+      const result = await authorize({
+        baseUrl,
+        clientId: mobile.clientId,
+        redirectUri: mobile.redirectUri,
+        username: alice.username,
+        password: alice.password,
+        scope,
+        extraParams,
+      });
+      assert.ok(result.code, `a code (${result.location.search})`);
+      return tokenRequest(
+        { baseUrl, clientId: mobile.clientId },
+        {
+          grant_type: 'authorization_code',
+          code: result.code as string,
+          redirect_uri: mobile.redirectUri,
+          code_verifier: result.codeVerifier,
+        },
+      );
+    }
+    const scopeSet = (scope: string | undefined) => new Set((scope ?? '').split(' ').filter(Boolean));
+
+    it('a token response with an ID token has openid in scope, and offline_access is granted and echoed', async () => {
+      const tokens = await mobileTokens('openid offline_access banking/read');
+      assert.ok(tokens.id_token);
+      assert.ok(tokens.refresh_token);
+      assert.deepEqual(scopeSet(tokens.scope), new Set(['openid', 'offline_access', 'banking/read']));
+      assert.equal(decodeJwt(tokens.access_token).payload.scope, 'banking/read');
+      const refreshed = await refresh({
+        baseUrl,
+        clientId: demoApp('mobile').clientId,
+        refreshToken: tokens.refresh_token as string,
+      });
+      assert.ok(refreshed.id_token);
+      assert.deepEqual(scopeSet(refreshed.scope), new Set(['openid', 'offline_access', 'banking/read']));
+    });
+
+    it('without openid the token response has no ID token and no openid scope, but still a refresh token', async () => {
+      const tokens = await mobileTokens('banking/read');
+      assert.equal(tokens.id_token, undefined);
+      assert.ok(tokens.refresh_token, 'a refresh token always comes with an authorization-code grant');
+      assert.deepEqual(scopeSet(tokens.scope), new Set(['banking/read']));
+    });
+
+    it('metadata publishes introspection and revocation auth methods and the API scopes', async () => {
+      const metadata = (await (
+        await fetch(`${baseUrl}/auth/.well-known/openid-configuration`)
+      ).json()) as Record<string, string[]>;
+      for (const endpoint of ['introspection', 'revocation'])
+        assert.deepEqual(
+          metadata[`${endpoint}_endpoint_auth_methods_supported`],
+          metadata.token_endpoint_auth_methods_supported,
+        );
+      assert.ok(metadata.scopes_supported?.includes('banking/read'));
+      assert.ok(metadata.scopes_supported?.includes('offline_access'));
+    });
   });
 }

@@ -118,6 +118,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     provider.use(steps.endGrantsOnLogout);
     provider.use(steps.slideRefreshTokenExpiry);
     provider.use(steps.throttleClientAuthFailures);
+    provider.use(steps.keepOfflineAccess);
+    provider.use(steps.echoGrantedScope);
     provider.on('server_error', (_ctx: unknown, error: Error) =>
       logger.error({ err: error }, 'authorization server error'),
     );

@@ -249,11 +249,16 @@ export function buildProvider(deps: ProviderDeps): Provider {
   // OpenID scopes, and its `discovery` option only adds properties, it cannot replace that list.
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object')
-      (ctx.body as { scopes_supported?: string[] }).scopes_supported = [
-        ...(configuration.scopes ?? []),
-        ...API_SCOPE_NAMES,
-      ];
+    if (ctx.oidc?.route !== 'discovery' || !ctx.body || typeof ctx.body !== 'object') return;
+    const metadata = ctx.body as Record<string, unknown>;
+    metadata.scopes_supported = [...(configuration.scopes ?? []), ...API_SCOPE_NAMES];
+    // Introspection and revocation authenticate clients exactly as the token endpoint does.
+    for (const endpoint of ['introspection', 'revocation']) {
+      metadata[`${endpoint}_endpoint_auth_methods_supported`] =
+        metadata.token_endpoint_auth_methods_supported;
+      metadata[`${endpoint}_endpoint_auth_signing_alg_values_supported`] =
+        metadata.token_endpoint_auth_signing_alg_values_supported;
+    }
   });
   return provider;
 }
