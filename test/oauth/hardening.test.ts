@@ -3,7 +3,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { exportJWK, generateKeyPair, importJWK, type JWTPayload, SignJWT } from 'jose';
+import {
+  createRemoteJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 import { generate } from 'otplib';
 import {
   authorize,
@@ -118,7 +126,9 @@ for (const dialect of testDialects()) {
     /** An access token signed with the authorization server's real signing key (read from the store). */
     async function signAccessToken(claims: Record<string, unknown> = {}): Promise<string> {
       const material = await t.app.services.oauth.keys.material();
-      const jwk = material.signing[0] as Record<string, unknown> & { kid: string };
+      const jwk = material.signing.find((k) => k.alg === 'ES256') as Record<string, unknown> & {
+        kid: string;
+      };
       const key = await importJWK(jwk as never, 'ES256');
       const now = Math.floor(Date.now() / 1000);
       const payload: Record<string, unknown> = {
@@ -420,6 +430,54 @@ for (const dialect of testDialects()) {
         );
       assert.ok(metadata.scopes_supported?.includes('banking/read'));
       assert.ok(metadata.scopes_supported?.includes('offline_access'));
+    });
+
+    it('signs ID tokens with RS256 for a client that asks, while access tokens stay ES256', async () => {
+      const alice = demoUser('alice');
+      const rp = (await t.app.services.oauth.clients.register({
+        name: 'RS256 relying party',
+        kind: 'confidential',
+        redirectUris: [REDIRECT],
+        grantTypes: ['authorization_code', 'refresh_token'],
+        tokenEndpointAuthMethod: 'client_secret_basic',
+        allowedScopes: ['banking/read'],
+        firstParty: true,
+        idTokenSignedResponseAlg: 'RS256',
+      })) as { clientId: string; clientSecret: string };
+      const result = await authorize({
+        baseUrl,
+        ...rp,
+        redirectUri: REDIRECT,
+        username: alice.username,
+        password: alice.password,
+        scope: 'openid banking/read',
+      });
+      const tokens = await tokenRequest(
+        { baseUrl, ...rp },
+        {
+          grant_type: 'authorization_code',
+          code: result.code as string,
+          redirect_uri: REDIRECT,
+          code_verifier: result.codeVerifier,
+        },
+      );
+      const jwks = createRemoteJWKSet(new URL(`${baseUrl}/auth/jwks`));
+      const idToken = await jwtVerify(tokens.id_token as string, jwks, {
+        issuer: `${baseUrl}/auth`,
+        audience: rp.clientId,
+        algorithms: ['RS256'],
+      });
+      assert.equal(idToken.protectedHeader.alg, 'RS256');
+      assert.equal(decodeJwt(tokens.access_token).header.alg, 'ES256');
+      const metadata = (await (
+        await fetch(`${baseUrl}/auth/.well-known/openid-configuration`)
+      ).json()) as Record<string, string[]>;
+      assert.deepEqual(new Set(metadata.id_token_signing_alg_values_supported), new Set(['RS256', 'ES256']));
+    });
+
+    it('signs ID tokens with ES256 by default', async () => {
+      const tokens = await mobileTokens('openid banking/read');
+      assert.equal(decodeJwt(tokens.id_token as string).header.alg, 'ES256');
     });
   });
 }

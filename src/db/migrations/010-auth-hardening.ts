@@ -4,10 +4,13 @@ import { type MigrationDb, required } from '../migration-helpers.ts';
 /**
  * Authorization-server hardening (issue 10): wrong second-factor codes counted per account in the store
  * (across interactions, sessions and addresses) and the MFA lock they lead to; oidc-provider artifacts
- * whose ids are bearer secrets re-keyed by the id's SHA-256 digest, without copies of it in the payload.
+ * whose ids are bearer secrets re-keyed by the id's SHA-256 digest, without copies of it in the payload;
+ * a client's ID-token signing algorithm.
  */
 export async function up(db: MigrationDb): Promise<void> {
   await concealPayloadIds(db);
+  // RS256 ID tokens for clients that ask (OIDC Discovery); null = the default, ES256.
+  await db.schema.alterTable('oauth_clients').addColumn('id_token_signed_response_alg', 'text').execute();
   await db.schema
     .createTable('mfa_failures')
     .addColumn('id', 'text', (c) => c.primaryKey())

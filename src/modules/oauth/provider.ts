@@ -92,7 +92,9 @@ export function buildProvider(deps: ProviderDeps): Provider {
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     enabledJWA: {
       clientAuthSigningAlgValues: ['ES256', 'PS256', 'EdDSA'],
-      idTokenSigningAlgValues: ['ES256'],
+      // RS256 because OIDC Discovery requires it and some relying parties know nothing else; access
+      // tokens stay ES256 (resource server info) and ES256 stays the clients' default.
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
       requestObjectSigningAlgValues: ['ES256', 'PS256', 'EdDSA'],
       userinfoSigningAlgValues: ['ES256'],
       introspectionSigningAlgValues: ['ES256'],
