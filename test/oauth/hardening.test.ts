@@ -479,5 +479,39 @@ for (const dialect of testDialects()) {
       const tokens = await mobileTokens('openid banking/read');
       assert.equal(decodeJwt(tokens.id_token as string).header.alg, 'ES256');
     });
+
+    const userinfo = (authorization?: string) =>
+      fetch(`${baseUrl}/auth/userinfo`, { headers: authorization ? { authorization } : {} });
+
+    it('/auth/userinfo answers an API access token whose grant has openid', async () => {
+      const tokens = await mobileTokens('openid banking/read');
+      const response = await userinfo(`Bearer ${tokens.access_token}`);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('cache-control'), 'no-store');
+      assert.deepEqual(await response.json(), {
+        sub: demoUser('alice').id,
+        preferred_username: 'alice',
+        name: (await t.app.services.identity.getUser(demoUser('alice').id))?.displayName ?? 'alice',
+      });
+    });
+
+    it('/auth/userinfo refuses a token without openid (403), a bad token (401) and none (401)', async () => {
+      const tokens = await mobileTokens('banking/read');
+      const noOpenid = await userinfo(`Bearer ${tokens.access_token}`);
+      assert.equal(noOpenid.status, 403);
+      assert.equal(
+        noOpenid.headers.get('www-authenticate'),
+        'Bearer realm="strongroom", error="insufficient_scope", scope="openid"',
+      );
+      const garbage = await userinfo('Bearer not.a.token');
+      assert.equal(garbage.status, 401);
+      assert.equal(
+        garbage.headers.get('www-authenticate'),
+        'Bearer realm="strongroom", error="invalid_token"',
+      );
+      const none = await userinfo();
+      assert.equal(none.status, 401);
+      assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="strongroom"');
+    });
   });
 }

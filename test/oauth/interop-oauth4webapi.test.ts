@@ -98,7 +98,7 @@ for (const dialect of testDialects()) {
       assert.equal(as.dpop_signing_alg_values_supported, undefined);
     });
 
-    it('confidential client: code + PKCE, RS256 ID token, granted scope echoed, refresh, RFC 9068 token', async () => {
+    it('confidential client: code + PKCE, RS256 ID token, granted scope, RFC 9068 token, userinfo, refresh', async () => {
       const client: oauth.Client = { client_id: confidential.clientId };
       const auth = oauth.ClientSecretBasic(confidential.clientSecret);
       const tokens = await codeFlow(client, auth, REDIRECT, 'openid offline_access banking/read');
@@ -116,6 +116,14 @@ for (const dialect of testDialects()) {
       });
       const claims = await oauth.validateJwtAccessToken(as, request, `${t.baseUrl}/`);
       assert.equal(claims.client_id, confidential.clientId);
+
+      const profile = await oauth.processUserInfoResponse(
+        as,
+        client,
+        alice().id,
+        await oauth.userInfoRequest(as, client, tokens.access_token),
+      );
+      assert.equal(profile.preferred_username, 'alice');
 
       const refreshed = await oauth.processRefreshTokenResponse(
         as,

@@ -13,6 +13,7 @@ import { createKeys, type KeyMaterial, publicJwk } from './keys-service.ts';
 import { createLifetimes } from './lifetimes.ts';
 import { buildProvider } from './provider.ts';
 import { createProviderSteps } from './provider-steps.ts';
+import { createUserinfo } from './userinfo.ts';
 
 export type { OAuthClientInfo, OAuthClientSpec, OAuthClients, TokenEndpointAuthMethod } from './contract.ts';
 export type { Lifetimes } from './lifetimes.ts';
@@ -251,6 +252,22 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
         scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) =>
           done(null, body),
         );
+        // Ours, not oidc-provider's (which refuses every token with an audience): see userinfo.ts.
+        scope.route({
+          method: ['GET', 'POST'],
+          url: '/auth/userinfo',
+          handler: createUserinfo({
+            issuer,
+            audience,
+            keys: async () => {
+              await ready();
+              return (current as NonNullable<typeof current>).material;
+            },
+            provider,
+            grants,
+            identity,
+          }),
+        });
         const methods = ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'PATCH'] as const;
         scope.route({
           method: [...methods],

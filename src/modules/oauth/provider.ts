@@ -254,6 +254,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
     if (ctx.oidc?.route !== 'discovery' || !ctx.body || typeof ctx.body !== 'object') return;
     const metadata = ctx.body as Record<string, unknown>;
     metadata.scopes_supported = [...(configuration.scopes ?? []), ...API_SCOPE_NAMES];
+    // /auth/userinfo is ours (userinfo.ts) and answers plain JSON only.
+    delete metadata.userinfo_signing_alg_values_supported;
     // Introspection and revocation authenticate clients exactly as the token endpoint does.
     for (const endpoint of ['introspection', 'revocation']) {
       metadata[`${endpoint}_endpoint_auth_methods_supported`] =
