@@ -188,6 +188,11 @@ export interface TokenAuthority {
    * the grant or token was revoked. Effective in every process within 1 second of the revocation.
    */
   isRevoked(token: { grantId: string | undefined; jti: string }): boolean;
+  /**
+   * The longest access-token lifetime configured (institution default or any client's override), in
+   * seconds: a token whose `exp − iat` exceeds it was not issued by these rules (DESIGN.md §5.1).
+   */
+  longestAccessTokenSeconds(): number;
 }
 
 /** Implemented by the entitlements module. */

@@ -13,6 +13,7 @@ export type Refusal =
   | 'tokenInvalid'
   | 'tokenExpired'
   | 'tokenRevoked'
+  | 'tokenKeyBound'
   | 'wrongClient'
   | 'insufficientScope'
   | 'rateLimited'
@@ -31,6 +32,8 @@ interface Answer {
 
 const apiKeyChallenge = () => `APIKey realm="${REALM}"`;
 const invalidTokenChallenge = () => `Bearer realm="${REALM}", error="invalid_token"`;
+/** Algorithms of DPoP proofs the gateway will accept (DESIGN.md §5.6). */
+export const DPOP_ALGORITHMS = 'ES256 PS256';
 
 /** The detail of every "does not exist or not yours" 404, so both read byte for byte the same. */
 export const NOT_FOUND_DETAIL = 'The requested resource does not exist.';
@@ -88,6 +91,11 @@ export const ANSWERS: Record<Refusal, Answer> = {
     type: 'unauthorized',
     detail: 'The access token is not valid.',
     challenge: invalidTokenChallenge,
+  },
+  tokenKeyBound: {
+    type: 'unauthorized',
+    detail: 'The access token is bound to a key and needs a proof of it.',
+    challenge: () => `DPoP realm="${REALM}", error="invalid_token", algs="${DPOP_ALGORITHMS}"`,
   },
   tokenExpired: {
     type: 'sessionExpired',

@@ -31,7 +31,7 @@ type Step = (run: PipelineRun) => Refused | undefined | Promise<Refused | undefi
 
 const PASSED: CredentialOutcome = { ok: true };
 /** Failures anyone can provoke with a public key: they feed the per-address throttle (row 9). */
-const THROTTLED_FAILURES = new Set<Refusal>(['keyInvalid', 'tokenInvalid']);
+const THROTTLED_FAILURES = new Set<Refusal>(['keyInvalid', 'tokenInvalid', 'tokenKeyBound']);
 
 /**
  * The gateway's security pipeline (DESIGN.md §1), run in Fastify's `onRequest` before any body is read, as
