@@ -86,7 +86,11 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
     const appId = idParam(request, 'appId');
     const values = request.body;
     const current = await applications.get(appId, actor);
-    const everyApi = [...portal.documents().keys()];
+    // The form lists the public APIs only: an app keeps the APIs it has beyond them, and "every API"
+    // ('*') stays only if it was already there — ticking every box never widens an app to future APIs.
+    const listed = [...portal.documents().keys()];
+    const keepAll = current.apis.includes('*') && listed.every((api) => values.apis.includes(api));
+    const unlisted = current.apis.filter((api) => api !== '*' && !listed.includes(api));
     await applications.update(
       appId,
       {
@@ -94,7 +98,7 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
         description: values.description,
         ...(current.kind !== 'service' ? { redirectUris: linesOf(values.redirectUris) } : {}),
         ...(current.kind === 'spa' ? { corsOrigins: linesOf(values.corsOrigins) } : {}),
-        apis: everyApi.every((api) => values.apis.includes(api)) ? ['*'] : values.apis,
+        apis: keepAll ? ['*'] : [...values.apis, ...unlisted],
         scopes: values.scopes,
       },
       actor,
