@@ -1,10 +1,30 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { cliActor } from '../../src/modules/developers/index.ts';
 import { type CookieJar, createCookieJar, followAuthorization, jarFetch } from '../helpers/oauth-flow.ts';
 import { type DemoServer, startDemoServer, testDialects } from '../helpers/test-app.ts';
 
 const csrfOf = (page: string) => /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+interface OpenApiJson {
+  servers: unknown;
+  paths: Record<string, Record<string, unknown>>;
+  components: {
+    securitySchemes: { accessToken: { flows: { authorizationCode: Record<string, string> } } };
+  };
+}
+interface PostmanRequest {
+  method: string;
+  header: { key: string; value: string }[];
+  auth: { type: string };
+  url: { raw: string; path: string[]; query?: { key: string }[]; variable: { key: string }[] };
+}
+interface PostmanJson {
+  info: { schema: string };
+  item: { name: string; item: { name: string; request: PostmanRequest }[] }[];
+  variable: { key: string; value: string }[];
+}
+
 const PASSWORD = 'devon has a long passphrase 9';
 
 // A new developer's first hour in the portal (issue 13 items 4 and 5), over HTTPS against a real store.
@@ -77,6 +97,94 @@ for (const dialect of testDialects()) {
       const stored = await t.app.services.developers.applications.get(appId, cliActor);
       assert.deepEqual([...stored.apis].sort(), [...everyApi].sort());
       assert.ok(!stored.apis.includes('*'));
+    });
+
+    it('registers the API reference redirect page on a sandbox app, and the reference signs in with its client id', async () => {
+      const appId = await register({
+        name: 'Dana Native',
+        kind: 'native',
+        redirectUris: 'http://127.0.0.1:7000/cb',
+      });
+      const stored = await t.app.services.developers.applications.get(appId, cliActor);
+      assert.equal(stored.environment, 'sandbox');
+      assert.deepEqual(stored.redirectUris, [
+        'http://127.0.0.1:7000/cb',
+        `${baseUrl}/portal/oauth2-redirect`,
+      ]);
+      const { response, page } = await get(`/portal/apis/accounts?app=${appId}`);
+      assert.equal(response.status, 200);
+      assert.match(page, new RegExp(`data-client-id="${stored.clientId}"`));
+      assert.match(page, new RegExp(`data-redirect-url="${baseUrl}/portal/oauth2-redirect"`));
+      assert.match(page, /data-confidential="false"/);
+      assert.match(page, /data-scopes="banking\/read[^"]*"/);
+    });
+
+    it("serves the redirect page the Authorize window lands on (not 404), with Swagger UI's script", async () => {
+      const redirect = await fetch(`${baseUrl}/portal/oauth2-redirect?code=abc&state=xyz`);
+      assert.equal(redirect.status, 200);
+      assert.match(redirect.headers.get('content-type') ?? '', /^text\/html/);
+      const body = await redirect.text();
+      assert.match(body, /<script src="\/static\/portal\/swagger-ui\/oauth2-redirect.js"><\/script>/);
+      assert.ok(!body.includes('abc'), 'the page does not echo the code');
+      const script = await fetch(`${baseUrl}/static/portal/swagger-ui/oauth2-redirect.js`);
+      assert.equal(script.status, 200);
+      assert.match(await script.text(), /swaggerUIRedirectOauth2/);
+    });
+
+    it('downloads each API document as YAML and JSON (same document, absolute OAuth endpoints)', async () => {
+      const json = await fetch(`${baseUrl}/portal/apis/accounts/openapi.json`);
+      assert.equal(json.status, 200);
+      assert.match(
+        json.headers.get('content-disposition') ?? '',
+        /attachment; filename="accounts.openapi.json"/,
+      );
+      const doc = (await json.json()) as OpenApiJson;
+      assert.deepEqual(doc.servers, [
+        { url: `${baseUrl}/accounts`, description: t.app.config.institutionName },
+      ]);
+      const flow = doc.components.securitySchemes.accessToken.flows.authorizationCode;
+      assert.equal(flow.authorizationUrl, `${baseUrl}/auth/oauth2/authorize`);
+      assert.equal(flow.tokenUrl, `${baseUrl}/auth/oauth2/token`);
+      const yaml = await fetch(`${baseUrl}/portal/apis/accounts/openapi.yaml`);
+      assert.equal(yaml.status, 200);
+      assert.match(yaml.headers.get('content-type') ?? '', /^application\/yaml/);
+      assert.deepEqual(parseYaml(await yaml.text()), doc);
+      const missing = await fetch(`${baseUrl}/portal/apis/nosuchapi/openapi.yaml`);
+      assert.equal(missing.status, 404);
+    });
+
+    it('generates a Postman collection (v2.1) with one request per operation and variables for credentials', async () => {
+      const response = await fetch(`${baseUrl}/portal/apis/accounts/postman.json`);
+      assert.equal(response.status, 200);
+      const collection = (await response.json()) as PostmanJson;
+      assert.equal(
+        collection.info.schema,
+        'https://schema.getpostman.com/json/collection/v2.1.0/collection.json',
+      );
+      const doc = (await (await fetch(`${baseUrl}/portal/apis/accounts/openapi.json`)).json()) as OpenApiJson;
+      const operations = Object.values(doc.paths).flatMap((item) =>
+        Object.keys(item).filter((m) => ['get', 'put', 'post', 'delete', 'patch'].includes(m)),
+      );
+      const requests = collection.item.flatMap((folder) => folder.item);
+      assert.equal(requests.length, operations.length);
+      const list = requests.find(
+        (r) => r.request.url.path.join('/') === 'accounts' && r.request.method === 'GET',
+      );
+      assert.ok(list, 'GET /accounts is in the collection');
+      assert.equal(list.request.url.raw, '{{baseUrl}}/accounts');
+      assert.ok(list.request.url.query?.some((q) => q.key === 'limit'));
+      assert.deepEqual(list.request.header[0], { key: 'API-Key', value: '{{apiKey}}' });
+      assert.equal(list.request.auth.type, 'bearer');
+      const byId = requests.find((r) => r.request.url.path.join('/') === 'accounts/:accountId');
+      assert.deepEqual(
+        byId?.request.url.variable.map((v: { key: string }) => v.key),
+        ['accountId'],
+      );
+      assert.deepEqual(
+        collection.variable.map((v: { key: string }) => v.key),
+        ['baseUrl', 'apiKey', 'accessToken'],
+      );
+      assert.equal(collection.variable[0]?.value, `${baseUrl}/accounts`);
     });
   });
 }
