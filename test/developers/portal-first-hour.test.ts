@@ -186,5 +186,72 @@ for (const dialect of testDialects()) {
       );
       assert.equal(collection.variable[0]?.value, `${baseUrl}/accounts`);
     });
+
+    it("shows a getting-started page with the app's real ids in curl, SDK and CLI snippets, never a secret", async () => {
+      const { page: orgPage } = await get(`/portal/organizations/${orgId}`);
+      const body = new URLSearchParams({
+        csrf: csrfOf(orgPage),
+        name: 'Dana CLI',
+        kind: 'native',
+        redirectUris: 'http://127.0.0.1:8765/callback',
+      });
+      body.append('apis', 'accounts');
+      body.append('apis', 'products');
+      const created = await post(`/portal/organizations/${orgId}/applications`, body);
+      const appPath = created.headers.get('location') ?? '';
+      const first = await get(appPath);
+      const key = /id="fresh-api-key">([^<]+)</.exec(first.page)?.[1] ?? '';
+      assert.match(key, /^srk_test_/);
+      assert.match(first.page, new RegExp(`href="${appPath}/getting-started"`));
+      const app = await t.app.services.developers.applications.get(appPath.split('/').pop() ?? '', cliActor);
+
+      const { response, page } = await get(`${appPath}/getting-started`);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('cache-control'), 'no-store');
+      const text = page.replaceAll('&#39;', "'").replaceAll('&quot;', '"').replaceAll('&amp;', '&');
+      assert.ok(text.includes(`curl --cacert '${t.dataDir}/tls/ca.pem' -H "API-Key: $STRONGROOM_API_KEY"`));
+      assert.ok(text.includes(`${baseUrl}/products/products`));
+      assert.ok(text.includes(`-H "Authorization: Bearer $ACCESS_TOKEN"`));
+      assert.ok(text.includes(`npx strongroom login --base-url ${baseUrl}`));
+      assert.ok(text.includes(`--client-id ${app.clientId}`));
+      assert.ok(text.includes('--redirect-uri http://127.0.0.1:8765/callback'));
+      assert.ok(text.includes('npx strongroom call GET /accounts/accounts'));
+      assert.ok(text.includes("import { createClient } from '@strongroom/client';"));
+      assert.ok(text.includes(`clientId: '${app.clientId}'`));
+      assert.ok(text.includes(`baseUrl: '${baseUrl}'`));
+      // The key is recognisable by its visible part, but neither it nor any secret is on the page.
+      assert.ok(text.includes(`${key.slice(0, 30)}…${key.slice(-4)}`));
+      assert.ok(!text.includes(key));
+      assert.ok(!/srk_test_[0-9A-Za-z]{20}_[0-9A-Za-z]{38}/.test(text));
+    });
+
+    it("a web app's getting-started page uses its client secret from the environment and its https redirect", async () => {
+      const { page: orgPage } = await get(`/portal/organizations/${orgId}`);
+      const body = new URLSearchParams({
+        csrf: csrfOf(orgPage),
+        name: 'Dana Server',
+        kind: 'web',
+        redirectUris: 'https://dana.example/signed-in',
+      });
+      body.append('apis', 'accounts');
+      const created = await post(`/portal/organizations/${orgId}/applications`, body);
+      const appPath = created.headers.get('location') ?? '';
+      const first = await get(appPath);
+      const secret = /id="fresh-client-secret">([^<]+)</.exec(first.page)?.[1] ?? '';
+      assert.ok(secret.length >= 22);
+      const { page } = await get(`${appPath}/getting-started`);
+      const text = page.replaceAll('&#39;', "'");
+      assert.ok(text.includes('clientSecret: process.env.STRONGROOM_CLIENT_SECRET'));
+      assert.ok(text.includes("redirectUri: 'https://dana.example/signed-in'"));
+      assert.ok(text.includes('Register a <em>native</em> application'), 'the CLI needs a native app');
+      assert.ok(!page.includes(secret));
+    });
+
+    it("answers 404 for another organization's application's getting-started page", async () => {
+      const other = await get(
+        `/portal/applications/${t.demo.apps.backOffice?.applicationId}/getting-started`,
+      );
+      assert.equal(other.response.status, 404);
+    });
   });
 }
