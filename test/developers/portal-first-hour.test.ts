@@ -101,16 +101,26 @@ for (const dialect of testDialects()) {
 
     it('registers the API reference redirect page on a sandbox app, and the reference signs in with its client id', async () => {
       const appId = await register({
-        name: 'Dana Native',
-        kind: 'native',
-        redirectUris: 'http://127.0.0.1:7000/cb',
+        name: 'Dana SPA',
+        kind: 'spa',
+        redirectUris: 'https://dana.example/spa',
       });
       const stored = await t.app.services.developers.applications.get(appId, cliActor);
       assert.equal(stored.environment, 'sandbox');
       assert.deepEqual(stored.redirectUris, [
-        'http://127.0.0.1:7000/cb',
+        'https://dana.example/spa',
         `${baseUrl}/portal/oauth2-redirect`,
       ]);
+      const client = await t.app.services.oauth.clients.get(stored.clientId);
+      assert.deepEqual(client?.redirectUris, stored.redirectUris);
+      // oidc-provider refuses a native client's https redirect on localhost: a local demo's native apps skip it.
+      const nativeId = await register({
+        name: 'Dana Native',
+        kind: 'native',
+        redirectUris: 'http://127.0.0.1:7000/cb',
+      });
+      const native = await t.app.services.developers.applications.get(nativeId, cliActor);
+      assert.deepEqual(native.redirectUris, ['http://127.0.0.1:7000/cb']);
       const { response, page } = await get(`/portal/apis/accounts?app=${appId}`);
       assert.equal(response.status, 200);
       assert.match(page, new RegExp(`data-client-id="${stored.clientId}"`));
@@ -252,6 +262,44 @@ for (const dialect of testDialects()) {
         `/portal/applications/${t.demo.apps.backOffice?.applicationId}/getting-started`,
       );
       assert.equal(other.response.status, 404);
+    });
+
+    it('lets the reference (our own origin) redeem a code for a confidential sandbox app; other origins stay refused', async () => {
+      const appId = await register({
+        name: 'Dana Secret',
+        kind: 'web',
+        redirectUris: 'https://dana.example/s',
+      });
+      const { page } = await get(`/portal/applications/${appId}`);
+      const secret = /id="fresh-client-secret">([^<]+)</.exec(page)?.[1] ?? '';
+      const app = await t.app.services.developers.applications.get(appId, cliActor);
+      const redeem = (origin: string) =>
+        fetch(`${baseUrl}/auth/oauth2/token`, {
+          method: 'POST',
+          headers: {
+            origin,
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`${app.clientId}:${secret}`).toString('base64')}`,
+          },
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            code: 'not-a-real-code',
+            redirect_uri: `${baseUrl}/portal/oauth2-redirect`,
+            code_verifier: 'v'.repeat(43),
+          }).toString(),
+        });
+      const ours = await redeem(baseUrl);
+      assert.equal(ours.status, 400);
+      assert.equal(
+        ((await ours.json()) as { error: string }).error,
+        'invalid_grant',
+        'past the origin check',
+      );
+      const theirs = await redeem('https://evil.example');
+      assert.equal(theirs.status, 400);
+      const refused = (await theirs.json()) as { error: string; error_description: string };
+      assert.equal(refused.error, 'invalid_request');
+      assert.match(refused.error_description, /origin/);
     });
   });
 }

@@ -22,6 +22,8 @@ document.addEventListener('DOMContentLoaded', () => {
       clientId,
       scopes,
       usePkceWithAuthorizationCodeGrant: true,
+      // Always ask who signs in (a test customer), not the developer whose session the browser may hold.
+      additionalQueryStringParams: { prompt: 'login' },
       // Confidential apps authenticate at the token endpoint as registered (client_secret_basic).
       useBasicAuthenticationWithAccessCodeGrant: container.getAttribute('data-confidential') === 'true',
     });

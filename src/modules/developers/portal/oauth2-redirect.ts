@@ -12,6 +12,9 @@ export function withReferenceRedirect(
   redirectUris: string[],
 ): string[] {
   if (!baseUrl || app.environment !== 'sandbox' || app.kind === 'service') return redirectUris;
+  // oidc-provider refuses a native client's claimed https redirect on `localhost` (the whole client would
+  // stop working): a local demo's native apps go without it.
+  if (app.kind === 'native' && new URL(baseUrl).hostname === 'localhost') return redirectUris;
   const uri = `${baseUrl}${OAUTH2_REDIRECT_PATH}`;
   return redirectUris.includes(uri) ? redirectUris : [...redirectUris, uri];
 }
