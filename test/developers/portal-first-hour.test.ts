@@ -301,5 +301,40 @@ for (const dialect of testDialects()) {
       assert.equal(refused.error, 'invalid_request');
       assert.match(refused.error_description, /origin/);
     });
+
+    it("keeps the application form's input and shows every error at once (an http redirect URI is no dead end)", async () => {
+      const { page: orgPage } = await get(`/portal/organizations/${orgId}`);
+      const body = new URLSearchParams({
+        csrf: csrfOf(orgPage),
+        name: '   ',
+        description: 'keep <me>',
+        kind: 'spa',
+        redirectUris: 'http://dana.example/cb\nhttps://ok.example/cb',
+        corsOrigins: 'https://ok.example',
+      });
+      body.append('apis', 'accounts');
+      const before = (await t.app.services.developers.applications.list({ organizationId: orgId }, cliActor))
+        .length;
+      const refused = await post(`/portal/organizations/${orgId}/applications`, body);
+      assert.equal(refused.status, 400);
+      assert.match(refused.headers.get('content-type') ?? '', /^text\/html/);
+      const page = await refused.text();
+      const errors =
+        /<div class="error" role="alert" id="register-errors">([\s\S]*?)<\/div>/.exec(page)?.[1] ?? '';
+      assert.match(errors, /Name: must not be blank/);
+      assert.match(errors, /Redirect URIs, http:\/\/dana.example\/cb: must use https/);
+      assert.match(
+        page,
+        /<textarea id="app-redirects"[^>]*aria-invalid="true"[^>]*>http:\/\/dana.example\/cb\nhttps:\/\/ok.example\/cb<\/textarea>/,
+      );
+      assert.match(page, /id="app-description"[^>]*value="keep &lt;me&gt;"/);
+      assert.match(page, /<option value="spa" selected>/);
+      assert.match(page, /<textarea id="app-origins"[^>]*>https:\/\/ok.example<\/textarea>/);
+      assert.match(page, /id="api-accounts" name="apis" value="accounts" checked>/);
+      assert.match(page, /id="api-products" name="apis" value="products">/);
+      const after = (await t.app.services.developers.applications.list({ organizationId: orgId }, cliActor))
+        .length;
+      assert.equal(after, before, 'nothing was registered');
+    });
   });
 }

@@ -3,6 +3,7 @@ import { AppError } from '../../../errors/index.ts';
 import { postForm } from '../../../http/web/index.ts';
 import { applicationPage } from '../../../web/portal/application-pages.ts';
 import { ALL_SCOPES, DEFAULT_SCOPES, ENVIRONMENTS } from '../model.ts';
+import { showOrganization } from './organization-routes.ts';
 import { idParam, type Portal } from './portal-context.ts';
 import { forms, linesOf, SETTABLE_STATES } from './portal-forms.ts';
 import { keyUsageCharts } from './usage-charts.ts';
@@ -19,18 +20,31 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
       const { session, actor } = await portal.user(request);
       const organizationId = idParam(request, 'orgId');
       const { kind, ...values } = request.body;
-      const created = await applications.create(
-        {
-          organizationId,
-          name: values.name,
-          description: values.description,
-          kind,
-          redirectUris: kind === 'service' ? [] : linesOf(values.redirectUris),
-          corsOrigins: kind === 'spa' ? linesOf(values.corsOrigins) : [],
-          apis: values.apis,
-        },
-        actor,
-      );
+      let created: Awaited<ReturnType<typeof applications.create>>;
+      try {
+        created = await applications.create(
+          {
+            organizationId,
+            name: values.name,
+            description: values.description,
+            kind,
+            redirectUris: kind === 'service' ? [] : linesOf(values.redirectUris),
+            corsOrigins: kind === 'spa' ? linesOf(values.corsOrigins) : [],
+            apis: values.apis,
+          },
+          actor,
+        );
+      } catch (error) {
+        // A refused form comes back with the developer's input and every error at once (no dead end).
+        if (!(error instanceof AppError) || error.status !== 400) throw error;
+        const errors = error.errors?.length
+          ? error.errors.map((e) => ({ name: e.name, message: e.message }))
+          : [{ name: 'form', message: error.detail ?? 'is not valid' }];
+        return showOrganization(portal, request, reply, organizationId, {
+          draft: { ...values, kind },
+          errors,
+        });
+      }
       await portal.flash.set(session, {
         applicationId: created.application.id,
         clientSecret: created.clientSecret,
