@@ -22,7 +22,13 @@ import { createGateway } from './modules/gateway/index.ts';
 import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
-import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
+import {
+  createChangeFeed,
+  createReadiness,
+  createResilienceSignals,
+  createSettings,
+  createSharedState,
+} from './store/index.ts';
 import { registerDemoClient } from './web/demo/index.ts';
 import { registerProblemTypePages } from './web/errors/problem-type-pages.ts';
 
@@ -62,12 +68,19 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     options.logger ?? createLogger({ level: config.logLevel, destination: options.logDestination });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
-  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+  });
   const db = store.db;
+  const signals = createResilienceSignals();
   const changes = createChangeFeed({
     db,
     clock,
     intervalMs: options.changePollMs,
+    signals,
     onError: (error) => logger.warn({ err: error }, 'change feed poll failed'),
   });
   const shared = createSharedState(config.redisUrl, clock);
@@ -83,6 +96,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     changes,
     shared,
     settings: createSettings({ db, clock, changes }),
+    signals,
     sealer,
     audit: createAuditLog({ db, clock }),
     problems,
@@ -100,7 +114,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   });
 
   let prepared = false;
-  registerHealthRoutes(http, { isReady: async () => prepared && (await store.ping()) });
+  const readiness = createReadiness({ store, changes, shared });
+  registerHealthRoutes(http, {
+    readiness: async () =>
+      prepared ? readiness() : { status: 'unavailable', checks: { startup: 'inProgress' } },
+  });
   registerProblemTypePages(http, { baseUrl: config.publicUrl, clock, problems });
   // Static assets of every page (shared CSS, icons, renderer bundles); modules add their own files.
   const staticFiles = createStaticFiles();
@@ -140,12 +158,20 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const services = { identity, oauth, entitlements, developers, gateway, banking };
 
   staticFiles.register(http);
+  // 503s for a failed store or Redis, by cause, for metrics (the gateway reports a stale change log itself).
+  http.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode !== 503) return;
+    const cause = /^dependencyUnavailable:(store|redis)$/.exec(request.logContext?.refusal ?? '')?.[1];
+    if (cause === 'store' || cause === 'redis') signals.serviceUnavailable(cause);
+  });
 
   async function prepare(): Promise<void> {
     if (prepared) return;
     await migrateToLatest(store, config.databaseUrl);
     if (config.demo) await seedOrRefreshDemo(context, demoSeeders, tls);
     changes.start();
+    // The first read before the first answer: decisions need a fresh change log (DESIGN.md §5.2).
+    await changes.pollNow();
     for (const start of background.start) start();
     prepared = true;
   }

@@ -47,7 +47,7 @@ async function withMigrationLock<T>(
   run: () => Promise<T>,
 ): Promise<T> {
   if (store.dialect === 'postgres' && databaseUrl) {
-    const client = new pg.Client({ connectionString: databaseUrl });
+    const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
     await client.connect();
     try {
       // Session-level advisory lock on a dedicated connection, held for the whole migration run.

@@ -1,3 +1,16 @@
-export { type Change, type ChangeFeed, type ChangeHandler, createChangeFeed } from './change-feed.ts';
+export {
+  type Change,
+  type ChangeFeed,
+  type ChangeHandler,
+  createChangeFeed,
+  type ResyncHandler,
+} from './change-feed.ts';
+export { createReadiness, type Readiness, type ReadinessStatus } from './readiness.ts';
+export {
+  createResilienceSignals,
+  type ResilienceListener,
+  type ResilienceSignals,
+  type UnavailableCause,
+} from './resilience-signals.ts';
 export { createSettings, type Settings } from './settings.ts';
 export { createMemoryState, createRedisState, createSharedState, type SharedState } from './shared-state.ts';

@@ -25,6 +25,8 @@ export interface SharedState {
   subscribe(channel: string, handler: (message: string) => void): () => void;
   /** A rate-limiter-flexible limiter on this state (memory or Redis). */
   rateLimiter(options: Omit<IRateLimiterOptions, 'storeClient'>): RateLimiterAbstract;
+  /** True when the state answers (always, in memory). */
+  ping(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export function createMemoryState(clock: Clock): SharedState {
       return () => bus.off(channel, handler);
     },
     rateLimiter: (options) => new RateLimiterMemory(options),
+    ping: async () => true,
     async close() {
       values.clear();
       bus.removeAllListeners();
@@ -131,6 +134,7 @@ export function createRedisState(url: string): SharedState {
       };
     },
     rateLimiter: (options) => new RateLimiterRedis({ ...options, storeClient: client }),
+    ping: async () => (await client.ping()) === 'PONG',
     async close() {
       await Promise.allSettled([client.quit(), subscriber?.quit()]);
     },

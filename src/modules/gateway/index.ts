@@ -14,6 +14,7 @@ import { createCors } from './cors.ts';
 import { createCredentialChecks } from './credentials.ts';
 import { createDispatch } from './dispatch.ts';
 import { createEntitlementChecks } from './entitlement-checks.ts';
+import { createFreshStateCheck } from './fresh-state.ts';
 import { createIdentityAssertions, GATEWAY_JWKS_PATH } from './identity-assertions.ts';
 import { compileApi } from './openapi-compiler.ts';
 import { createGatewayAjv } from './openapi-schemas.ts';
@@ -91,6 +92,7 @@ export function createGateway(
     rateLimits,
     throttle,
     usage: deps.usage,
+    requireFreshState: createFreshStateCheck({ changes: context.changes, signals: context.signals }),
   });
   const dispatch = createDispatch({
     baseUrl,

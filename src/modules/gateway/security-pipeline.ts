@@ -4,6 +4,7 @@ import type { SecurityAlternative } from './compiled-api.ts';
 import type { UsageRecorder } from './contract.ts';
 import type { Cors } from './cors.ts';
 import type { CredentialChecks, CredentialOutcome } from './credentials.ts';
+import type { createFreshStateCheck } from './fresh-state.ts';
 import type { FailureThrottle, RateLimits } from './rate-limits.ts';
 import { ANSWERS, type Refusal } from './refusals.ts';
 import type { GatewayState } from './request-state.ts';
@@ -36,7 +37,7 @@ const THROTTLED_FAILURES = new Set<Refusal>(['keyInvalid', 'tokenInvalid']);
  * The gateway's security pipeline (DESIGN.md §1), run in Fastify's `onRequest` before any body is read, as
  * a list of small named steps in the order of the decision table:
  *
- *   rejectThrottledAddress → checkCredentials → identifyCaller → refuseBadCredentials → limitRate
+ *   rejectThrottledAddress → requireFreshState → checkCredentials → identifyCaller → refuseBadCredentials → limitRate
  *
  * then (in the route handler) validation, entitlements and dispatch; every answer to a request with a
  * verified key is metered in `onResponse`.
@@ -48,6 +49,7 @@ export function createSecurityPipeline(deps: {
   rateLimits: RateLimits;
   throttle: FailureThrottle;
   usage: UsageRecorder;
+  requireFreshState: ReturnType<typeof createFreshStateCheck>;
 }) {
   const { env, credentials, cors, rateLimits, throttle } = deps;
 
@@ -109,6 +111,7 @@ export function createSecurityPipeline(deps: {
 
   const steps: readonly Step[] = [
     rejectThrottledAddress,
+    deps.requireFreshState,
     checkCredentials,
     identifyCaller,
     refuseBadCredentials,

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import type { TokenAuthority } from '../gateway/contract.ts';
 import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
 import { createAdapterClass } from './adapter.ts';
 import { createClients } from './clients-service.ts';
+import { answerDependencyFailures, noteDependencyFailure } from './dependency-failures.ts';
 import { createGrants, TOPICS } from './grants-service.ts';
 import { AUTH_CSP, registerInteractionRoutes } from './interactions/index.ts';
 import { createKeys, type KeyMaterial, publicJwk } from './keys-service.ts';
@@ -101,13 +102,15 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     ) {
       return clients.verifySecret(this.clientId, actual);
     };
+    provider.use(answerDependencyFailures);
     provider.use(steps.interceptJwt(material));
     provider.use(steps.endGrantsOnLogout);
     provider.use(steps.slideRefreshTokenExpiry);
     provider.use(steps.throttleClientAuthFailures);
-    provider.on('server_error', (_ctx: unknown, error: Error) =>
-      logger.error({ err: error }, 'authorization server error'),
-    );
+    provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
+      noteDependencyFailure(ctx, error);
+      logger.error({ err: error }, 'authorization server error');
+    });
     provider.on('grant.revoked', (_ctx: unknown, grantId: string) =>
       logger.info({ grantId, event: 'grant.revoked' }, 'grant revoked'),
     );
