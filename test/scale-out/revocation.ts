@@ -15,8 +15,10 @@ export interface Refusal {
   lastAcceptedSentMs: number | null;
   /** Whether the instance refused requests sent after the bound (so the figure is backed by answers). */
   refusedAfterBound: boolean;
-  /** Answers after the revocation that were neither 200 nor the expected refusal (e.g. 500). */
+  /** Answers after the revocation that were neither 200, the refusal, nor 503 (e.g. 500). */
   unexpected: string[];
+  /** 503 answers (the instance could not decide: never a 200). */
+  unavailable: number;
   answers: number;
 }
 
@@ -31,12 +33,14 @@ export async function measureRefusal(options: {
   cluster: Cluster;
   send: (instance: Instance) => Promise<Outcome>;
   refused: (outcome: Outcome) => boolean;
+  /** An answer that is not a verdict but is allowed (503 + Retry-After). */
+  unavailable: (outcome: Outcome) => boolean;
   revoke: () => Promise<number>;
   boundMs: number;
   timeoutMs?: number;
   settleMs?: number;
 }): Promise<Refusal[]> {
-  const { cluster, send, refused } = options;
+  const { cluster, send, refused, unavailable } = options;
   const seen = new Map<string, Outcome[]>(cluster.instances.map((i) => [i.name, []]));
   let polling = true;
   const pollers = cluster.instances.map(async (instance) => {
@@ -80,8 +84,9 @@ export async function measureRefusal(options: {
       firstRefusalMs: first ? first.answeredAt - revokedAt : null,
       lastAcceptedSentMs: last ? last.sentAt - revokedAt : null,
       refusedAfterBound: after.some((o) => o.sentAt > boundAt && refused(o)),
+      unavailable: after.filter(unavailable).length,
       unexpected: after
-        .filter((o) => !refused(o) && !(o.kind === 'answer' && o.status === 200))
+        .filter((o) => !refused(o) && !unavailable(o) && !(o.kind === 'answer' && o.status === 200))
         .map((o) => (o.kind === 'answer' ? String(o.status) : o.error)),
       answers: after.length,
     };
