@@ -17,9 +17,16 @@ export interface Proc {
 }
 
 const live = new Set<ChildProcess>();
-process.once('exit', () => {
+const killAll = () => {
   for (const child of live) child.kill('SIGKILL');
-});
+};
+process.once('exit', killAll);
+// 'exit' does not run when the test runner stops this process with a signal (its timeout, Ctrl-C).
+for (const sig of ['SIGTERM', 'SIGINT'] as const)
+  process.once(sig, () => {
+    killAll();
+    process.exit(1);
+  });
 
 const KEPT_LINES = 200;
 
