@@ -167,8 +167,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
 
   async function prepare(): Promise<void> {
     if (prepared) return;
-    await migrateToLatest(store, config.databaseUrl);
-    if (config.demo) await seedOrRefreshDemo(context, demoSeeders, tls);
+    // Seeding runs under the migration lock: of several instances first-starting together on an empty
+    // store, exactly one seeds (and writes demo.json); the others find the demo seeded (DESIGN.md §5.2).
+    await migrateToLatest(store, config.databaseUrl, {
+      thenUnderLock: config.demo ? () => seedOrRefreshDemo(context, demoSeeders, tls) : undefined,
+    });
     changes.start();
     // The first read before the first answer: decisions need a fresh change log (DESIGN.md §5.2).
     await changes.pollNow();

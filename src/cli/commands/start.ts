@@ -26,7 +26,11 @@ export const startCommand: Command = {
       lines.push(`  Demo:   ${config.publicUrl}/demo/`, `  Portal: ${config.publicUrl}/portal/`);
       if (demo?.users.length)
         lines.push(`  Demo users: ${demo.users.map((u) => `${u.username} (${u.persona})`).join(', ')}`);
-      lines.push(`  Passwords, keys and client secrets are in ${demoFilePath(config.dataDir)} (mode 0600).`);
+      lines.push(
+        demo
+          ? `  Passwords, keys and client secrets are in ${demoFilePath(config.dataDir)} (mode 0600).`
+          : "  The demo was seeded by another instance: its demo.json is in that instance's data directory.",
+      );
     }
     for (const line of lines) writeLine(io.stdout, line);
 
