@@ -33,6 +33,8 @@ export interface Cluster {
   readonly caFile: string;
   readonly instances: readonly Instance[];
   readonly demo: DemoDocument;
+  /** The one instance that seeded the demo and wrote demo.json. */
+  readonly seededBy: string;
   /** Direct (not through the relay) connection string of the cluster's database, for the proof's checks. */
   readonly databaseUrl: string;
   readonly redis: Service;
@@ -224,17 +226,20 @@ export async function startCluster(options: { instances?: number } = {}): Promis
         instances.map((instance) => (instance.proc ? stopProcess(instance.proc, 12_000) : undefined)),
       );
     });
-    const [first, ...others] = instances as [Instance, ...Instance[]];
-    // All start at once on the empty database: they migrate it under the migration lock, and the first
-    // seeds the demo institution (and writes demo.json); the others serve the same store.
+    // All start at once with --demo on the empty database (DESIGN.md §5.2): they migrate it under the
+    // migration lock, exactly one seeds the demo institution and writes demo.json, the others join it.
     await step('instances ready (migrate + seed)', async () => {
-      launch(first, true);
-      for (const instance of others) launch(instance, false);
+      for (const instance of instances) launch(instance, true);
       await Promise.all(instances.map((instance) => waitReady(instance)));
     });
-    const demo = await readDemoFile(first.dataDir);
-    if (!demo) throw new Error('the first instance wrote no demo.json');
-
+    const written = [];
+    for (const instance of instances) {
+      const demo = await readDemoFile(instance.dataDir);
+      if (demo) written.push({ instance, demo });
+    }
+    if (written.length !== 1)
+      throw new Error(`expected exactly one instance to write demo.json, got ${written.length}`);
+    const { demo, instance: seeder } = written[0] as { demo: DemoDocument; instance: Instance };
     const cliDir = path.join(root, 'cli');
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     cleanups.push(() => pool.end());
@@ -244,6 +249,7 @@ export async function startCluster(options: { instances?: number } = {}): Promis
       caFile,
       instances,
       demo,
+      seededBy: seeder.name,
       databaseUrl,
       redis,
       database,

@@ -19,6 +19,7 @@ export interface FaultRun {
   faultAt: number;
   healedAt: number;
   /** Load outcomes by when they were sent. */
+  before: Outcome[];
   during: Outcome[];
   after: Outcome[];
   ready: ReadySample[];
@@ -83,10 +84,11 @@ export async function runFault(options: {
   const result = await load.stop();
   probing = false;
   await Promise.all(probes);
+  const before = result.outcomes.filter((o) => o.sentAt < faultAt);
   const during = result.outcomes.filter((o) => o.sentAt >= faultAt && o.sentAt < healedAt);
   const after = result.outcomes.filter((o) => o.sentAt >= healedAt);
   const at = recoveredAt(cluster, ready, after, healedAt);
-  return { faultAt, healedAt, during, after, ready, recoveredMs: at === null ? null : at - healedAt };
+  return { faultAt, healedAt, before, during, after, ready, recoveredMs: at === null ? null : at - healedAt };
 }
 
 const isHealthy = (o: Outcome) => o.kind === 'answer' && o.status === 200;
