@@ -24,6 +24,7 @@ import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
 import {
   createChangeFeed,
+  createInstances,
   createReadiness,
   createResilienceSignals,
   createSettings,
@@ -83,7 +84,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     signals,
     onError: (error) => logger.warn({ err: error }, 'change feed poll failed'),
   });
-  const shared = createSharedState(config.redisUrl, clock);
+  const shared = createSharedState(config.redisUrl, clock, { timeoutMs: config.redisTimeoutMs });
   const sealer = createSealer(await loadKek(config));
   // Every problem type the app can answer with: the generic ones and each module's own.
   const problems = createProblemCatalogue(BANKING_PROBLEM_TYPES);
@@ -97,6 +98,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     shared,
     settings: createSettings({ db, clock, changes }),
     signals,
+    instances: createInstances({
+      db,
+      onError: (error) => logger.warn({ err: error }, 'instance heartbeat failed'),
+    }),
     sealer,
     audit: createAuditLog({ db, clock }),
     problems,
@@ -167,12 +172,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
 
   async function prepare(): Promise<void> {
     if (prepared) return;
+    await shared.waitUntilConnected(2000);
     // Seeding runs under the migration lock: of several instances first-starting together on an empty
     // store, exactly one seeds (and writes demo.json); the others find the demo seeded (DESIGN.md §5.2).
     await migrateToLatest(store, config.databaseUrl, {
       thenUnderLock: config.demo ? () => seedOrRefreshDemo(context, demoSeeders, tls) : undefined,
     });
     changes.start();
+    await context.instances.start();
     // The first read before the first answer: decisions need a fresh change log (DESIGN.md §5.2).
     await changes.pollNow();
     for (const start of background.start) start();
@@ -204,6 +211,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       for (const stop of background.stop)
         await stop().catch((error) => logger.warn({ err: error }, 'stop failed'));
       await changes.stop();
+      await context.instances.stop();
       await shared.close();
       await store.close();
       logger.flush?.();

@@ -5,6 +5,7 @@ export {
   createChangeFeed,
   type ResyncHandler,
 } from './change-feed.ts';
+export { createInstances, type Instances } from './instances.ts';
 export { createReadiness, type Readiness, type ReadinessStatus } from './readiness.ts';
 export {
   createResilienceSignals,
@@ -13,4 +14,11 @@ export {
   type UnavailableCause,
 } from './resilience-signals.ts';
 export { createSettings, type Settings } from './settings.ts';
-export { createMemoryState, createRedisState, createSharedState, type SharedState } from './shared-state.ts';
+export {
+  createMemoryState,
+  createRedisState,
+  createSharedState,
+  type RequestCount,
+  type RequestWindows,
+  type SharedState,
+} from './shared-state.ts';

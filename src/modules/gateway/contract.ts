@@ -213,4 +213,9 @@ export interface UsageEvent {
 /** Implemented by the developers module (metering + abuse detection). Must not block the hot path. */
 export interface UsageRecorder {
   record(event: UsageEvent): void;
+  /**
+   * Answers of `keyId` (429s aside) metered for the UTC day starting at `dayStart` (RFC 3339), flushed
+   * or not: the durable floor of its daily quota (DESIGN.md §5.2).
+   */
+  meteredToday?(keyId: string, dayStart: string): Promise<number>;
 }
