@@ -20,6 +20,7 @@ import type { Clock } from '../lib/clock.ts';
 import { newRequestId } from '../lib/ids.ts';
 import type { Logger } from './logger.ts';
 import { describeError, httpPartOf, type ProblemEnv, sendProblem } from './problem-reply.ts';
+import { TLS_POLICY } from './tls.ts';
 import { createAjv, toValidationIssues } from './validation.ts';
 
 export interface HttpServerOptions {
@@ -87,7 +88,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     };
     const server = options.tls
       ? https.createServer(
-          { ...common, key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' },
+          { ...common, ...TLS_POLICY, key: options.tls.key, cert: options.tls.cert },
           track(handler),
         )
       : http.createServer(common, track(handler));
