@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
@@ -14,6 +14,7 @@ import { createHttpServer, type FastifyInstance } from './http/server.ts';
 import { createStaticFiles } from './http/static.ts';
 import { loadTlsMaterial, type TlsMaterial } from './http/tls.ts';
 import { type Clock, isoAt, systemClock } from './lib/clock.ts';
+import { ensurePrivateDir } from './lib/private-files.ts';
 import { createSealer } from './lib/sealer.ts';
 import { createAuditLog } from './modules/audit/index.ts';
 import { createDevelopers } from './modules/developers/index.ts';
@@ -60,7 +61,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const clock = options.clock ?? systemClock;
   const logger =
     options.logger ?? createLogger({ level: config.logLevel, destination: options.logDestination });
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(config.dataDir);
 
   const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const db = store.db;
