@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import { BANKING_PROBLEM_TYPES, createBanking } from './banking/index.ts';
@@ -24,6 +21,7 @@ import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
 import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
+import { loadKek, verifyKek } from './store/kek.ts';
 import { registerDemoClient } from './web/demo/index.ts';
 import { registerProblemTypePages } from './web/errors/problem-type-pages.ts';
 
@@ -72,7 +70,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     onError: (error) => logger.warn({ err: error }, 'change feed poll failed'),
   });
   const shared = createSharedState(config.redisUrl, clock);
-  const sealer = createSealer(await loadKek(config));
+  const kek = await loadKek(config, (message) => logger.warn(message));
+  const sealer = createSealer(kek.key);
   // Every problem type the app can answer with: the generic ones and each module's own.
   const problems = createProblemCatalogue(BANKING_PROBLEM_TYPES);
   const context: ModuleContext = {
@@ -145,6 +144,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   async function prepare(): Promise<void> {
     if (prepared) return;
     await migrateToLatest(store, config.databaseUrl);
+    await verifyKek(db, sealer, kek, clock.now());
     if (config.demo) await seedOrRefreshDemo(context, demoSeeders, tls);
     changes.start();
     for (const start of background.start) start();
@@ -190,23 +190,6 @@ export interface AppServices {
   developers: ReturnType<typeof createDevelopers>;
   gateway: ReturnType<typeof createGateway>;
   banking: ReturnType<typeof createBanking>;
-}
-
-/** The key-encryption key: configured, or generated once into `<dataDir>/kek` (mode 0600). */
-async function loadKek(config: Config): Promise<Buffer> {
-  if (config.kek) return Buffer.from(config.kek, 'base64');
-  const file = path.join(config.dataDir, 'kek');
-  if (!existsSync(file)) {
-    try {
-      await writeFile(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-    } catch (error) {
-      // Another process created it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
-  const kek = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
-  if (kek.length !== 32) throw new Error(`${file} does not hold a base64 32-byte key`);
-  return kek;
 }
 
 const DEMO_MARKER = 'demo.seededAt';
