@@ -5,6 +5,7 @@ import type { Config } from './config/index.ts';
 import { migrateToLatest, openStore } from './db/index.ts';
 import { type DemoDocument, readDemoFile, writeDemoFile } from './demo/demo-file.ts';
 import { createProblemCatalogue } from './errors/index.ts';
+import { closeListener, settlesWithin } from './http/bounded-close.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createLogger, type Logger } from './http/logger.ts';
 import { createHttpServer, type FastifyInstance } from './http/server.ts';
@@ -171,17 +172,26 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       return `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     },
     async close() {
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
-      await Promise.race([http.close(), deadline]);
-      for (const stop of background.stop)
-        await stop().catch((error) => logger.warn({ err: error }, 'stop failed'));
-      await changes.stop();
-      await shared.close();
-      await store.close();
+      // In-flight requests get the grace; then their connections close (DESIGN.md §5.2).
+      await closeListener(http, config.shutdownGrace * 1000, logger);
+      // Then, within a bound of its own: background work stops and metering is flushed (requests answered
+      // during the drain included), the change feed and shared state close, and the store closes last.
+      const tail = (async () => {
+        for (const stop of background.stop)
+          await stop().catch((error) => logger.warn({ err: error }, 'stop failed'));
+        await changes.stop();
+        await shared.close();
+        await store.close();
+      })();
+      if (!(await settlesWithin(tail, SHUTDOWN_TAIL_MS)))
+        logger.warn('shutdown steps still running; exiting');
       logger.flush?.();
     },
   };
 }
+
+/** What the steps after the grace (stops, metering flush, store close) may take together. */
+const SHUTDOWN_TAIL_MS = 1500;
 
 export interface AppServices {
   identity: ReturnType<typeof createIdentity>;

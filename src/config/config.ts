@@ -47,12 +47,27 @@ export interface Config {
    * with `--upstream name=url` (both repeatable), over the same maps in the `--config` file.
    */
   readonly upstreamApis: readonly UpstreamApi[];
+  /**
+   * Seconds in-flight requests get to finish after SIGTERM (DESIGN.md §5.2); then every connection is
+   * closed, metering flushed and the store closed. Default 10.
+   */
+  readonly shutdownGrace: number;
 }
 
 /** Option keys: Config fields, plus the two maps that are resolved together into `upstreamApis`. */
 type OptionKey = keyof Config | 'apis' | 'upstreams';
 
-type Kind = 'port' | 'string' | 'url' | 'boolean' | 'list' | 'map' | 'level' | 'timeZone' | 'path';
+type Kind =
+  | 'port'
+  | 'string'
+  | 'url'
+  | 'boolean'
+  | 'list'
+  | 'map'
+  | 'level'
+  | 'timeZone'
+  | 'path'
+  | 'seconds';
 
 /** The documented option table; README's configuration table mirrors it (`strongroom start --help`). */
 export const OPTIONS = [
@@ -158,6 +173,13 @@ export const OPTIONS = [
     kind: 'map',
     default: undefined,
     help: 'Proxy an API to an upstream: name=url (repeatable)',
+  },
+  {
+    key: 'shutdownGrace',
+    flag: 'shutdown-grace',
+    kind: 'seconds',
+    default: '10',
+    help: 'Seconds in-flight requests get on SIGTERM before connections are closed',
   },
   {
     key: 'configFile',
@@ -311,6 +333,7 @@ export function loadConfig(
     kek: raw.kek as string | undefined,
     configFile: raw.configFile as string | undefined,
     upstreamApis: Object.freeze(upstreamApis.apis),
+    shutdownGrace: raw.shutdownGrace as number,
   };
   const extras: ExtraValues = {};
   for (const name of Object.keys(extraOptions)) extras[name] = values[name];
@@ -349,6 +372,12 @@ function convert(kind: Kind, value: string | boolean | (string | boolean)[], cwd
     }
     case 'path':
       return { ok: true, value: path.resolve(cwd, String(value)) };
+    case 'seconds': {
+      const n = Number(value);
+      return Number.isFinite(n) && n >= 0 && String(value).trim() !== ''
+        ? { ok: true, value: n }
+        : { ok: false, message: `expected a number of seconds (0 or more), got "${value}"` };
+    }
     case 'string':
       return String(value).length > 0
         ? { ok: true, value: String(value) }
