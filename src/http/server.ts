@@ -167,6 +167,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         headers: { 'retry-after': '1', connection: 'close' },
       });
     }
+    // Answers to a request carrying credentials hold customer or credential data, or say something about
+    // the credential: never cached (a handler may still choose otherwise).
+    if (request.headers.authorization !== undefined) reply.header('cache-control', 'no-store');
     const raw = request.raw;
     if (!request.headers.host && raw.httpVersionMajor === 1 && raw.httpVersionMinor >= 1) {
       return sendProblem(request, reply, env, 'badRequest', { detail: 'The Host header is missing.' });
