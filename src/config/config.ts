@@ -53,12 +53,28 @@ export interface Config {
   readonly dbConnectTimeoutMs: number;
   /** PostgreSQL statement deadline (server-side `statement_timeout` and client-side query timeout), ms. Default 5000. */
   readonly dbStatementTimeoutMs: number;
+  /**
+   * Seconds in-flight requests get to finish after SIGTERM (DESIGN.md §5.2); then every connection is
+   * closed, metering flushed and the store closed. Default 10.
+   */
+  readonly shutdownGrace: number;
 }
 
 /** Option keys: Config fields, plus the two maps that are resolved together into `upstreamApis`. */
 type OptionKey = keyof Config | 'apis' | 'upstreams';
 
-type Kind = 'port' | 'string' | 'url' | 'boolean' | 'list' | 'map' | 'level' | 'timeZone' | 'path' | 'ms';
+type Kind =
+  | 'port'
+  | 'string'
+  | 'url'
+  | 'boolean'
+  | 'list'
+  | 'map'
+  | 'level'
+  | 'timeZone'
+  | 'path'
+  | 'ms'
+  | 'seconds';
 
 /** The documented option table; README's configuration table mirrors it (`strongroom start --help`). */
 export const OPTIONS = [
@@ -164,6 +180,13 @@ export const OPTIONS = [
     kind: 'map',
     default: undefined,
     help: 'Proxy an API to an upstream: name=url (repeatable)',
+  },
+  {
+    key: 'shutdownGrace',
+    flag: 'shutdown-grace',
+    kind: 'seconds',
+    default: '10',
+    help: 'Seconds in-flight requests get on SIGTERM before connections are closed',
   },
   {
     key: 'configFile',
@@ -341,6 +364,7 @@ export function loadConfig(
     redisTimeoutMs: raw.redisTimeoutMs as number,
     dbConnectTimeoutMs: raw.dbConnectTimeoutMs as number,
     dbStatementTimeoutMs: raw.dbStatementTimeoutMs as number,
+    shutdownGrace: raw.shutdownGrace as number,
   };
   const extras: ExtraValues = {};
   for (const name of Object.keys(extraOptions)) extras[name] = values[name];
@@ -385,6 +409,12 @@ function convert(kind: Kind, value: string | boolean | (string | boolean)[], cwd
         return { ok: false, message: `expected milliseconds 1-600000, got "${value}"` };
       }
       return { ok: true, value: n };
+    }
+    case 'seconds': {
+      const n = Number(value);
+      return Number.isFinite(n) && n >= 0 && String(value).trim() !== ''
+        ? { ok: true, value: n }
+        : { ok: false, message: `expected a number of seconds (0 or more), got "${value}"` };
     }
     case 'string':
       return String(value).length > 0

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { DeadlineExceeded } from '../lib/deadline.ts';
+import { ensurePrivateDir, ensurePrivateFile } from '../lib/private-files.ts';
 import type { Database } from './schema.ts';
 import { openSqlite } from './sqlite-driver.ts';
 
@@ -89,10 +89,15 @@ export function openStore(options: OpenStoreOptions): Store {
     dialect = new PostgresDialect({ pool });
   } else {
     dialectName = 'sqlite';
-    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(options.dataDir);
     location = path.join(options.dataDir, 'strongroom.db');
     const file = location;
-    dialect = new SqliteDialect({ database: async () => openSqlite(file).database });
+    dialect = new SqliteDialect({
+      database: async () => {
+        ensurePrivateFile(file, [`${file}-wal`, `${file}-shm`]);
+        return openSqlite(file).database;
+      },
+    });
   }
   const db = new Kysely<Database>({ dialect });
   return {

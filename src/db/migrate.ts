@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { type MigrationResultSet, Migrator } from 'kysely/migration';
 import pg from 'pg';
+import { ensurePrivateDir, ensurePrivateFile } from '../lib/private-files.ts';
 import type { Store } from './database.ts';
 import { migrations } from './migrations/index.ts';
 
@@ -70,7 +70,8 @@ async function withMigrationLock<T>(
     }
   }
   // SQLite: an IMMEDIATE transaction on a side lock database. SQLite releases it if the process dies.
-  mkdirSync(path.dirname(store.location), { recursive: true });
+  ensurePrivateDir(path.dirname(store.location));
+  ensurePrivateFile(`${store.location}.migrate-lock`);
   const lock = new DatabaseSync(`${store.location}.migrate-lock`, { timeout: 120_000 });
   try {
     lock.exec('BEGIN IMMEDIATE');

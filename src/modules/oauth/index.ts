@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
+import { providerNotFoundAsProblem } from '../../http/edge-answers.ts';
+import { pinPublicOrigin, setMetadataCaching } from '../../http/public-origin.ts';
 import type { TokenAuthority } from '../gateway/contract.ts';
 import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
@@ -106,7 +108,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       identity,
       lifetimes,
       clock: context.clock,
-      behindProxy: config.trustProxy.length > 0,
+      // Always: mount() overwrites every forwarded header from --public-url (http/public-origin.ts).
+      behindProxy: true,
     });
     // Secrets are stored hashed: compare against the hashes (current, and previous during an overlap).
     const ClientClass = provider.Client as unknown as { prototype: Record<string, unknown> };
@@ -123,6 +126,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     provider.use(steps.throttleClientAuthFailures);
     provider.use(steps.keepOfflineAccess);
     provider.use(steps.echoGrantedScope);
+    provider.use(providerNotFoundAsProblem(context) as never);
     provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
       noteDependencyFailure(ctx, error);
       logger.error({ err: error }, 'authorization server error');
@@ -185,6 +189,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     // oidc-provider derives its mount path (and so every advertised URL) from originalUrl minus url.
     raw.originalUrl = mountPath ? `${mountPath}${path}` : raw.url;
     raw.url = path;
+    pinPublicOrigin(raw, context.baseUrl, request.ip);
+    setMetadataCaching(path, reply.raw);
     if (typeof request.body === 'string') raw.body = request.body;
     await handler(raw, reply.raw);
   }
