@@ -159,6 +159,13 @@ for (const dialect of testDialects()) {
       assert.equal((await run(t, ['abuse', 'set', '--max-refusals', '200'])).code, 0);
     });
 
+    it('refuses to revoke a grant that does not exist (exit 1, nothing printed as revoked)', async () => {
+      const result = await run(t, ['grants', 'revoke', '--grant', 'doesnotexist']);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /no such grant: doesnotexist/);
+    });
+
     it('grants and revokes an entitlement through the service, which audits it as the CLI', async () => {
       const target = ['--subject', 'usr_cliGrant', '--resource', 'account', '--id', 'accCli1'];
       const granted = await run(t, ['entitlements', 'grant', ...target, '--permissions', 'view,viewBalance']);
