@@ -83,10 +83,10 @@ for (const dialect of testDialects()) {
       ]) {
         await assert.rejects(
           register('bad redirect', { redirectUris: [uri] }),
-          rejectsWith(400, 'redirectUris.0'),
+          rejectsWith(422, 'redirectUris.0'),
         );
       }
-      await assert.rejects(register('no redirect', { redirectUris: [] }), rejectsWith(400, 'redirectUris'));
+      await assert.rejects(register('no redirect', { redirectUris: [] }), rejectsWith(422, 'redirectUris'));
     });
 
     it('rejects privileged fields from a developer at registration (400) and registers nothing', async () => {
@@ -332,7 +332,7 @@ for (const dialect of testDialects()) {
       assert.equal(await verifier.isRegisteredOrigin('null'), false);
       await assert.rejects(
         register('bad origin', { kind: 'spa', corsOrigins: ['https://spa.example/path'] }),
-        rejectsWith(400, 'corsOrigins.0'),
+        rejectsWith(422, 'corsOrigins.0'),
       );
       await dev.applications.setState(created.application.id, 'deleted', 'gone', owner);
       assert.equal(await verifier.isRegisteredOrigin('https://spa.example'), false);

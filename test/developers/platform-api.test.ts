@@ -210,6 +210,30 @@ for (const dialect of testDialects()) {
       assert.deepEqual(afterRead.body, before.body);
     });
 
+    it('validates changed settings as registration does: 422 for a non-canonical redirect URI or a foreign API', async () => {
+      const path = `/clientApplications/clientApplications/${ivanApp()}`;
+      const before = await call('GET', path, { token: tokens.ivan });
+      for (const [body, field] of [
+        [{ redirectUris: ['HTTPS://X'] }, 'redirectUris.0'],
+        [{ apis: ['admin'] }, 'apis.0'],
+        [{ apis: ['accounts', 'noSuchApi'] }, 'apis.1'],
+      ] as const) {
+        const answer = await call('PATCH', path, { token: tokens.ivan, body });
+        assert.equal(answer.status, 422, JSON.stringify(body));
+        assert.match(answer.response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+        assert.deepEqual(
+          (answer.body.errors as Json[]).map((e) => e.name),
+          [field],
+        );
+      }
+      const registered = await call('POST', '/clientApplications/clientApplications', {
+        token: tokens.devon,
+        body: { organizationId: await devonOrg(), name: 'Upper', kind: 'web', redirectUris: ['HTTPS://X'] },
+      });
+      assert.equal(registered.status, 422);
+      assert.deepEqual(await call('GET', path, { token: tokens.ivan }).then((r) => r.body), before.body);
+    });
+
     it('lets the institution change privileged fields', async () => {
       const created = await call('POST', '/clientApplications/clientApplications', {
         token: tokens.devon,

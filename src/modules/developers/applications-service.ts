@@ -84,10 +84,13 @@ export interface ApplicationPatch {
 
 interface ApplicationsDeps extends ApplicationStatesDeps {
   plans: Plans;
+  /** Names of the APIs the gateway serves (an application subscribes to these, or to `*`). */
+  apiNames: () => readonly string[];
 }
 
+/** Well-formed but unusable settings (a redirect URI, an origin, an API name): 422 naming each field. */
 function invalid(detail: string, issues: ValidationIssue[]): void {
-  if (issues.length > 0) throw new AppError('badRequest', { detail, errors: issues });
+  if (issues.length > 0) throw new AppError('unprocessableEntity', { detail, errors: issues });
 }
 
 /** The authentication method of a new application's OAuth client: public kinds have none. */
@@ -168,7 +171,7 @@ export function createApplications(deps: ApplicationsDeps) {
       const issues = [
         ...validateRedirectUris(kind, redirectUris),
         ...validateCorsOrigins(kind, corsOrigins),
-        ...validateApiNames(apis),
+        ...validateApiNames(apis, deps.apiNames(), actor.institution),
       ];
       if (!input.name.trim()) issues.push({ in: 'body', name: 'name', message: 'must not be blank' });
       invalid('The application is not valid.', issues);
@@ -296,7 +299,7 @@ export function createApplications(deps: ApplicationsDeps) {
         after.corsOrigins = patch.corsOrigins;
       }
       if (patch.apis !== undefined) {
-        issues.push(...validateApiNames(patch.apis));
+        issues.push(...validateApiNames(patch.apis, deps.apiNames(), actor.institution));
         after.apis = [...new Set(patch.apis)];
       }
       invalid('The change is not valid.', issues);

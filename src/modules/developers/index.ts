@@ -62,11 +62,13 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     verifier: keyVerifier,
     apiKeys,
     plans,
+    apiNames: () => apiCatalog().map((api) => api.name),
     clients: () => {
       if (!deps.oauth.clients) throw new Error('the oauth module provides no client registry');
       return deps.oauth.clients;
     },
   });
+  let apiCatalog: () => ApiModule[] = () => apis;
   const organizations = createOrganizations({ db, access, clock, audit, baseUrl });
   const abuseSettings = createAbuseSettings({ db, settings, audit });
   const usage = createUsageRecorder({
@@ -101,7 +103,6 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     logger,
   });
   const apis: ApiModule[] = createPlatformApis({ applications, apiKeys, usageReports });
-  let apiCatalog: () => ApiModule[] = () => apis;
 
   return {
     /** The gateway's API-key verifier and metering port. */

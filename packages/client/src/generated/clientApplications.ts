@@ -509,6 +509,17 @@ export interface components {
                 "application/problem+json": components["schemas"]["problem"];
             };
         };
+        /** @description A setting is well-formed but unusable (a redirect URI not in canonical form, an API that does not exist or is the institution's own); `errors` names each field. */
+        unprocessableEntity: {
+            headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["problem"];
+            };
+        };
         /** @description An unexpected error; the body carries only a correlation id. */
         internalError: {
             headers: {
@@ -746,6 +757,7 @@ export interface operations {
             404: components["responses"]["notFound"];
             413: components["responses"]["payloadTooLarge"];
             415: components["responses"]["unsupportedMediaType"];
+            422: components["responses"]["unprocessableEntity"];
             429: components["responses"]["tooManyRequests"];
             500: components["responses"]["internalError"];
         };
@@ -895,6 +907,7 @@ export interface operations {
             412: components["responses"]["preconditionFailed"];
             413: components["responses"]["payloadTooLarge"];
             415: components["responses"]["unsupportedMediaType"];
+            422: components["responses"]["unprocessableEntity"];
             429: components["responses"]["tooManyRequests"];
             500: components["responses"]["internalError"];
         };
