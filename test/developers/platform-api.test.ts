@@ -122,13 +122,59 @@ for (const dialect of testDialects()) {
       const ivan = await call('GET', '/clientApplications/clientApplications', { token: tokens.ivan });
       assert.equal(ivan.status, 200);
       const names = (ivan.body.items as Json[]).map((a) => a.name).sort();
-      assert.deepEqual(names, ['backOffice', 'loadTest', 'mobile']);
+      // backOffice is first-party: the institution's own, invisible to the fintech's IT manager.
+      assert.deepEqual(names, ['loadTest', 'mobile']);
       const devon = await call('GET', '/clientApplications/clientApplications', { token: tokens.devon });
       assert.deepEqual(devon.body.items, []);
       const fiona = await call('GET', '/clientApplications/clientApplications?limit=1000', {
         token: tokens.fiona,
       });
       assert.ok((fiona.body.items as Json[]).length >= 3);
+    });
+
+    it("keeps the first-party backOffice app the institution's: the IT manager gets 404 for every change, the FI administrator changes it", async () => {
+      const backOffice = demo.apps.backOffice?.applicationId ?? '';
+      const path = `/clientApplications/clientApplications/${backOffice}`;
+      const attacker = [`${baseUrl}/demo/callback`, 'https://attacker.example/cb'];
+      const unknown = await call('PATCH', '/clientApplications/clientApplications/app_doesNotExist000000', {
+        token: tokens.ivan,
+        body: { redirectUris: attacker },
+      });
+      for (const [method, target, body] of [
+        ['GET', path, undefined],
+        ['PATCH', path, { redirectUris: attacker }],
+        ['PATCH', path, { scopes: ['banking/read'] }],
+        ['POST', `${path}/secrets`, {}],
+        ['DELETE', path, undefined],
+        ['GET', `/apiKeys/apiKeys?clientApplication=${backOffice}`, undefined],
+        ['GET', `/apiKeys/apiKeys/${demo.apps.backOffice?.apiKeyId}`, undefined],
+        ['POST', `/apiKeys/apiKeys/${demo.apps.backOffice?.apiKeyId}/deactivate`, {}],
+        ['POST', '/apiKeys/apiKeys', { clientApplicationId: backOffice }],
+      ] as const) {
+        const answer = await call(method, target, { token: tokens.ivan, body });
+        assert.equal(answer.status, 404, `${method} ${target}`);
+        if (method === 'PATCH')
+          assert.deepEqual(
+            comparable(answer.response, answer.body),
+            comparable(unknown.response, unknown.body),
+          );
+      }
+      const keys = await call('GET', '/apiKeys/apiKeys?limit=1000', { token: tokens.ivan });
+      assert.ok(!(keys.body.items as Json[]).some((k) => k.clientApplicationId === backOffice));
+      const client = await t.app.services.oauth.clients.get(demo.apps.backOffice?.clientId ?? '');
+      assert.deepEqual(client?.redirectUris, [`${baseUrl}/demo/callback`]);
+
+      const extra = [`${baseUrl}/demo/callback`, 'https://back-office.example/cb'];
+      const changed = await call('PATCH', path, { token: tokens.fiona, body: { redirectUris: extra } });
+      assert.equal(changed.status, 200, JSON.stringify(changed.body));
+      assert.deepEqual(changed.body.redirectUris, extra);
+      const rotated = await call('POST', `${path}/secrets`, { token: tokens.fiona, body: {} });
+      assert.equal(rotated.status, 201, JSON.stringify(rotated.body));
+      const restored = await call('PATCH', path, {
+        token: tokens.fiona,
+        body: { redirectUris: [`${baseUrl}/demo/callback`] },
+      });
+      assert.equal(restored.status, 200);
     });
 
     it('registers an application and shows its secret and key once', async () => {
@@ -376,12 +422,12 @@ for (const dialect of testDialects()) {
       // transaction of its own: wait (bounded) until it is stored.
       await waitFor(
         async () =>
-          (await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.ivan })).body.state ===
+          (await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.fiona })).body.state ===
           'suspended',
         { what: 'the suspension to be stored' },
       );
       assert.equal((await call('GET', '/apiKeys/', { key })).status, 403);
-      const read = await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.ivan });
+      const read = await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.fiona });
       assert.equal(read.body.state, 'suspended');
       assert.match(String(read.body.stateReason), /automatic/);
       const audit = await t.app.context.audit.list({

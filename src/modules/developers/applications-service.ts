@@ -265,7 +265,12 @@ export function createApplications(deps: ApplicationsDeps) {
         if (organizationIds !== '*' && !organizationIds.includes(filter.organizationId)) return [];
         organizationIds = [filter.organizationId];
       }
-      return applications.list(db, { organizationIds, start: filter.start, limit: filter.limit });
+      return applications.list(db, {
+        organizationIds,
+        excludeFirstParty: !actor.institution,
+        start: filter.start,
+        limit: filter.limit,
+      });
     },
 
     async update(

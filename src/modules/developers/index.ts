@@ -100,6 +100,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     organizations,
     applications,
     baseUrl,
+    institutionName: context.config.institutionName,
     logger,
   });
   const apis: ApiModule[] = createPlatformApis({ applications, apiKeys, usageReports });
