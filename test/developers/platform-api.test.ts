@@ -79,6 +79,8 @@ for (const dialect of testDialects()) {
         roles: ['developer'],
       });
       tokens.devon = await login('devon', password);
+      await t.app.services.identity.createUser({ username: 'prober', password, roles: ['developer'] });
+      tokens.prober = await login('prober', password);
       const dev = t.app.services.developers;
       await dev.organizations.create(
         { name: 'Devon Apps', owner: { userId: dana.id, displayName: 'devon' } },
@@ -396,46 +398,41 @@ for (const dialect of testDialects()) {
       assert.equal(usage.body.total, 10);
     });
 
-    it('suspends a key automatically after more refusals than the threshold, not before', async () => {
-      await t.app.context.settings.set(ABUSE_SETTING, { maxRefusals: 5, windowSeconds: 60 });
-      await t.app.services.developers.usage.reloadSettings();
-      const created = await call('POST', '/apiKeys/apiKeys', {
-        token: tokens.fiona,
-        body: { clientApplicationId: demo.apps.backOffice?.applicationId },
-      });
-      await call('POST', `/apiKeys/apiKeys/${created.body.id}/activate`, { token: tokens.fiona, body: {} });
-      const key = created.body.key as string;
+    it('revokes a grant after more authenticated refusals than the threshold, not before; the key stays active', async () => {
+      await t.app.context.settings.set(ABUSE_SETTING, { grantRefusalsPerMinute: 5 });
+      await t.app.services.developers.abuse.reloadSettings();
       for (let i = 0; i < 5; i++) {
         const probe = await call('GET', `/clientApplications/clientApplications/app_probe${i}`, {
-          key,
-          token: tokens.devon,
+          token: tokens.prober,
         });
-        assert.equal(probe.status, 404);
+        assert.equal(probe.status, 404, JSON.stringify(probe.body));
       }
-      assert.equal((await call('GET', '/apiKeys/', { key })).status, 200);
+      await t.app.services.developers.abuse.settled();
       assert.equal(
-        (await call('GET', '/clientApplications/clientApplications/app_probe6', { key, token: tokens.devon }))
-          .status,
-        404,
+        (await call('GET', '/clientApplications/clientApplications', { token: tokens.prober })).status,
+        200,
       );
-      // The refusals are counted as their answers are logged, and the suspension is stored by a
-      // transaction of its own: wait (bounded) until it is stored.
+      const sixth = await call('GET', '/clientApplications/clientApplications/app_probe6', {
+        token: tokens.prober,
+      });
+      assert.equal(sixth.status, 404);
+      // The refusal is counted as its answer is logged; the revocation then takes effect at once.
       await waitFor(
         async () =>
-          (await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.fiona })).body.state ===
-          'suspended',
-        { what: 'the suspension to be stored' },
+          (await call('GET', '/clientApplications/clientApplications', { token: tokens.prober })).status ===
+          401,
+        { what: "the prober's grant to be revoked" },
       );
-      assert.equal((await call('GET', '/apiKeys/', { key })).status, 403);
-      const read = await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.fiona });
-      assert.equal(read.body.state, 'suspended');
-      assert.match(String(read.body.stateReason), /automatic/);
-      const audit = await t.app.context.audit.list({
-        targetType: 'apiKey',
-        targetId: created.body.id as string,
+      assert.equal((await call('GET', '/apiKeys/')).status, 200);
+      const key = await call('GET', `/apiKeys/apiKeys/${demo.apps.backOffice?.apiKeyId}`, {
+        token: tokens.fiona,
       });
-      assert.ok(audit.some((e) => e.action === 'apiKey.autoSuspended'));
-      await t.app.context.settings.set(ABUSE_SETTING, { maxRefusals: 200, windowSeconds: 60 });
+      assert.equal(key.body.state, 'active');
+      const audit = await t.app.context.audit.list({ action: 'grant.revokedForAbuse' });
+      assert.equal(audit.length, 1);
+      assert.match(String(audit[0]?.reason), /automatic: 6 refused answers/);
+      await t.app.context.settings.set(ABUSE_SETTING, {});
+      await t.app.services.developers.abuse.reloadSettings();
     });
 
     it('never writes a plaintext key or secret to the logs', async () => {

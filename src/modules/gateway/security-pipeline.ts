@@ -157,6 +157,7 @@ export function createSecurityPipeline(deps: {
         at: env.clock.now(),
         reason: request.logContext.refusal,
         abuseExempt: state.key.abuseExempt,
+        principal: state.principal,
       });
     },
   };
