@@ -154,6 +154,53 @@ for (const dialect of testDialects()) {
       );
     });
 
+    it('lists, approves and rejects change requests; approval applies the change at once', async () => {
+      const demo = readDemo(t.dataDir);
+      const ivan = demo.users.find((u) => u.username === 'ivan');
+      const mobile = demo.apps.mobile?.applicationId ?? '';
+      const developer = { type: 'user' as const, id: ivan?.id ?? '', institution: false };
+      const before = await dev.applications.get(mobile, cliActor);
+      const wanted = [...before.redirectUris, 'http://127.0.0.1:9001/callback'];
+      const asked = await dev.applications.change(mobile, { redirectUris: wanted }, developer);
+      const scopes = await dev.applications.change(
+        mobile,
+        { scopes: [...before.scopes, 'data/read'] },
+        developer,
+      );
+      const listed = await run(t, ['requests', 'list', '--json']);
+      assert.equal(listed.code, 0, listed.stderr);
+      const queue = JSON.parse(listed.stdout) as {
+        id: string;
+        kind: string;
+        state: string;
+        requested: string[];
+      }[];
+      assert.deepEqual(
+        queue
+          .filter((r) => r.id === asked.requests[0]?.id || r.id === scopes.requests[0]?.id)
+          .map((r) => [r.kind, r.state]),
+        [
+          ['redirectUris', 'pending'],
+          ['scope', 'pending'],
+        ],
+      );
+      const approved = await run(t, ['requests', 'approve', asked.requests[0]?.id ?? '', '--reason', 'ok']);
+      assert.equal(approved.code, 0, approved.stderr);
+      assert.match(approved.stdout, /is approved/);
+      assert.deepEqual((await dev.applications.get(mobile, cliActor)).redirectUris, wanted);
+      const rejected = await run(t, ['requests', 'reject', scopes.requests[0]?.id ?? '', '--reason', 'no']);
+      assert.equal(rejected.code, 0, rejected.stderr);
+      assert.deepEqual((await dev.applications.get(mobile, cliActor)).scopes, before.scopes);
+      const again = await run(t, ['requests', 'approve', scopes.requests[0]?.id ?? '']);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /already rejected/);
+      assert.equal((await run(t, ['requests', 'approve', 'crq_doesNotExist'])).code, 1);
+      assert.equal((await run(t, ['requests', 'approve'])).code, 2);
+      const pending = JSON.parse((await run(t, ['requests', 'list', '--json'])).stdout) as unknown[];
+      assert.equal(pending.length, 0);
+      await dev.applications.update(mobile, { redirectUris: before.redirectUris }, cliActor);
+    });
+
     it('refuses to revoke a grant that does not exist (exit 1, nothing printed as revoked)', async () => {
       const result = await run(t, ['grants', 'revoke', '--grant', 'doesnotexist']);
       assert.equal(result.code, 1);

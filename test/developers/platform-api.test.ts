@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DemoDocument } from '../../src/demo/demo-file.ts';
-import { ABUSE_SETTING } from '../../src/modules/developers/index.ts';
+import { ABUSE_SETTING, cliActor } from '../../src/modules/developers/index.ts';
 import { normalized } from '../helpers/assertions.ts';
 import { authorizationCodeFlow } from '../helpers/oauth-flow.ts';
 import { type DemoServer, startDemoServer, testDialects } from '../helpers/test-app.ts';
@@ -280,6 +280,82 @@ for (const dialect of testDialects()) {
       });
       assert.equal(registered.status, 422);
       assert.deepEqual(await call('GET', path, { token: tokens.ivan }).then((r) => r.body), before.body);
+    });
+
+    it("queues a developer's redirect-URI change of a production app (202, pendingChanges) until the institution approves", async () => {
+      const path = `/clientApplications/clientApplications/${ivanApp()}`;
+      const before = await call('GET', path, { token: tokens.ivan });
+      const wanted = ['http://127.0.0.1:8765/callback', 'http://127.0.0.1:8766/callback'];
+      const asked = await call('PATCH', path, {
+        token: tokens.ivan,
+        body: { redirectUris: wanted, description: 'now with two callbacks' },
+      });
+      assert.equal(asked.status, 202, JSON.stringify(asked.body));
+      assert.deepEqual(asked.body.redirectUris, before.body.redirectUris);
+      assert.equal(asked.body.description, 'now with two callbacks');
+      const pending = asked.body.pendingChanges as Json[];
+      assert.equal(pending.length, 1);
+      assert.equal(pending[0]?.kind, 'redirectUris');
+      assert.deepEqual(pending[0]?.requested, wanted);
+      const client = await t.app.services.oauth.clients.get(demo.apps.mobile?.clientId ?? '');
+      assert.deepEqual(client?.redirectUris, before.body.redirectUris);
+
+      const dev = t.app.services.developers;
+      await dev.requests.approve(pending[0]?.requestId as string, cliActor, 'checked with the fintech');
+      const approved = await call('GET', path, { token: tokens.ivan });
+      assert.deepEqual(approved.body.redirectUris, wanted);
+      assert.deepEqual(approved.body.pendingChanges, []);
+      assert.deepEqual(
+        (await t.app.services.oauth.clients.get(demo.apps.mobile?.clientId ?? ''))?.redirectUris,
+        wanted,
+      );
+
+      // The FI administrator's own change applies at once.
+      const restored = await call('PATCH', path, {
+        token: tokens.fiona,
+        body: { redirectUris: before.body.redirectUris },
+      });
+      assert.equal(restored.status, 200);
+      assert.deepEqual(restored.body.redirectUris, before.body.redirectUris);
+    });
+
+    it('asks for scopes beyond the default set with 202 and leaves scopes unchanged; rejection drops the request', async () => {
+      const path = `/clientApplications/clientApplications/${ivanApp()}`;
+      const before = await call('GET', path, { token: tokens.ivan });
+      const asked = await call('PATCH', path, {
+        token: tokens.ivan,
+        body: { scopes: [...(before.body.scopes as string[]), 'admin/read'] },
+      });
+      assert.equal(asked.status, 202);
+      assert.deepEqual(asked.body.scopes, before.body.scopes);
+      assert.deepEqual(asked.body.requestedScopes, ['admin/read']);
+      const [request] = asked.body.pendingChanges as Json[];
+      assert.equal(request?.kind, 'scope');
+      await t.app.services.developers.requests.reject(request?.requestId as string, cliActor, 'not needed');
+      const after = await call('GET', path, { token: tokens.ivan });
+      assert.deepEqual(after.body.scopes, before.body.scopes);
+      assert.deepEqual(after.body.pendingChanges, []);
+      assert.deepEqual(after.body.requestedScopes, []);
+    });
+
+    it("changes a sandbox app's redirect URIs at once", async () => {
+      const created = await call('POST', '/clientApplications/clientApplications', {
+        token: tokens.devon,
+        body: {
+          organizationId: await devonOrg(),
+          name: 'Devon sandbox',
+          kind: 'web',
+          redirectUris: ['https://d.example/cb'],
+        },
+      });
+      const path = `/clientApplications/clientApplications/${created.body.id}`;
+      const changed = await call('PATCH', path, {
+        token: tokens.devon,
+        body: { redirectUris: ['https://d.example/cb2'] },
+      });
+      assert.equal(changed.status, 200);
+      assert.deepEqual(changed.body.redirectUris, ['https://d.example/cb2']);
+      assert.deepEqual(changed.body.pendingChanges, []);
     });
 
     it('lets the institution change privileged fields', async () => {

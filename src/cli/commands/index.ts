@@ -13,6 +13,7 @@ import { logoutCommand } from './logout.ts';
 import { migrateCommand } from './migrate.ts';
 import { orgsCommands } from './orgs.ts';
 import { plansCommands } from './plans.ts';
+import { requestsCommands } from './requests.ts';
 import { rolesCommands } from './roles.ts';
 import { signingKeysCommands } from './signing-keys.ts';
 import { startCommand } from './start.ts';
@@ -30,6 +31,7 @@ export const commands: Command[] = [
   ...apiKeysCommands,
   ...plansCommands,
   ...abuseCommands,
+  ...requestsCommands,
   ...entitlementsCommands,
   ...apisCommands,
   ...usersCommands,

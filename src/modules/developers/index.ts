@@ -16,6 +16,7 @@ import { createPlans } from './plans-service.ts';
 import { createPlatformApis } from './platform-api.ts';
 import { registerPortal } from './portal/index.ts';
 import { createPortalSessions } from './portal-sessions-service.ts';
+import { createRequests } from './requests-service.ts';
 import { createUsageRecorder } from './usage-recorder.ts';
 import { createUsageReports } from './usage-reports.ts';
 
@@ -42,6 +43,7 @@ export {
   type UsageGranularity,
 } from './model.ts';
 export type { RatePlanInput } from './plans-service.ts';
+export { type PendingChange, requestView } from './requests-service.ts';
 export type { UsageItem, UsageReport } from './usage-reports.ts';
 
 /**
@@ -71,6 +73,19 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     },
   });
   let apiCatalog: () => ApiModule[] = () => apis;
+  const requests = createRequests({
+    db,
+    access,
+    clock,
+    audit,
+    changes,
+    verifier: keyVerifier,
+    apiKeys,
+    clients: () => {
+      if (!deps.oauth.clients) throw new Error('the oauth module provides no client registry');
+      return deps.oauth.clients;
+    },
+  });
   const organizations = createOrganizations({ db, access, clock, audit, baseUrl });
   const abuseSettings = createAbuseSettings({ db, settings, audit });
   const abuse = createAbuseDetector({
@@ -115,6 +130,8 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     organizations,
     applications,
     apiKeys,
+    /** The institution's queue of scope, production and redirect-URI requests: `list`, `approve`, `reject`. */
+    requests,
     /** Rate plans: `list()`, `findByName()`, `set(plan, actor)`. */
     plans,
     /** Usage reports (platform API, CLI) and daily buckets for the portal's charts. */

@@ -214,6 +214,15 @@ export interface components {
             scopes: components["schemas"]["scope"][];
             /** @description Scopes awaiting the institution's approval. */
             readonly requestedScopes: components["schemas"]["scope"][];
+            /** @description Changes waiting for the institution's decision (scope, production and redirect-URI requests); the fields they would change keep their current values until then. */
+            readonly pendingChanges: {
+                /** @description The request's id (approved or rejected by the institution). */
+                requestId: string;
+                /** @enum {string} */
+                kind: "scope" | "production" | "redirectUris";
+                /** @description The scopes or redirect URIs asked for (empty for production). */
+                requested: string[];
+            }[];
             /** @description APIs the application may call (`*` for all). */
             apis: string[];
             /** @description Rate plan name (privileged: institution only). */
@@ -304,6 +313,15 @@ export interface components {
             scopes: components["schemas"]["scope"][];
             /** @description Scopes awaiting the institution's approval. */
             readonly requestedScopes: components["schemas"]["scope"][];
+            /** @description Changes waiting for the institution's decision (scope, production and redirect-URI requests); the fields they would change keep their current values until then. */
+            readonly pendingChanges?: {
+                /** @description The request's id (approved or rejected by the institution). */
+                requestId: string;
+                /** @enum {string} */
+                kind: "scope" | "production" | "redirectUris";
+                /** @description The scopes or redirect URIs asked for (empty for production). */
+                requested: string[];
+            }[];
             /** @description APIs the application may call (`*` for all). */
             apis: string[];
             /** @description Rate plan name (privileged: institution only). */
@@ -888,6 +906,19 @@ export interface operations {
         responses: {
             /** @description The changed application. */
             200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description Version of the resource, for `If-Match`. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["clientApplication"];
+                };
+            };
+            /** @description Accepted: part of the change (scopes beyond the default set, a production application's redirect URIs) waits for the institution and shows in `pendingChanges`; the rest is applied. */
+            202: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
