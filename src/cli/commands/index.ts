@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { abuseCommands } from './abuse.ts';
 import { apiKeysCommands } from './api-keys.ts';
 import { apisCommands } from './apis.ts';
 import { appsCommands } from './apps.ts';
@@ -11,7 +12,8 @@ import { loginCommand } from './login.ts';
 import { logoutCommand } from './logout.ts';
 import { migrateCommand } from './migrate.ts';
 import { orgsCommands } from './orgs.ts';
-import { abuseCommands, plansCommands } from './plans.ts';
+import { plansCommands } from './plans.ts';
+import { requestsCommands } from './requests.ts';
 import { rolesCommands } from './roles.ts';
 import { signingKeysCommands } from './signing-keys.ts';
 import { startCommand } from './start.ts';
@@ -29,6 +31,7 @@ export const commands: Command[] = [
   ...apiKeysCommands,
   ...plansCommands,
   ...abuseCommands,
+  ...requestsCommands,
   ...entitlementsCommands,
   ...apisCommands,
   ...usersCommands,

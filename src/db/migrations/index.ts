@@ -6,6 +6,7 @@ import * as m004 from './004-developers.ts';
 import * as m005 from './005-gateway.ts';
 import * as m006 from './006-banking.ts';
 import * as m007 from './007-enumerated-columns.ts';
+import * as m008 from './008-requests-and-abuse.ts';
 import * as m009 from './009-instances-and-quotas.ts';
 import * as m010 from './010-auth-hardening.ts';
 
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '005-gateway': m005,
   '006-banking': m006,
   '007-enumerated-columns': m007,
+  '008-requests-and-abuse': m008,
   '009-instances-and-quotas': m009,
   '010-auth-hardening': m010,
 };

@@ -213,6 +213,12 @@ export interface UsageEvent {
   /** The refusal reason when status is 401/403/404/429 (for abuse detection; never shown). */
   reason?: string;
   abuseExempt: boolean;
+  /**
+   * The verified access token, when the request carried a valid one — also when a later check refused it
+   * (row 6 wrong client, row 7 scope). Abuse detection counts only such *authenticated* refusals, per
+   * grant: refusals anyone can provoke with a public key and a bad token never count (DESIGN.md §5.1).
+   */
+  principal?: Principal;
 }
 
 /** Implemented by the developers module (metering + abuse detection). Must not block the hot path. */

@@ -191,6 +191,7 @@ export function createSecurityPipeline(deps: {
         reason: request.logContext.refusal,
         // A wrong path is no refusal of the caller's rights: it never counts toward abuse.
         abuseExempt: state.key.abuseExempt || state.unrouted === true,
+        principal: state.principal,
       });
       done();
     },

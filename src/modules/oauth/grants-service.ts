@@ -104,6 +104,11 @@ export function createGrants(context: ModuleContext) {
 
     revokeGrant,
 
+    /** Whether a grant of that id exists (and has not been revoked). */
+    async exists(grantId: string): Promise<boolean> {
+      return (await payloads.findBy(db, 'Grant', 'id', grantId)) !== undefined;
+    },
+
     /** Deny one access token (a client-credentials token has no grant). */
     async revokeTokenId(jti: string, reason: string, executor: Executor = db): Promise<void> {
       await deny('jti', jti, reason, executor);
