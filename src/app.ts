@@ -22,6 +22,7 @@ import { createGateway } from './modules/gateway/index.ts';
 import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
+import { createSandbox } from './modules/sandbox/index.ts';
 import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
 import { registerDemoClient } from './web/demo/index.ts';
 import { registerProblemTypePages } from './web/errors/problem-type-pages.ts';
@@ -113,7 +114,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const entitlements = createEntitlements(context);
   const developers = createDevelopers(context, { oauth, identity });
   developers.register(http);
+  oauth.useClientEnvironment(developers.clientEnvironment);
   const banking = createBanking(context, { entitlements });
+  const sandbox = createSandbox(context, { identity, data: banking.sandboxData });
+  developers.useSandbox(sandbox);
   // The /demo/ back office is a client of the platform (the `backOffice` app), not part of banking.
   registerDemoClient(http, context);
   // The portal's API reference lists every in-process API.
@@ -123,6 +127,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     tokens: oauth.authority,
     entitlements,
     usage: developers.usage,
+    subjects: identity,
   });
   // Every API — platform (developers) and banking — goes through the one gateway.
   await gateway.register(http, [...developers.apis, ...banking.apis]);
@@ -132,12 +137,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     oauth.demoSeeder,
     developers.demoSeeder,
     banking.demoSeeder,
+    sandbox.demoSeeder,
   ];
   const background = {
     start: [developers.start, banking.start],
     stop: [gateway.stop, banking.stop, developers.stop, oauth.stop],
   };
-  const services = { identity, oauth, entitlements, developers, gateway, banking };
+  const services = { identity, oauth, entitlements, developers, gateway, banking, sandbox };
 
   staticFiles.register(http);
 
@@ -189,6 +195,7 @@ export interface AppServices {
   developers: ReturnType<typeof createDevelopers>;
   gateway: ReturnType<typeof createGateway>;
   banking: ReturnType<typeof createBanking>;
+  sandbox: ReturnType<typeof createSandbox>;
 }
 
 /** The key-encryption key: configured, or generated once into `<dataDir>/kek` (mode 0600). */

@@ -53,6 +53,7 @@ export function createTransfersHandlers(deps: {
       const result = await service.create(
         {
           userId,
+          environment: call.key.environment,
           clientId: call.principal?.clientId ?? call.key.clientId,
           entitlements: call.entitlements,
           now: call.now,

@@ -6,6 +6,7 @@ import * as m004 from './004-developers.ts';
 import * as m005 from './005-gateway.ts';
 import * as m006 from './006-banking.ts';
 import * as m007 from './007-enumerated-columns.ts';
+import * as m011 from './011-sandbox.ts';
 
 /**
  * Every migration, in order. Names are stable forever once released; add new ones at the end
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '005-gateway': m005,
   '006-banking': m006,
   '007-enumerated-columns': m007,
+  '011-sandbox': m011,
 };

@@ -6,13 +6,16 @@ import type { Oauth } from '../oauth/index.ts';
 import { createAbuseSettings } from './abuse-settings.ts';
 import { createAccess, systemActor } from './access.ts';
 import { createApiKeys } from './api-keys-service.ts';
+import { applicationsRepository } from './applications-repository.ts';
 import { createApplications } from './applications-service.ts';
 import { createDemoSeeder } from './demo-seeder.ts';
 import { createKeyVerifier } from './key-verifier.ts';
+import type { Environment } from './model.ts';
 import { createOrganizations } from './organizations-service.ts';
 import { createPlans } from './plans-service.ts';
 import { createPlatformApis } from './platform-api.ts';
 import { registerPortal } from './portal/index.ts';
+import type { SandboxPortal } from './portal/sandbox-routes.ts';
 import { createPortalSessions } from './portal-sessions-service.ts';
 import { createUsageRecorder } from './usage-recorder.ts';
 import { createUsageReports } from './usage-reports.ts';
@@ -102,6 +105,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
   });
   const apis: ApiModule[] = createPlatformApis({ applications, apiKeys, usageReports });
   let apiCatalog: () => ApiModule[] = () => apis;
+  let sandbox: SandboxPortal | undefined;
 
   return {
     /** The gateway's API-key verifier and metering port. */
@@ -122,6 +126,14 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     abuseSettings,
     /** Portal-session persistence for the portal's session helper. */
     portalSessions,
+    /** The sandbox institution for `/portal/sandbox` (set by the app once it exists). */
+    useSandbox(portalSandbox: SandboxPortal): void {
+      sandbox = portalSandbox;
+    },
+    /** The environment of a client's application; clients of no application (portal, console) are production. */
+    async clientEnvironment(clientId: string): Promise<Environment> {
+      return (await applicationsRepository.environmentOfClient(db, clientId)) ?? 'production';
+    },
     /** Every API the gateway serves, for the portal's API reference (set by the app after all modules exist). */
     useApiCatalog(catalog: () => ApiModule[]): void {
       apiCatalog = catalog;
@@ -139,6 +151,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
         identity: deps.identity,
         tokenAuthority: deps.oauth.authority,
         apiCatalog: () => apiCatalog(),
+        sandbox: () => sandbox,
       });
     },
     start(): void {

@@ -43,6 +43,8 @@ export interface VerifiedKey {
   apis: readonly string[] | '*';
   /** Exempt from abuse auto-suspension (load-test plan). */
   abuseExempt: boolean;
+  /** The application's environment (DESIGN.md §5.4); absent means `production`. */
+  environment?: 'production' | 'sandbox';
 }
 
 export interface RatePlan {
@@ -188,6 +190,16 @@ export interface TokenAuthority {
    * the grant or token was revoked. Effective in every process within 1 second of the revocation.
    */
   isRevoked(token: { grantId: string | undefined; jti: string }): boolean;
+}
+
+/**
+ * Implemented by the identity module: a user's environment (DESIGN.md §5.4), fixed at creation, so the
+ * answer may be cached; synchronous once cached. Undefined for an unknown user.
+ */
+export interface SubjectEnvironments {
+  environmentOf(
+    userId: string,
+  ): 'production' | 'sandbox' | undefined | Promise<'production' | 'sandbox' | undefined>;
 }
 
 /** Implemented by the entitlements module. */

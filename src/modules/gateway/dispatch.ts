@@ -51,7 +51,7 @@ export function createDispatch(deps: {
       const state = stateOf(request);
       const { op, principal } = state;
       const input = validateRequest(request, op, false);
-      await entitlements.check(op, input, principal);
+      await entitlements.check(op, input, principal, state.key);
       const headers: Record<string, string | undefined> = {};
       for (const [name, value] of Object.entries(request.headers)) {
         if (CREDENTIAL_HEADERS.has(name)) continue;
@@ -67,7 +67,7 @@ export function createDispatch(deps: {
         contentType: input.contentType,
         principal,
         key: state.key as VerifiedKey,
-        entitlements: entitlements.view(principal),
+        entitlements: entitlements.view(principal, state.key),
         requestId: request.id,
         baseUrl,
         now: clock.now(),
@@ -80,7 +80,7 @@ export function createDispatch(deps: {
       return async (request: FastifyRequest, reply: FastifyReply) => {
         const { op, key, principal } = stateOf(request);
         const input = validateRequest(request, op, true);
-        await entitlements.check(op, input, principal);
+        await entitlements.check(op, input, principal, key);
         const raw = request.raw.url ?? '/';
         const queryAt = raw.indexOf('?');
         const pathname = (queryAt === -1 ? raw : raw.slice(0, queryAt)).slice(api.name.length + 1);

@@ -49,6 +49,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     | { provider: Provider; handler: ReturnType<Provider['callback']>; material: KeyMaterial }
     | undefined;
   let initializing: Promise<void> | undefined;
+  // Set by the app once the developers module exists (apps carry the environment, DESIGN.md §5.4).
+  let clientEnvironment: (clientId: string) => Promise<'production' | 'sandbox'> = async () => 'production';
 
   identity.onCredentialsRevoked(async (userId, reason) => {
     await grants.revokeUserGrants(userId, reason);
@@ -210,6 +212,10 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     /** The running oidc-provider (after start-up). */
     provider,
     ready,
+    /** Where a client's environment comes from (the developers module's applications). */
+    useClientEnvironment(lookup: (clientId: string) => Promise<'production' | 'sandbox'>): void {
+      clientEnvironment = lookup;
+    },
     register(app: FastifyInstance): void {
       // Our sign-in pages: their own scopes, with the web plumbing (cookies, forms, the form rule).
       registerInteractionRoutes(app, {
@@ -227,6 +233,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
           return createHash('sha256').update(`csrf|${key}`).digest();
         },
         interactionMs: () => lifetimes.global().interaction * 1000,
+        clientEnvironment: (clientId) => clientEnvironment(clientId),
       });
       app.register(async (scope) => {
         // oidc-provider parses bodies itself: it gets the raw text.

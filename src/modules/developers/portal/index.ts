@@ -7,6 +7,7 @@ import { registerKeys } from './key-routes.ts';
 import { registerDashboard, registerOrganizations } from './organization-routes.ts';
 import { createPortal, type Portal, type PortalDeps } from './portal-context.ts';
 import { registerReference, registerReferenceAssets } from './reference-routes.ts';
+import { registerSandbox } from './sandbox-routes.ts';
 import { registerSignIn, registerSignOut } from './sign-in-routes.ts';
 
 export type { PortalDeps } from './portal-context.ts';
@@ -46,6 +47,7 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
       registerOrganizations(signedIn, portal);
       registerApplications(signedIn, portal);
       registerKeys(signedIn, portal);
+      registerSandbox(signedIn, portal);
     });
   });
 }
