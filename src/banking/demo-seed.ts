@@ -341,11 +341,11 @@ export async function insertPlannedAccount(
   trx: Executor,
   accounts: AccountsRepository,
   plan: DemoAccountPlan,
-  options: { seed: number; today: string; environment?: 'production' | 'sandbox' },
+  options: { seed: number; today: string; environment?: 'production' | 'sandbox'; id?: string },
 ): Promise<string> {
   const { today } = options;
   const first = addDays(today, -182);
-  const id = newId('acc');
+  const id = options.id ?? newId('acc');
   const random = prng(options.seed);
   const openedAt = `${first}T14:00:00.000Z`;
   const rows: TransactionRow[] = [];

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DemoDocument, DemoUser } from '../../src/demo/demo-file.ts';
 import { systemActor } from '../../src/modules/developers/index.ts';
-import { authorizationCodeFlow, authorize, OAuthFlowError } from '../helpers/oauth-flow.ts';
+import { createSandboxService } from '../../src/modules/sandbox/sandbox-service.ts';
+import {
+  authorizationCodeFlow,
+  authorize,
+  createCookieJar,
+  followAuthorization,
+  jarFetch,
+  OAuthFlowError,
+} from '../helpers/oauth-flow.ts';
 import { type DemoServer, startDemoServer, testDialects } from '../helpers/test-app.ts';
 
 const SANDBOX_REDIRECT = 'http://127.0.0.1:8799/callback';
@@ -18,6 +26,29 @@ async function sandboxApp(t: DemoServer, name: string) {
     { initialKey: true },
   );
   assert.equal(created.application.environment, 'sandbox');
+  return {
+    applicationId: created.application.id,
+    clientId: created.application.clientId,
+    apiKey: created.apiKey?.key ?? '',
+  };
+}
+
+/** A native app of the fintech organization created in `environment` (active, with an active key). */
+async function nativeApp(t: DemoServer, name: string, environment: 'production' | 'sandbox') {
+  const { developers } = t.app.services;
+  const mobile = await developers.applications.get(t.demo.apps.mobile?.applicationId ?? '', systemActor);
+  const created = await developers.applications.create(
+    {
+      organizationId: mobile.organizationId,
+      name,
+      kind: 'native',
+      redirectUris: [SANDBOX_REDIRECT],
+      environment,
+      state: 'active',
+    },
+    systemActor,
+    { initialKey: true },
+  );
   return {
     applicationId: created.application.id,
     clientId: created.application.clientId,
@@ -128,6 +159,274 @@ for (const dialect of testDialects()) {
         (error: unknown) =>
           error instanceof OAuthFlowError && error.error === 'login_failed' && error.status === 403,
       );
+    });
+    describe('a sandbox key never reads production data', () => {
+      let aliceAccount: string;
+      let alexToken: string;
+      before(async () => {
+        aliceAccount = alice.entitlements.find((e) => e.resource === 'account' && e.id !== '*')?.id ?? '';
+        alexToken = (
+          await authorizationCodeFlow({
+            baseUrl: demo.baseUrl,
+            clientId: app.clientId,
+            redirectUri: SANDBOX_REDIRECT,
+            username: alex.username,
+            password: alex.password,
+            scope: SCOPE,
+          })
+        ).access_token;
+      });
+
+      it('a production account is not found through a sandbox key even when the sandbox customer is entitled to it', async () => {
+        // An operator's mistake: a sandbox customer entitled to a production account.
+        await t.app.services.entitlements.grant({
+          subject: alex.id,
+          resource: 'account',
+          resourceId: aliceAccount,
+          permissions: ['view', 'viewBalance'],
+          relationship: 'owner',
+        });
+        try {
+          const account = await api(`/accounts/accounts/${aliceAccount}`, app.apiKey, alexToken);
+          assert.equal(account.status, 404);
+          assert.equal(account.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+          const balance = await api(`/accounts/accounts/${aliceAccount}/balance`, app.apiKey, alexToken);
+          assert.equal(balance.status, 404);
+          const history = await api(
+            `/transactions/transactions?account=${aliceAccount}`,
+            app.apiKey,
+            alexToken,
+          );
+          assert.equal(history.status, 404);
+          const list = (await (await api('/accounts/accounts', app.apiKey, alexToken)).json()) as {
+            items: { id: string }[];
+          };
+          assert.ok(!list.items.some((a) => a.id === aliceAccount));
+        } finally {
+          await t.app.services.entitlements.revoke({
+            subject: alex.id,
+            resource: 'account',
+            resourceId: aliceAccount,
+          });
+        }
+      });
+
+      it("a production customer's token through an app that became sandbox reads nothing (accounts, transactions, transfers, applications)", async () => {
+        const switched = await nativeApp(t, 'wasProduction', 'production');
+        const tokens = await authorizationCodeFlow({
+          baseUrl: demo.baseUrl,
+          clientId: switched.clientId,
+          redirectUri: SANDBOX_REDIRECT,
+          username: alice.username,
+          password: alice.password,
+          scope: `${SCOPE} profile/read`,
+        });
+        const before = await api(`/accounts/accounts/${aliceAccount}`, switched.apiKey, tokens.access_token);
+        assert.equal(before.status, 200);
+        const applications = await api(
+          '/accountApplications/accountApplications',
+          switched.apiKey,
+          tokens.access_token,
+        );
+        assert.equal(((await applications.json()) as { items: unknown[] }).items.length, 1);
+        await t.app.services.developers.applications.update(
+          switched.applicationId,
+          { environment: 'sandbox' },
+          systemActor,
+        );
+        const account = await api(`/accounts/accounts/${aliceAccount}`, switched.apiKey, tokens.access_token);
+        assert.equal(account.status, 404);
+        const history = await api(
+          `/transactions/transactions?account=${aliceAccount}`,
+          switched.apiKey,
+          tokens.access_token,
+        );
+        assert.equal(history.status, 404);
+        for (const path of [
+          '/accounts/accounts',
+          '/transfers/scheduledTransfers',
+          '/accountApplications/accountApplications',
+        ]) {
+          const response = await api(path, switched.apiKey, tokens.access_token);
+          assert.equal(response.status, 200, path);
+          const body = (await response.json()) as { items: unknown[] };
+          assert.deepEqual(body.items, [], path);
+        }
+      });
+
+      it("a sandbox customer's token through an app that became production reads nothing of the sandbox either", async () => {
+        const switched = await nativeApp(t, 'wasSandbox', 'sandbox');
+        const tokens = await authorizationCodeFlow({
+          baseUrl: demo.baseUrl,
+          clientId: switched.clientId,
+          redirectUri: SANDBOX_REDIRECT,
+          username: alex.username,
+          password: alex.password,
+          scope: SCOPE,
+        });
+        const alexAccount = alex.entitlements[0]?.id ?? '';
+        assert.equal(
+          (await api(`/accounts/accounts/${alexAccount}`, switched.apiKey, tokens.access_token)).status,
+          200,
+        );
+        await t.app.services.developers.applications.update(
+          switched.applicationId,
+          { environment: 'production' },
+          systemActor,
+        );
+        assert.equal(
+          (await api(`/accounts/accounts/${alexAccount}`, switched.apiKey, tokens.access_token)).status,
+          404,
+        );
+      });
+    });
+
+    describe('/portal/sandbox and its reset', () => {
+      const jar = createCookieJar();
+      let organizationId: string;
+      before(async () => {
+        const ivan = userNamed(demo.users, 'ivan');
+        const callback = await followAuthorization(jar, `${demo.baseUrl}/portal/login`, {
+          baseUrl: demo.baseUrl,
+          redirectUri: `${demo.baseUrl}/portal/callback`,
+          username: ivan.username,
+          password: ivan.password,
+          totpSecret: ivan.totpSecret,
+        });
+        assert.equal((await jarFetch(jar, callback.toString())).status, 303);
+        const mobile = await t.app.services.developers.applications.get(
+          demo.apps.mobile?.applicationId ?? '',
+          systemActor,
+        );
+        organizationId = mobile.organizationId;
+      });
+      const page = async () => {
+        const response = await jarFetch(jar, `${demo.baseUrl}/portal/sandbox`);
+        return { response, text: await response.text() };
+      };
+      const balanceOf = async (accountId: string) => {
+        const row = await t.app.services.banking.services.accounts.find(t.app.context.db, accountId);
+        return Number(row?.current_minor);
+      };
+
+      it('lists every sandbox customer with their password to a signed-in developer', async () => {
+        const { response, text } = await page();
+        assert.equal(response.status, 200);
+        assert.equal(response.headers.get('cache-control'), 'no-store');
+        for (const user of demo.sandboxUsers ?? []) {
+          assert.ok(text.includes(`<code>${user.username}</code>`), user.username);
+          assert.ok(text.includes(`<code>${user.password}</code>`), `password of ${user.username}`);
+        }
+        assert.match(text, new RegExp(`action="/portal/sandbox/organizations/${organizationId}/reset"`));
+      });
+
+      it('sends a signed-out browser to sign in', async () => {
+        const response = await fetch(`${demo.baseUrl}/portal/sandbox`, { redirect: 'manual' });
+        assert.equal(response.status, 303);
+        assert.equal(response.headers.get('location'), '/portal/login?returnTo=%2Fportal%2Fsandbox');
+      });
+
+      it('resets the sandbox data to its seed: same account ids and balances, changes gone, passwords kept', async () => {
+        const accountId = alex.entitlements[0]?.id ?? '';
+        const seeded = await balanceOf(accountId);
+        const { accounts } = t.app.services.banking.services;
+        await t.app.context.db.transaction().execute((trx) =>
+          accounts.post(trx, {
+            accountId,
+            type: 'debit',
+            amountMinor: 1234,
+            postedOn: '2026-01-01',
+            occurredAt: '2026-01-01T00:00:00.000Z',
+            description: 'test purchase',
+            category: 'shopping',
+          }),
+        );
+        assert.equal(await balanceOf(accountId), seeded - 1234);
+        const { text } = await page();
+        const csrf = /name="csrf" value="([^"]+)"/.exec(text)?.[1] ?? '';
+        const reset = await jarFetch(
+          jar,
+          `${demo.baseUrl}/portal/sandbox/organizations/${organizationId}/reset`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', origin: demo.baseUrl },
+            body: new URLSearchParams({ csrf }).toString(),
+          },
+        );
+        assert.equal(reset.status, 303);
+        assert.equal(reset.headers.get('location'), '/portal/sandbox');
+        assert.equal(await balanceOf(accountId), seeded);
+        const after = await page();
+        assert.match(after.text, /The sandbox data was reset/);
+        assert.ok(after.text.includes(`<code>${alex.password}</code>`));
+        const tokens = await authorizationCodeFlow({
+          baseUrl: demo.baseUrl,
+          clientId: app.clientId,
+          redirectUri: SANDBOX_REDIRECT,
+          username: alex.username,
+          password: alex.password,
+          scope: SCOPE,
+        });
+        const list = (await (await api('/accounts/accounts', app.apiKey, tokens.access_token)).json()) as {
+          items: { id: string }[];
+        };
+        assert.deepEqual(list.items.map((a) => a.id).sort(), alex.entitlements.map((e) => e.id).sort());
+        const history = (await (
+          await api(
+            `/transactions/transactions?account=${accountId}&limit=1000`,
+            app.apiKey,
+            tokens.access_token,
+          )
+        ).json()) as { items: { description: string }[] };
+        assert.ok(!history.items.some((i) => i.description === 'test purchase'));
+      });
+
+      it('refuses a reset on behalf of an organization the developer is not a member of (404), changing nothing', async () => {
+        const other = await t.app.services.developers.organizations.create(
+          { name: 'Other Org' },
+          systemActor,
+        );
+        const { text } = await page();
+        const csrf = /name="csrf" value="([^"]+)"/.exec(text)?.[1] ?? '';
+        const reset = await jarFetch(jar, `${demo.baseUrl}/portal/sandbox/organizations/${other.id}/reset`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: demo.baseUrl },
+          body: new URLSearchParams({ csrf }).toString(),
+        });
+        assert.equal(reset.status, 404);
+      });
+
+      it('is all or nothing: a reset that fails half-way leaves the sandbox as it was', async () => {
+        const accountId = alex.entitlements[0]?.id ?? '';
+        const { accounts } = t.app.services.banking.services;
+        await t.app.context.db.transaction().execute((trx) =>
+          accounts.post(trx, {
+            accountId,
+            type: 'debit',
+            amountMinor: 500,
+            postedOn: '2026-01-01',
+            occurredAt: '2026-01-01T00:00:00.000Z',
+            description: 'kept purchase',
+            category: 'shopping',
+          }),
+        );
+        const balance = await balanceOf(accountId);
+        const real = t.app.services.banking.sandboxData;
+        const failing = createSandboxService(t.app.context, {
+          identity: t.app.services.identity,
+          data: {
+            clear: real.clear,
+            async seed(trx, holders, now) {
+              await real.seed(trx, holders, now);
+              throw new Error('seed failed half-way');
+            },
+          },
+        });
+        await assert.rejects(failing.reset({ userId: 'usr_test', organizationId }), /seed failed half-way/);
+        assert.equal(await balanceOf(accountId), balance);
+        const grants = await t.app.services.entitlements.list({ subject: alex.id });
+        assert.deepEqual(grants.map((g) => g.resourceId).sort(), alex.entitlements.map((e) => e.id).sort());
+      });
     });
   });
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Executor } from '../../db/index.ts';
 import type { DemoEntitlement } from '../../demo/demo-file.ts';
 import { isoAt } from '../../lib/clock.ts';
@@ -50,6 +51,14 @@ export const SANDBOX_ACCOUNT_PLANS: DemoAccountPlan[] = [
   },
 ];
 
+/**
+ * A sandbox account's id: the same after every reset (derived from its first holder and its plan), so ids
+ * a developer stored, and demo.json's `sandboxUsers`, stay valid. Shaped like `newId('acc')`.
+ */
+export function sandboxAccountId(holderId: string, planKey: string): string {
+  return `acc_${createHash('sha256').update(`sandbox-account|${holderId}|${planKey}`).digest('hex').slice(0, 20)}`;
+}
+
 /** A sandbox customer as the sandbox module knows it. */
 export interface SandboxHolder {
   id: string;
@@ -88,10 +97,12 @@ export function createSandboxData(deps: {
       for (const plan of SANDBOX_ACCOUNT_PLANS) {
         const owners = plan.holders.filter((h) => byName.has(h.username));
         if (owners.length === 0) continue;
+        const first = byName.get(owners[0]?.username ?? '') as SandboxHolder;
         const id = await insertPlannedAccount(trx, accounts, plan, {
           seed: seed++,
           today,
           environment: 'sandbox',
+          id: sandboxAccountId(first.id, plan.key),
         });
         for (const holder of owners) {
           const user = byName.get(holder.username) as SandboxHolder;
