@@ -160,6 +160,41 @@ for (const dialect of testDialects()) {
           error instanceof OAuthFlowError && error.error === 'login_failed' && error.status === 403,
       );
     });
+    it('refuses a sandbox app a code for a production session opened through a production app (no login prompt)', async () => {
+      const mobile = demo.apps.mobile;
+      assert.ok(mobile);
+      const first = await authorize({
+        baseUrl: demo.baseUrl,
+        clientId: mobile.clientId,
+        redirectUri: mobile.redirectUri,
+        username: alice.username,
+        password: alice.password,
+        scope: SCOPE,
+      });
+      assert.ok(first.code);
+      await assert.rejects(
+        authorize({
+          baseUrl: demo.baseUrl,
+          clientId: app.clientId,
+          redirectUri: SANDBOX_REDIRECT,
+          username: alice.username,
+          password: alice.password,
+          scope: SCOPE,
+          jar: first.jar,
+        }),
+        (error: unknown) => {
+          assert.ok(error instanceof OAuthFlowError);
+          assert.equal(error.error, 'page_error');
+          assert.equal(error.status, 403);
+          assert.match(
+            String(error.body),
+            /sandbox test customers sign in only through sandbox applications/,
+          );
+          return true;
+        },
+      );
+    });
+
     describe('a sandbox key never reads production data', () => {
       let aliceAccount: string;
       let alexToken: string;
