@@ -13,6 +13,7 @@ import { migrateCommand } from './migrate.ts';
 import { orgsCommands } from './orgs.ts';
 import { abuseCommands, plansCommands } from './plans.ts';
 import { rolesCommands } from './roles.ts';
+import { sandboxCommands } from './sandbox.ts';
 import { signingKeysCommands } from './signing-keys.ts';
 import { startCommand } from './start.ts';
 import { usersCommands } from './users.ts';
@@ -37,6 +38,7 @@ export const commands: Command[] = [
   ...clientsCommands,
   ...grantsCommands,
   ...signingKeysCommands,
+  ...sandboxCommands,
   loginCommand,
   callCommand,
   logoutCommand,
