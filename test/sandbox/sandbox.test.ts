@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { addDays, dateIn } from '../../src/banking/calendar.ts';
+import { SAMPLE_PDF } from '../../src/banking/demo-seed.ts';
 import type { DemoDocument, DemoUser } from '../../src/demo/demo-file.ts';
 import { systemActor } from '../../src/modules/developers/index.ts';
 import { createSandboxService } from '../../src/modules/sandbox/sandbox-service.ts';
+import { viewFor } from '../banking/banking-fixtures.ts';
 import {
   authorizationCodeFlow,
   authorize,
@@ -221,7 +224,37 @@ for (const dialect of testDialects()) {
           permissions: ['view', 'viewBalance'],
           relationship: 'owner',
         });
+        // alice's own transfer from that account (through the production mobile app).
+        const today = dateIn(t.config.timeZone, t.app.context.clock.now());
+        const savings = alice.entitlements.find((e) => e.id !== aliceAccount && e.id !== '*')?.id ?? '';
+        const transfer = await t.app.services.banking.services.transfersService.create(
+          {
+            userId: alice.id,
+            clientId: demo.apps.mobile?.clientId ?? '',
+            entitlements: viewFor(t, alice.id),
+            now: t.app.context.clock.now(),
+          },
+          'sandbox-test-1',
+          {
+            sourceAccount: { id: aliceAccount },
+            targetAccount: { id: savings },
+            amount: { value: '1.00', currency: 'USD' },
+            schedule: { start: addDays(today, 30) },
+          },
+        );
         try {
+          const scheduled = await api(
+            `/transfers/scheduledTransfers/${transfer.body.id}`,
+            app.apiKey,
+            alexToken,
+          );
+          assert.equal(scheduled.status, 404);
+          const transfers = (await (
+            await api('/transfers/scheduledTransfers', app.apiKey, alexToken)
+          ).json()) as {
+            items: { id: string }[];
+          };
+          assert.ok(!transfers.items.some((x) => x.id === transfer.body.id));
           const account = await api(`/accounts/accounts/${aliceAccount}`, app.apiKey, alexToken);
           assert.equal(account.status, 404);
           assert.equal(account.headers.get('content-type'), 'application/problem+json; charset=utf-8');
@@ -244,6 +277,78 @@ for (const dialect of testDialects()) {
             resourceId: aliceAccount,
           });
         }
+      });
+
+      it("a sandbox customer's account application is the sandbox's: uploadable through the sandbox key, unseen in production", async () => {
+        const today = dateIn(t.config.timeZone, t.app.context.clock.now());
+        const tokens = await authorizationCodeFlow({
+          baseUrl: demo.baseUrl,
+          clientId: app.clientId,
+          redirectUri: SANDBOX_REDIRECT,
+          username: alex.username,
+          password: alex.password,
+          scope: 'openid profile/read profile/write',
+        });
+        const created = await fetch(`${demo.baseUrl}/accountApplications/accountApplications`, {
+          method: 'POST',
+          headers: {
+            'api-key': app.apiKey,
+            authorization: `Bearer ${tokens.access_token}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({
+            productId: 'prd_highYieldSavings',
+            applicant: {
+              firstName: 'Alex',
+              lastName: 'Sandbox',
+              email: 'alex@example.com',
+              phone: '+15555550199',
+              dateOfBirth: '1990-01-01',
+              address: {
+                line1: '1 Test Road',
+                city: 'Springfield',
+                region: 'IL',
+                postalCode: '62704',
+                country: 'US',
+              },
+            },
+            identityDocument: {
+              type: 'driversLicense',
+              number: 'S1234567',
+              issuingCountry: 'US',
+              expiresOn: addDays(today, 365),
+            },
+            initialDeposit: { value: '100.00', currency: 'USD' },
+          }),
+        });
+        assert.equal(created.status, 201);
+        const application = (await created.json()) as { id: string };
+        const upload = await fetch(
+          `${demo.baseUrl}/accountApplications/accountApplications/${application.id}/documents`,
+          {
+            method: 'POST',
+            headers: {
+              'api-key': app.apiKey,
+              authorization: `Bearer ${tokens.access_token}`,
+              'content-type': 'application/pdf',
+            },
+            body: SAMPLE_PDF,
+          },
+        );
+        assert.equal(upload.status, 201);
+        const stored = await t.app.services.banking.services.applications.get(application.id, {
+          userId: alex.id,
+          reviewer: false,
+          environment: 'sandbox',
+        });
+        assert.equal(stored.body.state, 'pending');
+        await assert.rejects(
+          t.app.services.banking.services.applications.get(application.id, {
+            userId: alex.id,
+            reviewer: true,
+          }),
+          /does not exist/,
+        );
       });
 
       it("a production customer's token through an app that became sandbox reads nothing (accounts, transactions, transfers, applications)", async () => {

@@ -70,6 +70,7 @@ export function createApplicationsHandlers(service: ApplicationsService): Record
         id,
         { kind, contentType: call.contentType ?? '', content: call.body },
         call.now,
+        call.key.environment,
       );
       return { status: 201, body: document, headers: { location: document._links.content.href } };
     },

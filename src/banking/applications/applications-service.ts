@@ -262,8 +262,9 @@ export function createApplicationsService(deps: {
       id: string,
       file: { kind: string; contentType: string; content: Buffer },
       now: number,
+      environment: 'production' | 'sandbox' = 'production',
     ) {
-      const row = await visible(id, { userId: applicantId, reviewer: false });
+      const row = await visible(id, { userId: applicantId, reviewer: false, environment });
       if (row.state !== 'incomplete' && row.state !== 'pending') {
         throw new AppError('applicationClosed', { detail: `The application is ${row.state}.` });
       }

@@ -172,7 +172,7 @@ export function createTransfersService(deps: {
 
     async list(
       visible: '*' | ReadonlySet<string>,
-      filter: { state?: string },
+      filter: { state?: string; environment?: string },
       page: { start: number; limit: number },
     ) {
       const { rows, count } = await transfers.list(db, visible, filter, page);
