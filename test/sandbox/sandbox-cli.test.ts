@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
+import type { DemoDocument } from '../../src/demo/demo-file.ts';
 import { createTestApp, type TestApp, testDialects } from '../helpers/test-app.ts';
 
 async function run(t: TestApp, args: string[]) {
@@ -64,6 +67,30 @@ for (const dialect of testDialects()) {
       const listed = await run(t, ['sandbox', 'customers']);
       assert.equal(listed.code, 0);
       for (const customer of customers) assert.ok(listed.stdout.includes(customer.password));
+    });
+  });
+}
+
+for (const dialect of testDialects()) {
+  describe(`${dialect}: a demo data dir whose demo.json has no sandbox yet`, () => {
+    it('gets `sandboxUsers` written on the next start, matching the store (same ids, passwords, accounts)', async () => {
+      const first = await createTestApp({ dialect, args: ['--demo'] });
+      const dataDir = first.dataDir;
+      const databaseUrl = first.config.databaseUrl;
+      const file = path.join(dataDir, 'demo.json');
+      const seeded = JSON.parse(readFileSync(file, 'utf8')) as DemoDocument;
+      await first.app.close();
+      try {
+        const { sandboxUsers: _removed, ...older } = seeded;
+        writeFileSync(file, JSON.stringify(older), { mode: 0o600 });
+        const second = await createTestApp({ dialect, args: ['--demo'], dataDir, databaseUrl });
+        await second.app.close();
+        const refreshed = JSON.parse(readFileSync(file, 'utf8')) as DemoDocument;
+        assert.ok((seeded.sandboxUsers ?? []).length >= 2);
+        assert.deepEqual(refreshed.sandboxUsers, seeded.sandboxUsers);
+      } finally {
+        await first.close();
+      }
     });
   });
 }

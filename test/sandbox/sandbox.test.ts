@@ -556,6 +556,7 @@ for (const dialect of testDialects()) {
           identity: t.app.services.identity,
           data: {
             clear: real.clear,
+            holdings: real.holdings,
             async seed(trx, holders, now) {
               await real.seed(trx, holders, now);
               throw new Error('seed failed half-way');

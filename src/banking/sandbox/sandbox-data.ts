@@ -77,7 +77,41 @@ export function createSandboxData(deps: {
   timeZone: string;
 }) {
   const { accounts, entitlements } = deps;
+
+  /** The accounts each holder holds once seeded, with the relationship's permissions (ids are stable). */
+  const planned = (holders: readonly SandboxHolder[]) => {
+    const byName = new Map(holders.map((h) => [h.username, h]));
+    const out: {
+      plan: DemoAccountPlan;
+      id: string;
+      holders: { user: SandboxHolder; permissions: string[]; relationship: string }[];
+    }[] = [];
+    for (const plan of SANDBOX_ACCOUNT_PLANS) {
+      const owners = plan.holders.flatMap((h) => {
+        const user = byName.get(h.username);
+        return user
+          ? [{ user, permissions: [...ACCOUNT_PERMISSIONS[h.relationship]], relationship: h.relationship }]
+          : [];
+      });
+      const first = owners[0];
+      if (first) out.push({ plan, id: sandboxAccountId(first.user.id, plan.key), holders: owners });
+    }
+    return out;
+  };
+
+  const holdings = (holders: readonly SandboxHolder[]): Map<string, DemoEntitlement[]> => {
+    const held = new Map<string, DemoEntitlement[]>(holders.map((h) => [h.id, []]));
+    for (const account of planned(holders))
+      for (const holder of account.holders)
+        held
+          .get(holder.user.id)
+          ?.push({ resource: 'account', id: account.id, permissions: holder.permissions });
+    return held;
+  };
+
   return {
+    holdings,
+
     /** Open the sandbox accounts of `holders` (by username) and entitle them; what each user now holds. */
     async seed(
       trx: Executor,
@@ -90,37 +124,29 @@ export function createSandboxData(deps: {
         trx,
         demoProducts(isoAt(now)).filter((p) => needed.has(p.id)),
       );
-      const byName = new Map(holders.map((h) => [h.username, h]));
-      const held = new Map<string, DemoEntitlement[]>(holders.map((h) => [h.id, []]));
       const today = dateIn(deps.timeZone, now);
       let seed = 20261301;
-      for (const plan of SANDBOX_ACCOUNT_PLANS) {
-        const owners = plan.holders.filter((h) => byName.has(h.username));
-        if (owners.length === 0) continue;
-        const first = byName.get(owners[0]?.username ?? '') as SandboxHolder;
-        const id = await insertPlannedAccount(trx, accounts, plan, {
+      for (const account of planned(holders)) {
+        await insertPlannedAccount(trx, accounts, account.plan, {
           seed: seed++,
           today,
           environment: 'sandbox',
-          id: sandboxAccountId(first.id, plan.key),
+          id: account.id,
         });
-        for (const holder of owners) {
-          const user = byName.get(holder.username) as SandboxHolder;
-          const permissions = [...ACCOUNT_PERMISSIONS[holder.relationship]];
+        for (const holder of account.holders) {
           await entitlements.grant(
             {
-              subject: user.id,
+              subject: holder.user.id,
               resource: 'account',
-              resourceId: id,
-              permissions,
+              resourceId: account.id,
+              permissions: holder.permissions,
               relationship: holder.relationship,
             },
             trx,
           );
-          held.get(user.id)?.push({ resource: 'account', id, permissions });
         }
       }
-      return held;
+      return holdings(holders);
     },
 
     /** Remove every sandbox account, transaction, transfer and application, and the holders' entitlements to them. */

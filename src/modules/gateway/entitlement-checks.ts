@@ -63,8 +63,11 @@ export function createEntitlementChecks(entitlements: EntitlementService, subjec
       key?: VerifiedKey,
     ): Promise<void> {
       if (op.checks.length === 0) return;
-      // Outside its environment a token is entitled to nothing: answered as if it had no user.
-      const principal = caller && (await inKeyEnvironment(caller, key)) ? caller : undefined;
+      // Outside its environment a token is entitled to nothing: answered as if it had no user. (Awaited
+      // only on a cache miss: the hot path stays synchronous here.)
+      let same = caller ? inKeyEnvironment(caller, key) : false;
+      if (typeof same !== 'boolean') same = await same;
+      const principal = same ? caller : undefined;
       for (const check of op.checks) {
         const value = referencedId(check, input);
         if (value === undefined) continue;

@@ -20,8 +20,14 @@ export function createSandbox(
   const demoSeeder: DemoSeeder = {
     name: 'sandbox',
     async seed(demo) {
-      const held = await service.enable();
-      demo.sandboxUsers = await service.demoUsers(held);
+      await service.enable();
+      demo.sandboxUsers = await service.demoUsers();
+    },
+    // A demo seeded before the sandbox existed gets it on its next start.
+    async refresh(demo) {
+      if (demo.sandboxUsers) return;
+      await service.enable();
+      demo.sandboxUsers = await service.demoUsers();
     },
   };
   return Object.assign(service, { demoSeeder });

@@ -30,6 +30,8 @@ export interface SandboxBankingData {
     now: number,
   ): Promise<Map<string, DemoEntitlement[]>>;
   clear(trx: Executor, holders: readonly SandboxHolder[]): Promise<void>;
+  /** What each holder holds once seeded (account ids are stable across resets). */
+  holdings(holders: readonly SandboxHolder[]): Map<string, DemoEntitlement[]>;
 }
 
 /** What the sandbox needs of the identity module. */
@@ -80,6 +82,40 @@ export function createSandboxService(
   const holdersOf = async (ex: Executor): Promise<SandboxHolder[]> =>
     (await repository.list(ex)).map((row) => ({ id: row.user_id, username: row.username }));
 
+  /** The customers, their sealed passwords and their banking data, in one transaction. */
+  const create = () =>
+    db.transaction().execute(async (trx) => {
+      const at = isoAt(clock.now());
+      const holders: SandboxHolder[] = [];
+      for (const [position, spec] of SANDBOX_CUSTOMERS.entries()) {
+        const password = randomBase62(16);
+        const user = await identity.createUser(
+          {
+            username: spec.username,
+            password,
+            roles: [CUSTOMER_ROLE],
+            displayName: spec.displayName,
+            environment: 'sandbox',
+          },
+          trx,
+        );
+        await repository.insert(trx, {
+          user_id: user.id,
+          persona: spec.persona,
+          password_sealed: sealer.seal(password, sealContext(user.id)),
+          position,
+          created_at: at,
+        });
+        holders.push({ id: user.id, username: user.username });
+      }
+      const held = await data.seed(trx, holders, clock.now());
+      await audit.record(
+        { actor: { type: 'system' }, action: 'sandbox.enabled', target: { type: 'sandbox', id: null } },
+        trx,
+      );
+      return held;
+    });
+
   const service = {
     /**
      * Create the sandbox customers and their banking data, all in one transaction; does nothing when they
@@ -89,36 +125,10 @@ export function createSandboxService(
       if ((await repository.list(db)).length > 0) return new Map();
       // Outside the transaction: on SQLite a read on `db` would wait behind it.
       await identity.ensureDefaultRoles();
-      return db.transaction().execute(async (trx) => {
-        const at = isoAt(clock.now());
-        const holders: SandboxHolder[] = [];
-        for (const [position, spec] of SANDBOX_CUSTOMERS.entries()) {
-          const password = randomBase62(16);
-          const user = await identity.createUser(
-            {
-              username: spec.username,
-              password,
-              roles: [CUSTOMER_ROLE],
-              displayName: spec.displayName,
-              environment: 'sandbox',
-            },
-            trx,
-          );
-          await repository.insert(trx, {
-            user_id: user.id,
-            persona: spec.persona,
-            password_sealed: sealer.seal(password, sealContext(user.id)),
-            position,
-            created_at: at,
-          });
-          holders.push({ id: user.id, username: user.username });
-        }
-        const held = await data.seed(trx, holders, clock.now());
-        await audit.record(
-          { actor: { type: 'system' }, action: 'sandbox.enabled', target: { type: 'sandbox', id: null } },
-          trx,
-        );
-        return held;
+      return create().catch(async (error: unknown) => {
+        // Another process enabled it at the same time (its usernames are taken now): that is success.
+        if ((await repository.list(db)).length > 0) return new Map<string, DemoEntitlement[]>();
+        throw error;
       });
     },
 
@@ -156,7 +166,8 @@ export function createSandboxService(
     },
 
     /** The sandbox customers in demo.json's `users` shape (DESIGN.md §5.4 `sandboxUsers`). */
-    async demoUsers(held: Map<string, DemoEntitlement[]>): Promise<DemoUser[]> {
+    async demoUsers(): Promise<DemoUser[]> {
+      const held = data.holdings(await holdersOf(db));
       const out: DemoUser[] = [];
       for (const customer of await service.customers()) {
         out.push({
