@@ -26,6 +26,10 @@ export const startCommand: Command = {
       lines.push(`  Demo:   ${config.publicUrl}/demo/`, `  Portal: ${config.publicUrl}/portal/`);
       if (demo?.users.length)
         lines.push(`  Demo users: ${demo.users.map((u) => `${u.username} (${u.persona})`).join(', ')}`);
+      if (demo?.sandboxUsers?.length)
+        lines.push(
+          `  Sandbox customers (sandbox apps only): ${demo.sandboxUsers.map((u) => u.username).join(', ')}`,
+        );
       lines.push(`  Passwords, keys and client secrets are in ${demoFilePath(config.dataDir)} (mode 0600).`);
     }
     for (const line of lines) writeLine(io.stdout, line);
