@@ -6,6 +6,7 @@ import type { DemoDocument, DemoUser } from '../../src/demo/demo-file.ts';
 import { systemActor } from '../../src/modules/developers/index.ts';
 import { createSandboxService } from '../../src/modules/sandbox/sandbox-service.ts';
 import { viewFor } from '../banking/banking-fixtures.ts';
+import { userActor } from '../developers/helpers.ts';
 import {
   authorizationCodeFlow,
   authorize,
@@ -97,6 +98,31 @@ for (const dialect of testDialects()) {
         assert.ok(user.entitlements.every((e) => e.resource === 'account' && e.permissions.includes('view')));
         assert.ok(!demo.users.some((u) => u.username === user.username || u.id === user.id));
       }
+    });
+
+    it('registers an app of any developer, the IT manager included, in the sandbox by default (key srk_test_)', async () => {
+      const ivan = userNamed(demo.users, 'ivan');
+      const mobile = await t.app.services.developers.applications.get(
+        demo.apps.mobile?.applicationId ?? '',
+        systemActor,
+      );
+      const created = await t.app.services.developers.applications.create(
+        {
+          organizationId: mobile.organizationId,
+          name: 'ivansApp',
+          kind: 'native',
+          redirectUris: [SANDBOX_REDIRECT],
+        },
+        userActor(ivan.id),
+        { initialKey: true },
+      );
+      assert.equal(created.application.environment, 'sandbox');
+      assert.equal(created.application.state, 'active');
+      assert.match(created.apiKey?.key ?? '', /^srk_test_/);
+      assert.equal(
+        await t.app.services.developers.clientEnvironment(created.application.clientId),
+        'sandbox',
+      );
     });
 
     it('signs a sandbox customer in through a sandbox app: code, token, and their sandbox accounts with transactions', async () => {
