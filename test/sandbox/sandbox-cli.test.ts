@@ -64,6 +64,10 @@ for (const dialect of testDialects()) {
           assert.ok(Number(account?.current_minor) > 0);
         }
       }
+      const shown = await run(t, ['users', 'show', customers[0]?.username ?? '', '--json']);
+      assert.equal((JSON.parse(shown.stdout) as { environment: string }).environment, 'sandbox');
+      const table = (await run(t, ['users', 'list'])).stdout;
+      assert.match(table, /environment/);
       const listed = await run(t, ['sandbox', 'customers']);
       assert.equal(listed.code, 0);
       for (const customer of customers) assert.ok(listed.stdout.includes(customer.password));
