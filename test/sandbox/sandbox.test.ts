@@ -508,6 +508,14 @@ for (const dialect of testDialects()) {
           }),
         );
         assert.equal(await balanceOf(accountId), seeded - 1234);
+        // Anyone may lock a sandbox customer out (the password is shared): the reset unlocks them.
+        for (let i = 0; i < 10; i++)
+          await t.app.services.identity.authenticate({
+            username: alex.username,
+            password: 'wrong',
+            address: `10.0.0.${i}`,
+          });
+        assert.equal((await t.app.services.identity.getUser(alex.id))?.status, 'locked');
         const { text } = await page();
         const csrf = /name="csrf" value="([^"]+)"/.exec(text)?.[1] ?? '';
         const reset = await jarFetch(
@@ -522,6 +530,7 @@ for (const dialect of testDialects()) {
         assert.equal(reset.status, 303);
         assert.equal(reset.headers.get('location'), '/portal/sandbox');
         assert.equal(await balanceOf(accountId), seeded);
+        assert.equal((await t.app.services.identity.getUser(alex.id))?.status, 'active');
         const after = await page();
         assert.match(after.text, /The sandbox data was reset/);
         assert.ok(after.text.includes(`<code>${alex.password}</code>`));

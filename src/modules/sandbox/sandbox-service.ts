@@ -48,6 +48,7 @@ export interface SandboxIdentity {
     executor?: Executor,
   ): Promise<{ id: string; username: string; roles: string[] }>;
   scopesOf(userId: string): Promise<Iterable<string>>;
+  unlock(userId: string): Promise<unknown>;
 }
 
 /** A sandbox customer as the portal shows them (test credentials, for every signed-in developer). */
@@ -144,7 +145,9 @@ export function createSandboxService(
 
     /**
      * Put the sandbox's banking data back as seeded: every sandbox account, transaction, transfer and
-     * application goes and the seed is written again, in one transaction (all or nothing). Passwords stay.
+     * application goes and the seed is written again, in one transaction (all or nothing). Passwords stay;
+     * customers locked out by failed sign-ins (their passwords are shared with every developer, so anyone
+     * can lock them) are unlocked.
      */
     async reset(actor: SandboxResetActor): Promise<void> {
       const holders = await holdersOf(db);
@@ -163,6 +166,7 @@ export function createSandboxService(
           trx,
         );
       });
+      for (const holder of holders) await identity.unlock(holder.id);
     },
 
     /** The sandbox customers in demo.json's `users` shape (DESIGN.md §5.4 `sandboxUsers`). */
