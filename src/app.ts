@@ -21,6 +21,7 @@ import { createGateway } from './modules/gateway/index.ts';
 import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
+import { createSandbox } from './modules/sandbox/index.ts';
 import {
   createChangeFeed,
   createInstances,
@@ -137,7 +138,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const entitlements = createEntitlements(context);
   const developers = createDevelopers(context, { oauth, identity });
   developers.register(http);
+  oauth.useClientEnvironment(developers.clientEnvironment);
   const banking = createBanking(context, { entitlements });
+  const sandbox = createSandbox(context, { identity, data: banking.sandboxData });
+  developers.useSandbox(sandbox);
   // The /demo/ back office is a client of the platform (the `backOffice` app), not part of banking.
   registerDemoClient(http, context);
   // The portal's API reference lists every in-process API.
@@ -147,6 +151,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     tokens: oauth.authority,
     entitlements,
     usage: developers.usage,
+    subjects: identity,
   });
   // Every API — platform (developers) and banking — goes through the one gateway.
   await gateway.register(http, [...developers.apis, ...banking.apis]);
@@ -156,12 +161,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     oauth.demoSeeder,
     developers.demoSeeder,
     banking.demoSeeder,
+    sandbox.demoSeeder,
   ];
   const background = {
     start: [developers.start, banking.start],
     stop: [gateway.stop, banking.stop, developers.stop, oauth.stop],
   };
-  const services = { identity, oauth, entitlements, developers, gateway, banking };
+  const services = { identity, oauth, entitlements, developers, gateway, banking, sandbox };
 
   staticFiles.register(http);
   // 503s for a failed store or Redis, by cause, for metrics (the gateway reports a stale change log itself).
@@ -237,6 +243,7 @@ export interface AppServices {
   developers: ReturnType<typeof createDevelopers>;
   gateway: ReturnType<typeof createGateway>;
   banking: ReturnType<typeof createBanking>;
+  sandbox: ReturnType<typeof createSandbox>;
 }
 
 const DEMO_MARKER = 'demo.seededAt';

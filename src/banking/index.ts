@@ -13,6 +13,7 @@ import { seedDemoBanking } from './demo-seed.ts';
 import { createProductsCatalogue } from './products/products-catalogue.ts';
 import { createProductsHandlers } from './products/products-handlers.ts';
 import { productsRepository as products } from './products/products-repository.ts';
+import { createSandboxData } from './sandbox/sandbox-data.ts';
 import { createTransferProcessor } from './transfer-processor.ts';
 import { createTransfersHandlers } from './transfers/transfers-handlers.ts';
 import { transfersRepository as transfers } from './transfers/transfers-repository.ts';
@@ -21,6 +22,7 @@ import { createTransfersService } from './transfers/transfers-service.ts';
 /** Today's date in a time zone (the institution's), as transfers are scheduled. */
 export { dateIn } from './calendar.ts';
 export { BANKING_PROBLEM_TYPES } from './problems.ts';
+export type { SandboxData, SandboxHolder } from './sandbox/sandbox-data.ts';
 
 /** The API names (path prefixes) of the banking APIs, each with its document in `openapi/<name>.yaml`. */
 export const BANKING_APIS = [
@@ -136,6 +138,13 @@ export function createBanking(
   return {
     apis,
     demoSeeder,
+    /** The sandbox customers' banking data (seed and clear in a transaction), for the sandbox module. */
+    sandboxData: createSandboxData({
+      accounts,
+      products,
+      entitlements: deps.entitlements,
+      timeZone: config.timeZone,
+    }),
     /** Domain services, for the CLI and tests. */
     services: { accounts, products, transfers, transfersService, applications, processor },
     start(): void {

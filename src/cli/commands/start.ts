@@ -26,6 +26,10 @@ export const startCommand: Command = {
       lines.push(`  Demo:   ${config.publicUrl}/demo/`, `  Portal: ${config.publicUrl}/portal/`);
       if (demo?.users.length)
         lines.push(`  Demo users: ${demo.users.map((u) => `${u.username} (${u.persona})`).join(', ')}`);
+      if (demo?.sandboxUsers?.length)
+        lines.push(
+          `  Sandbox customers (sandbox apps only): ${demo.sandboxUsers.map((u) => u.username).join(', ')}`,
+        );
       // Point only at a demo.json this data dir really holds (another instance may have seeded the store).
       if (demo)
         lines.push(

@@ -9,6 +9,7 @@ import * as m007 from './007-enumerated-columns.ts';
 import * as m008 from './008-requests-and-abuse.ts';
 import * as m009 from './009-instances-and-quotas.ts';
 import * as m010 from './010-auth-hardening.ts';
+import * as m011 from './011-sandbox.ts';
 
 /**
  * Every migration, in order. Names are stable forever once released; add new ones at the end
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '008-requests-and-abuse': m008,
   '009-instances-and-quotas': m009,
   '010-auth-hardening': m010,
+  '011-sandbox': m011,
 };

@@ -101,6 +101,7 @@ export function createKeyVerifier(deps: { db: Kysely<Database>; clock: Clock; ch
         corsOrigins: Object.freeze([...row.application.corsOrigins]),
         apis: row.application.apis.includes('*') ? '*' : Object.freeze([...row.application.apis]),
         abuseExempt: row.plan.abuseExempt,
+        environment: row.application.environment,
       }),
     };
     if (generation === startedAt) {

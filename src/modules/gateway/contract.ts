@@ -43,6 +43,8 @@ export interface VerifiedKey {
   apis: readonly string[] | '*';
   /** Exempt from abuse auto-suspension (load-test plan). */
   abuseExempt: boolean;
+  /** The application's environment (DESIGN.md §5.4); absent means `production`. */
+  environment?: 'production' | 'sandbox';
 }
 
 export interface RatePlan {
@@ -193,6 +195,16 @@ export interface TokenAuthority {
    * seconds: a token whose `exp − iat` exceeds it was not issued by these rules (DESIGN.md §5.1).
    */
   longestAccessTokenSeconds(): number;
+}
+
+/**
+ * Implemented by the identity module: a user's environment (DESIGN.md §5.4), fixed at creation, so the
+ * answer may be cached; synchronous once cached. Undefined for an unknown user.
+ */
+export interface SubjectEnvironments {
+  environmentOf(
+    userId: string,
+  ): 'production' | 'sandbox' | undefined | Promise<'production' | 'sandbox' | undefined>;
 }
 
 /** Implemented by the entitlements module. */

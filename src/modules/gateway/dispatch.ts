@@ -52,7 +52,7 @@ export function createDispatch(deps: {
       const { op, principal } = state;
       if (op.checks.length > 0) entitlements.rejectMalformedIds(op, request.query, request.body);
       const input = validateRequest(request, op, false);
-      await entitlements.check(op, input, principal);
+      await entitlements.check(op, input, principal, state.key);
       const headers: Record<string, string | undefined> = {};
       for (const [name, value] of Object.entries(request.headers)) {
         if (CREDENTIAL_HEADERS.has(name)) continue;
@@ -68,7 +68,7 @@ export function createDispatch(deps: {
         contentType: input.contentType,
         principal,
         key: state.key as VerifiedKey,
-        entitlements: entitlements.view(principal),
+        entitlements: entitlements.view(principal, state.key),
         requestId: request.id,
         baseUrl,
         now: clock.now(),
@@ -84,7 +84,7 @@ export function createDispatch(deps: {
         // Bodies are still bytes here: only query ids are checked before validation.
         if (op.checks.length > 0) entitlements.rejectMalformedIds(op, request.query, undefined);
         const input = validateRequest(request, op, true);
-        await entitlements.check(op, input, principal);
+        await entitlements.check(op, input, principal, key);
         const raw = request.raw.url ?? '/';
         const queryAt = raw.indexOf('?');
         const pathname = (queryAt === -1 ? raw : raw.slice(0, queryAt)).slice(api.name.length + 1);

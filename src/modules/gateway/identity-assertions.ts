@@ -88,10 +88,11 @@ export function createIdentityAssertions(deps: {
       principal: Principal | undefined,
     ): string | Promise<string> {
       const now = Math.floor(clock.now() / 1000);
-      const cacheKey = `${api}|${key?.keyId ?? ''}|${principal?.tokenId ?? ''}`;
+      const environment = key?.environment ?? 'production';
+      const cacheKey = `${api}|${key?.keyId ?? ''}|${environment}|${principal?.tokenId ?? ''}`;
       const cached = cache.get(cacheKey);
       if (cached && cached.exp - now >= REUSE_MARGIN_SECONDS) return cached.jwt;
-      return sign(cacheKey, now, audience, key, principal);
+      return sign(cacheKey, now, audience, key, principal, environment);
     },
   };
 
@@ -101,6 +102,7 @@ export function createIdentityAssertions(deps: {
     audience: string,
     key: VerifiedKey | undefined,
     principal: Principal | undefined,
+    environment: string,
   ): Promise<string> {
     const { kid, key: privateKey } = await signingKey();
     // Never outlive the access token it vouches for.
@@ -110,6 +112,8 @@ export function createIdentityAssertions(deps: {
       application_id: key?.applicationId,
       organization_id: key?.organizationId,
       api_key_id: key?.keyId,
+      // DESIGN.md §5.4: an upstream serves a sandbox key sandbox data only.
+      environment,
       scope: principal ? [...principal.scopes].join(' ') : undefined,
       grant_id: principal?.grantId,
       token_jti: principal?.tokenId,

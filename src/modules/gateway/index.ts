@@ -7,6 +7,7 @@ import type {
   EntitlementService,
   KeyVerifier,
   OpenApiDocument,
+  SubjectEnvironments,
   TokenAuthority,
   UsageRecorder,
 } from './contract.ts';
@@ -53,6 +54,8 @@ export function createGateway(
     tokens: TokenAuthority;
     entitlements: EntitlementService;
     usage: UsageRecorder;
+    /** Users' environments (DESIGN.md §5.4); without it every user counts as in the key's environment. */
+    subjects?: SubjectEnvironments;
   },
   options: GatewayOptions = {},
 ) {
@@ -108,7 +111,7 @@ export function createGateway(
   const dispatch = createDispatch({
     baseUrl,
     clock,
-    entitlements: createEntitlementChecks(deps.entitlements),
+    entitlements: createEntitlementChecks(deps.entitlements, deps.subjects),
     assertions,
   });
   const published = createPublishedDocuments({ baseUrl, institutionName: config.institutionName });

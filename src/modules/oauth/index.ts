@@ -53,6 +53,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     | { provider: Provider; handler: ReturnType<Provider['callback']>; material: KeyMaterial }
     | undefined;
   let initializing: Promise<void> | undefined;
+  // Set by the app once the developers module exists (apps carry the environment, DESIGN.md §5.4).
+  let clientEnvironment: (clientId: string) => Promise<'production' | 'sandbox'> = async () => 'production';
 
   // The longest access-token lifetime any client's override sets (the gateway bounds `exp − iat` by it);
   // kept in memory because the gateway asks synchronously, and reloaded on every client change.
@@ -237,6 +239,10 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     /** The running oidc-provider (after start-up). */
     provider,
     ready,
+    /** Where a client's environment comes from (the developers module's applications). */
+    useClientEnvironment(lookup: (clientId: string) => Promise<'production' | 'sandbox'>): void {
+      clientEnvironment = lookup;
+    },
     register(app: FastifyInstance): void {
       // Our sign-in pages: their own scopes, with the web plumbing (cookies, forms, the form rule).
       registerInteractionRoutes(app, {
@@ -254,6 +260,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
           return createHash('sha256').update(`csrf|${key}`).digest();
         },
         interactionMs: () => lifetimes.global().interaction * 1000,
+        clientEnvironment: (clientId) => clientEnvironment(clientId),
       });
       app.register(async (scope) => {
         // oidc-provider parses bodies itself: it gets the raw text.

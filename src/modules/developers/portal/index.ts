@@ -8,6 +8,7 @@ import { registerKeys } from './key-routes.ts';
 import { registerDashboard, registerOrganizations } from './organization-routes.ts';
 import { createPortal, type Portal, type PortalDeps } from './portal-context.ts';
 import { registerReference, registerReferenceAssets } from './reference-routes.ts';
+import { registerSandbox } from './sandbox-routes.ts';
 import { registerSignIn, registerSignOut } from './sign-in-routes.ts';
 
 export type { PortalDeps } from './portal-context.ts';
@@ -48,6 +49,7 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
       registerApplications(signedIn, portal);
       registerGettingStarted(signedIn, portal);
       registerKeys(signedIn, portal);
+      registerSandbox(signedIn, portal);
     });
   });
 }
