@@ -7,6 +7,7 @@ import {
   RateLimiterRedis,
 } from 'rate-limiter-flexible';
 import type { Clock } from '../lib/clock.ts';
+import { withDeadline } from '../lib/deadline.ts';
 
 /**
  * State shared by every process of one deployment: counters, short-lived cache entries, pub/sub and
@@ -260,7 +261,14 @@ export function createRedisState(url: string, options: SharedStateOptions = {}):
       return { burst: Number(burst ?? 0), burstResetMs: Math.max(0, reset), daily: Number(daily ?? 0) };
     },
     async close() {
-      await Promise.allSettled([client.quit(), subscriber?.quit()]);
+      // QUIT needs a live connection: a client that is reconnecting (Redis down) would refuse it and keep
+      // retrying forever, holding the process open. Close such a client at once, and bound QUIT itself.
+      const end = async (connection: Redis | undefined) => {
+        if (!connection) return;
+        if (connection.status !== 'ready') return connection.disconnect();
+        await withDeadline(connection.quit(), 1000, 'Redis QUIT').catch(() => connection.disconnect());
+      };
+      await Promise.allSettled([end(client), end(subscriber)]);
     },
   };
 }

@@ -75,7 +75,7 @@ export async function runFault(options: {
   await options.heal();
   const watchUntil = performance.now() + (options.watchMs ?? 8000);
   const healthySince = () => recoveredAt(cluster, ready, [], healedAt);
-  // Watch until every instance has answered `ready` for a second after the heal.
+  // Watch until every instance has answered `ready` again, and a second more.
   while (performance.now() < watchUntil) {
     const since = healthySince();
     if (since !== null && Date.now() - since > 1000) break;
@@ -91,11 +91,11 @@ export async function runFault(options: {
   return { faultAt, healedAt, before, during, after, ready, recoveredMs: at === null ? null : at - healedAt };
 }
 
-const isHealthy = (o: Outcome) => o.kind === 'answer' && o.status === 200;
-
 /**
- * The epoch ms from which everything was healthy: the last unhealthy readiness answer or load answer
- * after the heal (or the heal itself); null when the last readiness answer of some instance is unhealthy.
+ * The epoch ms by which the cluster was back: every instance had answered `ready` again and the load had
+ * been answered 200 again after the heal; null when some instance never did within the watch. (Single
+ * 503s afterwards are counted apart: a busy machine's event loop can let a change log go stale without
+ * any fault.)
  */
 function recoveredAt(
   cluster: Cluster,
@@ -105,11 +105,13 @@ function recoveredAt(
 ): number | null {
   let at = healedAt;
   for (const instance of cluster.instances) {
-    const samples = ready.filter((s) => s.instance === instance.name && s.sentAt >= healedAt);
-    const last = samples.at(-1);
-    if (last?.status !== 200 || last.state !== 'ready') return null;
-    for (const s of samples) if (s.status !== 200 || s.state !== 'ready') at = Math.max(at, s.answeredAt);
+    const back = ready.find(
+      (s) => s.instance === instance.name && s.sentAt >= healedAt && s.status === 200 && s.state === 'ready',
+    );
+    if (!back) return null;
+    at = Math.max(at, back.answeredAt);
   }
-  for (const o of after) if (!isHealthy(o)) at = Math.max(at, o.answeredAt);
-  return at;
+  if (after.length === 0) return at;
+  const served = after.find((o) => o.kind === 'answer' && o.status === 200);
+  return served ? Math.max(at, served.answeredAt) : null;
 }

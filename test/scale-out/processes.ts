@@ -122,7 +122,7 @@ export async function run(
   const stderr: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 150_000);
   const code = await new Promise<number | string>((resolve) => {
     child.once('exit', (c, s) => resolve(c ?? s ?? 'unknown'));
     child.once('error', () => resolve('spawn-error'));
