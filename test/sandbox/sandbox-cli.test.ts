@@ -5,7 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import type { DemoDocument } from '../../src/demo/demo-file.ts';
-import { createTestApp, type TestApp, testDialects } from '../helpers/test-app.ts';
+import { createTestApp, TEST_KEK, type TestApp, testDialects } from '../helpers/test-app.ts';
 
 async function run(t: TestApp, args: string[]) {
   const stdout = new PassThrough();
@@ -20,7 +20,8 @@ async function run(t: TestApp, args: string[]) {
     stdout,
     stderr: new PassThrough(),
     stdin: Readable.from([]),
-    env: {},
+    // On PostgreSQL the key-encryption key comes from the environment, as the app's own.
+    env: t.config.databaseUrl ? { STRONGROOM_KEK: TEST_KEK } : {},
     cwd: process.cwd(),
   });
   return { code, stdout: out.join('') };
