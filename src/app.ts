@@ -21,7 +21,14 @@ import { createGateway } from './modules/gateway/index.ts';
 import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
-import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
+import {
+  createChangeFeed,
+  createInstances,
+  createReadiness,
+  createResilienceSignals,
+  createSettings,
+  createSharedState,
+} from './store/index.ts';
 import { loadKek, verifyKek } from './store/kek.ts';
 import { registerDemoClient } from './web/demo/index.ts';
 import { registerProblemTypePages } from './web/errors/problem-type-pages.ts';
@@ -62,15 +69,22 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     options.logger ?? createLogger({ level: config.logLevel, destination: options.logDestination });
   ensurePrivateDir(config.dataDir);
 
-  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+  });
   const db = store.db;
+  const signals = createResilienceSignals();
   const changes = createChangeFeed({
     db,
     clock,
     intervalMs: options.changePollMs,
+    signals,
     onError: (error) => logger.warn({ err: error }, 'change feed poll failed'),
   });
-  const shared = createSharedState(config.redisUrl, clock);
+  const shared = createSharedState(config.redisUrl, clock, { timeoutMs: config.redisTimeoutMs });
   const kek = await loadKek(config, (message) => logger.warn(message));
   const sealer = createSealer(kek.key);
   // Every problem type the app can answer with: the generic ones and each module's own.
@@ -84,6 +98,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     changes,
     shared,
     settings: createSettings({ db, clock, changes }),
+    signals,
+    instances: createInstances({
+      db,
+      onError: (error) => logger.warn({ err: error }, 'instance heartbeat failed'),
+    }),
     sealer,
     audit: createAuditLog({ db, clock }),
     problems,
@@ -101,7 +120,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   });
 
   let prepared = false;
-  registerHealthRoutes(http, { isReady: async () => prepared && (await store.ping()) });
+  const readiness = createReadiness({ store, changes, shared });
+  registerHealthRoutes(http, {
+    readiness: async () =>
+      prepared ? readiness() : { status: 'unavailable', checks: { startup: 'inProgress' } },
+  });
   registerProblemTypePages(http, { baseUrl: config.publicUrl, clock, problems });
   // Static assets of every page (shared CSS, icons, renderer bundles); modules add their own files.
   const staticFiles = createStaticFiles();
@@ -141,13 +164,29 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const services = { identity, oauth, entitlements, developers, gateway, banking };
 
   staticFiles.register(http);
+  // 503s for a failed store or Redis, by cause, for metrics (the gateway reports a stale change log itself).
+  http.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode !== 503) return;
+    const cause = /^dependencyUnavailable:(store|redis)$/.exec(request.logContext?.refusal ?? '')?.[1];
+    if (cause === 'store' || cause === 'redis') signals.serviceUnavailable(cause);
+  });
 
   async function prepare(): Promise<void> {
     if (prepared) return;
-    await migrateToLatest(store, config.databaseUrl);
-    await verifyKek(db, sealer, kek, clock.now());
-    if (config.demo) await seedOrRefreshDemo(context, demoSeeders, tls);
+    await shared.waitUntilConnected(2000);
+    // Seeding runs under the migration lock: of several instances first-starting together on an empty
+    // store, exactly one seeds (and writes demo.json); the others find the demo seeded (DESIGN.md §5.2).
+    await migrateToLatest(store, config.databaseUrl, {
+      thenUnderLock: async () => {
+        // Before anything is sealed or opened: a wrong key-encryption key fails here, by name.
+        await verifyKek(db, sealer, kek, clock.now());
+        if (config.demo) await seedOrRefreshDemo(context, demoSeeders, tls);
+      },
+    });
     changes.start();
+    await context.instances.start();
+    // The first read before the first answer: decisions need a fresh change log (DESIGN.md §5.2).
+    await changes.pollNow();
     for (const start of background.start) start();
     prepared = true;
   }
@@ -180,6 +219,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         for (const stop of background.stop)
           await stop().catch((error) => logger.warn({ err: error }, 'stop failed'));
         await changes.stop();
+        await context.instances.stop();
         await shared.close();
         await store.close();
       })();

@@ -10,6 +10,7 @@ import { createApplicationsHandlers } from './applications/applications-handlers
 import { applicationsRepository } from './applications/applications-repository.ts';
 import { createApplicationsService } from './applications/applications-service.ts';
 import { seedDemoBanking } from './demo-seed.ts';
+import { createProductsCatalogue } from './products/products-catalogue.ts';
 import { createProductsHandlers } from './products/products-handlers.ts';
 import { productsRepository as products } from './products/products-repository.ts';
 import { createTransferProcessor } from './transfer-processor.ts';
@@ -105,7 +106,9 @@ export function createBanking(
     {
       name: 'products',
       document: loadBankingDocument('products'),
-      handlers: createProductsHandlers({ db, products }),
+      handlers: createProductsHandlers({
+        catalogue: createProductsCatalogue({ db, products, changes: context.changes }),
+      }),
     },
     {
       name: 'accountApplications',

@@ -47,6 +47,12 @@ export interface Config {
    * with `--upstream name=url` (both repeatable), over the same maps in the `--config` file.
    */
   readonly upstreamApis: readonly UpstreamApi[];
+  /** Deadline of every Redis command, ms (DESIGN.md §5.2). Default 250. */
+  readonly redisTimeoutMs: number;
+  /** PostgreSQL connect deadline, ms. Default 2000. */
+  readonly dbConnectTimeoutMs: number;
+  /** PostgreSQL statement deadline (server-side `statement_timeout` and client-side query timeout), ms. Default 5000. */
+  readonly dbStatementTimeoutMs: number;
   /**
    * Seconds in-flight requests get to finish after SIGTERM (DESIGN.md §5.2); then every connection is
    * closed, metering flushed and the store closed. Default 10.
@@ -67,6 +73,7 @@ type Kind =
   | 'level'
   | 'timeZone'
   | 'path'
+  | 'ms'
   | 'seconds';
 
 /** The documented option table; README's configuration table mirrors it (`strongroom start --help`). */
@@ -187,6 +194,27 @@ export const OPTIONS = [
     kind: 'path',
     default: undefined,
     help: 'JSON or YAML file with "apis" and "upstreams" maps',
+  },
+  {
+    key: 'redisTimeoutMs',
+    flag: 'redis-timeout-ms',
+    kind: 'ms',
+    default: '250',
+    help: 'Deadline of every Redis command (ms)',
+  },
+  {
+    key: 'dbConnectTimeoutMs',
+    flag: 'db-connect-timeout-ms',
+    kind: 'ms',
+    default: '2000',
+    help: 'PostgreSQL connect deadline (ms)',
+  },
+  {
+    key: 'dbStatementTimeoutMs',
+    flag: 'db-statement-timeout-ms',
+    kind: 'ms',
+    default: '5000',
+    help: 'PostgreSQL statement deadline (ms)',
   },
 ] as const satisfies readonly {
   key: OptionKey;
@@ -333,6 +361,9 @@ export function loadConfig(
     kek: raw.kek as string | undefined,
     configFile: raw.configFile as string | undefined,
     upstreamApis: Object.freeze(upstreamApis.apis),
+    redisTimeoutMs: raw.redisTimeoutMs as number,
+    dbConnectTimeoutMs: raw.dbConnectTimeoutMs as number,
+    dbStatementTimeoutMs: raw.dbStatementTimeoutMs as number,
     shutdownGrace: raw.shutdownGrace as number,
   };
   const extras: ExtraValues = {};
@@ -372,6 +403,13 @@ function convert(kind: Kind, value: string | boolean | (string | boolean)[], cwd
     }
     case 'path':
       return { ok: true, value: path.resolve(cwd, String(value)) };
+    case 'ms': {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1 || n > 600_000) {
+        return { ok: false, message: `expected milliseconds 1-600000, got "${value}"` };
+      }
+      return { ok: true, value: n };
+    }
     case 'seconds': {
       const n = Number(value);
       return Number.isFinite(n) && n >= 0 && String(value).trim() !== ''

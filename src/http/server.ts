@@ -1,7 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import helmet from '@fastify/helmet';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -11,10 +10,11 @@ import Fastify, {
 import FindMyWay from 'find-my-way';
 import { createProblemCatalogue, isAppError, type ProblemCatalogue } from '../errors/index.ts';
 import type { Clock } from '../lib/clock.ts';
-import { newRequestId, randomBase62 } from '../lib/ids.ts';
-import { createRawAnswers, PROBE_HEADER, routableUrl, unroutedAnswer } from './edge-answers.ts';
+import { newRequestId } from '../lib/ids.ts';
+import { createRawAnswers, routableUrl, unroutedAnswer } from './edge-answers.ts';
 import type { Logger } from './logger.ts';
 import { describeError, httpPartOf, type ProblemEnv, sendProblem } from './problem-reply.ts';
+import { applySecurityHeaders } from './security-headers.ts';
 import { TLS_POLICY } from './tls.ts';
 import { createAjv, toValidationIssues } from './validation.ts';
 
@@ -65,7 +65,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // Answers still being prepared when close() begins tell their clients to close the connection, so the
   // server stops as soon as they are sent instead of waiting out each client's keep-alive timeout.
   const rawAnswers = createRawAnswers(env, logger);
-  const probeToken = randomBase62(24);
   const answering = new Set<http.ServerResponse>();
   let closing = false;
   const track: (handler: http.RequestListener) => http.RequestListener = (handler) => (request, response) => {
@@ -106,8 +105,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return503OnClosing: false,
     rewriteUrl: routableUrl,
     frameworkErrors: (_error, request, reply) => {
-      reply.headers(rawAnswers.securityHeaders()).header('x-request-id', request.id);
       request.logContext = {};
+      applySecurityHeaders(reply);
+      reply.header('x-request-id', request.id);
       return sendProblem(request, reply, env, 'notFound', {
         detail: 'There is no resource at this address.',
       });
@@ -126,63 +126,42 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     for (const response of answering) if (!response.headersSent) response.setHeader('connection', 'close');
   });
 
-  // Request ids: ours on every response; the FAPI interaction id echoed when the client sends one.
-  app.addHook('onRequest', async (request, reply) => {
+  // Request ids and the precomputed security headers on every response; the FAPI interaction id echoed
+  // when the client sends one. A callback hook, not an async one: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     request.logContext = {};
     reply.header('x-request-id', request.id);
+    applySecurityHeaders(reply);
     const interaction = request.headers['x-fapi-interaction-id'];
     if (typeof interaction === 'string' && FAPI_INTERACTION_ID.test(interaction)) {
       reply.header('x-fapi-interaction-id', interaction);
     }
-  });
-
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        'default-src': ["'self'"],
-        'base-uri': ["'none'"],
-        'object-src': ["'none'"],
-        'frame-ancestors': ["'none'"],
-        'form-action': ["'self'"],
-        'img-src': ["'self'", 'data:'],
-        'style-src': ["'self'"],
-        'script-src': ["'self'"],
-        'connect-src': ["'self'"],
-      },
-    },
-    frameguard: { action: 'deny' },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-    crossOriginOpenerPolicy: { policy: 'same-origin' },
-  });
-
-  // Refusals before routing, after the security headers are set (so they carry them too).
-  app.addHook('onRequest', async (request, reply) => {
     if (closing) {
-      return sendProblem(request, reply, env, 'serviceUnavailable', {
+      sendProblem(request, reply, env, 'serviceUnavailable', {
         detail: 'The server is shutting down; retry on another instance.',
         headers: { 'retry-after': '1', connection: 'close' },
       });
+      return; // answered: the chain stops without done()
     }
     // Answers to a request carrying credentials hold customer or credential data, or say something about
     // the credential: never cached (a handler may still choose otherwise).
     if (request.headers.authorization !== undefined) reply.header('cache-control', 'no-store');
     const raw = request.raw;
-    if (!request.headers.host && raw.httpVersionMajor === 1 && raw.httpVersionMinor >= 1) {
-      return sendProblem(request, reply, env, 'badRequest', { detail: 'The Host header is missing.' });
+    if (request.headers.host === undefined && raw.httpVersionMajor === 1 && raw.httpVersionMinor >= 1) {
+      sendProblem(request, reply, env, 'badRequest', { detail: 'The Host header is missing.' });
+      return;
     }
     // An over-long query string is 414. An over-long path segment is made unusable before routing
     // (edge-answers.ts), which answers 404: ids in paths are never 414 (DESIGN.md §4).
     const url = raw.url ?? '';
     const queryAt = url.indexOf('?');
     if (queryAt >= 0 && url.length - queryAt > MAX_URL_LENGTH) {
-      return sendProblem(request, reply, env, 'uriTooLong', {
+      sendProblem(request, reply, env, 'uriTooLong', {
         detail: `The query string exceeds ${MAX_URL_LENGTH} bytes.`,
       });
+      return;
     }
+    done();
   });
 
   // Validation from JSON Schema 2020-12; bodies are never coerced and unknown fields are rejected.
@@ -225,9 +204,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       headers: answer.allow ? { allow: answer.allow } : undefined,
     });
   });
-  // Parser errors answer with the same security headers as the pipeline: learn them from a real answer
-  // (once listening: inject() waits for ready, so it cannot run inside onReady).
-  app.addHook('onListen', () => rawAnswers.learnHeaders(app, probeToken));
 
   app.setErrorHandler((error, request, reply) => {
     const problem = describeError(error, problems);
@@ -242,9 +218,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   // One log line per request: method, route, path without query string, status, duration, ids.
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.headers[PROBE_HEADER] === probeToken) return;
-    const path = (request.raw.url ?? '').split('?')[0];
+  app.addHook('onResponse', (request, reply, done) => {
+    const url = request.raw.url ?? '';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
     request.log.info(
       {
         method: request.method,
@@ -256,6 +233,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       },
       'request',
     );
+    done();
   });
 
   return app;

@@ -26,15 +26,11 @@ export const startCommand: Command = {
       lines.push(`  Demo:   ${config.publicUrl}/demo/`, `  Portal: ${config.publicUrl}/portal/`);
       if (demo?.users.length)
         lines.push(`  Demo users: ${demo.users.map((u) => `${u.username} (${u.persona})`).join(', ')}`);
-      // Point only at a demo.json this data dir really holds (another instance may have seeded the store).
-      if (demo)
-        lines.push(
-          `  Passwords, keys and client secrets are in ${demoFilePath(config.dataDir)} (mode 0600).`,
-        );
-      else
-        lines.push(
-          `  The demo was seeded earlier or by another instance: ${demoFilePath(config.dataDir)} was not written here.`,
-        );
+      lines.push(
+        demo
+          ? `  Passwords, keys and client secrets are in ${demoFilePath(config.dataDir)} (mode 0600).`
+          : "  The demo was seeded by another instance: its demo.json is in that instance's data directory.",
+      );
     }
     for (const line of lines) writeLine(io.stdout, line);
 

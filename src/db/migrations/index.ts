@@ -6,6 +6,8 @@ import * as m004 from './004-developers.ts';
 import * as m005 from './005-gateway.ts';
 import * as m006 from './006-banking.ts';
 import * as m007 from './007-enumerated-columns.ts';
+import * as m009 from './009-instances-and-quotas.ts';
+import * as m010 from './010-auth-hardening.ts';
 
 /**
  * Every migration, in order. Names are stable forever once released; add new ones at the end
@@ -19,4 +21,6 @@ export const migrations: Record<string, Migration> = {
   '005-gateway': m005,
   '006-banking': m006,
   '007-enumerated-columns': m007,
+  '009-instances-and-quotas': m009,
+  '010-auth-hardening': m010,
 };

@@ -55,10 +55,25 @@ export interface LoginFailuresTable {
   occurred_at: string;
 }
 
+/** Wrong second-factor codes per account (MFA lock after 5 in 15 minutes); every attempt is counted first. */
+export interface MfaFailuresTable {
+  id: string;
+  user_id: string;
+  occurred_at: string;
+}
+
+/** Accounts whose second-factor step is locked, until `locked_until`. */
+export interface MfaLocksTable {
+  user_id: string;
+  locked_until: string;
+}
+
 export interface IdentityTables {
   users: UsersTable;
   roles: RolesTable;
   user_roles: UserRolesTable;
   recovery_codes: RecoveryCodesTable;
   login_failures: LoginFailuresTable;
+  mfa_failures: MfaFailuresTable;
+  mfa_locks: MfaLocksTable;
 }

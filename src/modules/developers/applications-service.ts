@@ -25,6 +25,7 @@ import {
 } from './model.ts';
 import { organizationsRepository } from './organizations-repository.ts';
 import type { Plans } from './plans-service.ts';
+import { withReferenceRedirect } from './portal/oauth2-redirect.ts';
 import {
   assertAppTransition,
   fieldsSet,
@@ -84,6 +85,8 @@ export interface ApplicationPatch {
 
 interface ApplicationsDeps extends ApplicationStatesDeps {
   plans: Plans;
+  /** The platform's public URL: sandbox apps get the API reference's redirect page (portal). */
+  baseUrl?: string;
 }
 
 function invalid(detail: string, issues: ValidationIssue[]): void {
@@ -162,7 +165,7 @@ export function createApplications(deps: ApplicationsDeps) {
         TOKEN_ENDPOINT_AUTH_METHODS,
         input.tokenEndpointAuthMethod,
       );
-      const redirectUris = input.redirectUris ?? [];
+      let redirectUris = input.redirectUris ?? [];
       const corsOrigins = input.corsOrigins ?? [];
       const apis = [...new Set(input.apis ?? ['*'])];
       const issues = [
@@ -172,6 +175,7 @@ export function createApplications(deps: ApplicationsDeps) {
       ];
       if (!input.name.trim()) issues.push({ in: 'body', name: 'name', message: 'must not be blank' });
       invalid('The application is not valid.', issues);
+      redirectUris = withReferenceRedirect(deps.baseUrl, { environment, kind }, redirectUris);
       const { scopes, requested } = splitScopes(input.scopes ?? DEFAULT_SCOPES, actor.institution);
       const plan = await plans.findByName(input.ratePlan ?? 'standard');
       if (!plan) throw problems.badRequest(`There is no rate plan named ${input.ratePlan}.`);

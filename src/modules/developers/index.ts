@@ -62,6 +62,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     verifier: keyVerifier,
     apiKeys,
     plans,
+    baseUrl,
     clients: () => {
       if (!deps.oauth.clients) throw new Error('the oauth module provides no client registry');
       return deps.oauth.clients;

@@ -188,6 +188,11 @@ export interface TokenAuthority {
    * the grant or token was revoked. Effective in every process within 1 second of the revocation.
    */
   isRevoked(token: { grantId: string | undefined; jti: string }): boolean;
+  /**
+   * The longest access-token lifetime configured (institution default or any client's override), in
+   * seconds: a token whose `exp − iat` exceeds it was not issued by these rules (DESIGN.md §5.1).
+   */
+  longestAccessTokenSeconds(): number;
 }
 
 /** Implemented by the entitlements module. */
@@ -213,4 +218,9 @@ export interface UsageEvent {
 /** Implemented by the developers module (metering + abuse detection). Must not block the hot path. */
 export interface UsageRecorder {
   record(event: UsageEvent): void;
+  /**
+   * Answers of `keyId` (429s aside) metered for the UTC day starting at `dayStart` (RFC 3339), flushed
+   * or not: the durable floor of its daily quota (DESIGN.md §5.2).
+   */
+  meteredToday?(keyId: string, dayStart: string): Promise<number>;
 }

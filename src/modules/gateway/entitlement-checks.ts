@@ -33,6 +33,27 @@ export function createEntitlementChecks(entitlements: EntitlementService) {
   };
 
   return {
+    /**
+     * Id positions before schema validation (DESIGN.md §4, issue 10 #14): a string in a checked query or
+     * body position that cannot be an opaque id gets the check's own answer (404 in a query, 422
+     * `invalidAccountId` in a transfer body), never the schema's 400 — so `?account=<id>%00` reads exactly
+     * like an unknown account. Non-strings are left to validation.
+     */
+    rejectMalformedIds(op: CompiledOperation, query: unknown, body: unknown): void {
+      for (const check of op.checks) {
+        if (check.in === 'path') continue; // validateRequest answers malformed path ids with 404
+        const bodyCheck = check.in === 'body';
+        const value = bodyCheck
+          ? referencedId(check, { params: {}, query: {}, body, contentType: undefined })
+          : isObject(query)
+            ? query[check.name]
+            : undefined;
+        if (typeof value !== 'string' || OPAQUE_ID_PATTERN.test(value)) continue;
+        const answer = bodyCheck ? check.notVisibleAnswer : check.notPermittedAnswer;
+        throw refusal(check, answer, !bodyCheck, `notEntitled:${check.name}:malformed`);
+      }
+    },
+
     /** Throws the check's problem on the first check that fails; absent values are not checked. */
     async check(op: CompiledOperation, input: ValidInput, principal: Principal | undefined): Promise<void> {
       for (const check of op.checks) {

@@ -14,6 +14,7 @@ import { createCors } from './cors.ts';
 import { createCredentialChecks } from './credentials.ts';
 import { createDispatch } from './dispatch.ts';
 import { createEntitlementChecks } from './entitlement-checks.ts';
+import { createFreshStateCheck } from './fresh-state.ts';
 import { createIdentityAssertions, GATEWAY_JWKS_PATH } from './identity-assertions.ts';
 import { compileApi } from './openapi-compiler.ts';
 import { createGatewayAjv } from './openapi-schemas.ts';
@@ -66,8 +67,19 @@ export function createGateway(
     cacheSize: options.tokenCacheSize,
   });
   const onStoreError = (error: unknown) =>
-    logger.warn({ err: error }, 'gateway rate-limit store failed; allowing');
-  const rateLimits = createRateLimits({ shared: context.shared, onError: onStoreError });
+    logger.warn({ err: error }, 'gateway throttle store failed; counting in memory');
+  const rateLimits = createRateLimits({
+    shared: context.shared,
+    clock,
+    liveInstances: context.instances.live,
+    meteredToday: deps.usage.meteredToday?.bind(deps.usage),
+    onFallback: (error) =>
+      logger.warn(
+        { err: error, liveInstances: context.instances.live() },
+        'Redis failed: rate limits fall back to per-instance memory (quota ÷ live instances)',
+      ),
+    onRecovered: () => logger.info('Redis answers again: rate limits are shared again'),
+  });
   const throttle = createFailureThrottle({
     shared: context.shared,
     clock,
@@ -91,6 +103,7 @@ export function createGateway(
     rateLimits,
     throttle,
     usage: deps.usage,
+    requireFreshState: createFreshStateCheck({ changes: context.changes, signals: context.signals }),
   });
   const dispatch = createDispatch({
     baseUrl,

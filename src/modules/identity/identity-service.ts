@@ -1,5 +1,6 @@
 import type { ModuleContext } from '../module-context.ts';
 import { createMfa } from './mfa-service.ts';
+import { createRegistrationThrottle } from './registration-throttle.ts';
 import { createRoles } from './roles-service.ts';
 import { createSignIn } from './sign-in.ts';
 import { createUsers } from './users-service.ts';
@@ -15,6 +16,7 @@ export function createIdentityService(context: ModuleContext) {
   const users = createUsers({ db, clock, audit, changes, roles });
   const signIn = createSignIn({ db, clock, audit, shared, logger, users });
   const mfa = createMfa({ db, clock, audit, sealer, institutionName: config.institutionName });
+  const registrations = createRegistrationThrottle({ shared });
 
   return {
     ensureDefaultRoles: roles.ensureDefaults,
@@ -33,9 +35,12 @@ export function createIdentityService(context: ModuleContext) {
     saveRole: roles.save,
     authenticate: signIn.authenticate,
     verifyOtp: mfa.verifyOtp,
+    attemptOtp: mfa.attemptOtp,
     newTotpEnrolment: mfa.newTotpEnrolment,
     confirmTotp: mfa.confirmTotp,
     setTotpSecret: mfa.setTotpSecret,
+    /** Self-registration's per-address count of accounts created. */
+    registrations,
   };
 }
 

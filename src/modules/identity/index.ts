@@ -11,6 +11,8 @@ export {
   type User,
   type UserStatus,
 } from './identity-model.ts';
+export { MFA_LIMITS, type OtpAttempt } from './mfa-service.ts';
+export { REGISTRATION_LIMITS } from './registration-throttle.ts';
 export { DEFAULT_ROLES } from './roles-service.ts';
 export {
   API_SCOPE_NAMES,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import { providerNotFoundAsProblem } from '../../http/edge-answers.ts';
 import { pinPublicOrigin, setMetadataCaching } from '../../http/public-origin.ts';
 import type { TokenAuthority } from '../gateway/contract.ts';
@@ -9,12 +9,14 @@ import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
 import { createAdapterClass } from './adapter.ts';
 import { createClients } from './clients-service.ts';
+import { answerDependencyFailures, noteDependencyFailure } from './dependency-failures.ts';
 import { createGrants, TOPICS } from './grants-service.ts';
 import { AUTH_CSP, registerInteractionRoutes } from './interactions/index.ts';
 import { createKeys, type KeyMaterial, publicJwk } from './keys-service.ts';
 import { createLifetimes } from './lifetimes.ts';
 import { buildProvider } from './provider.ts';
 import { createProviderSteps } from './provider-steps.ts';
+import { createUserinfo } from './userinfo.ts';
 
 export type { OAuthClientInfo, OAuthClientSpec, OAuthClients, TokenEndpointAuthMethod } from './contract.ts';
 export type { Lifetimes } from './lifetimes.ts';
@@ -51,6 +53,19 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     | { provider: Provider; handler: ReturnType<Provider['callback']>; material: KeyMaterial }
     | undefined;
   let initializing: Promise<void> | undefined;
+
+  // The longest access-token lifetime any client's override sets (the gateway bounds `exp − iat` by it);
+  // kept in memory because the gateway asks synchronously, and reloaded on every client change.
+  let longestClientAccessToken = 0;
+  const loadLongestClientAccessToken = async () => {
+    const all = await clients.list();
+    longestClientAccessToken = Math.max(0, ...all.map((c) => c.lifetimes?.accessToken ?? 0));
+  };
+  const unsubscribeClients = changes.subscribe(TOPICS.client, () => {
+    void loadLongestClientAccessToken().catch((error) =>
+      logger.error({ err: error }, 'reading the clients’ access-token lifetimes failed'),
+    );
+  });
 
   identity.onCredentialsRevoked(async (userId, reason) => {
     await grants.revokeUserGrants(userId, reason);
@@ -104,14 +119,18 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     ) {
       return clients.verifySecret(this.clientId, actual);
     };
+    provider.use(answerDependencyFailures);
     provider.use(steps.interceptJwt(material));
     provider.use(steps.endGrantsOnLogout);
     provider.use(steps.slideRefreshTokenExpiry);
     provider.use(steps.throttleClientAuthFailures);
     provider.use(providerNotFoundAsProblem(context) as never);
-    provider.on('server_error', (_ctx: unknown, error: Error) =>
-      logger.error({ err: error }, 'authorization server error'),
-    );
+    provider.use(steps.keepOfflineAccess);
+    provider.use(steps.echoGrantedScope);
+    provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
+      noteDependencyFailure(ctx, error);
+      logger.error({ err: error }, 'authorization server error');
+    });
     provider.on('grant.revoked', (_ctx: unknown, grantId: string) =>
       logger.info({ grantId, event: 'grant.revoked' }, 'grant revoked'),
     );
@@ -125,6 +144,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       await keys.ensure();
       await lifetimes.load();
       await grants.load();
+      await loadLongestClientAccessToken();
       // The portal client must not keep the authorization server from starting.
       await ensurePortalClient().catch((error) =>
         logger.error({ err: error }, 'the portal OAuth client could not be set up'),
@@ -187,6 +207,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       return () => keyListeners.delete(listener);
     },
     isRevoked: (token) => grants.isRevoked(token),
+    longestAccessTokenSeconds: () => Math.max(lifetimes.global().accessToken, longestClientAccessToken),
   };
 
   // The portal client follows the public URL, so a refresh writes exactly what seeding wrote.
@@ -240,6 +261,22 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
         scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) =>
           done(null, body),
         );
+        // Ours, not oidc-provider's (which refuses every token with an audience): see userinfo.ts.
+        scope.route({
+          method: ['GET', 'POST'],
+          url: '/auth/userinfo',
+          handler: createUserinfo({
+            issuer,
+            audience,
+            keys: async () => {
+              await ready();
+              return (current as NonNullable<typeof current>).material;
+            },
+            provider,
+            grants,
+            identity,
+          }),
+        });
         const methods = ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'PATCH'] as const;
         scope.route({
           method: [...methods],
@@ -267,6 +304,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     },
     async stop(): Promise<void> {
       unsubscribeKeys();
+      unsubscribeClients();
       grants.stop();
       lifetimes.stop();
     },

@@ -3,6 +3,7 @@ import { AppError } from '../../../errors/index.ts';
 import { registerWebPlumbing } from '../../../http/web/index.ts';
 import { errorPage } from '../../../web/portal/layout.ts';
 import { registerApplications } from './application-routes.ts';
+import { registerGettingStarted } from './getting-started-routes.ts';
 import { registerKeys } from './key-routes.ts';
 import { registerDashboard, registerOrganizations } from './organization-routes.ts';
 import { createPortal, type Portal, type PortalDeps } from './portal-context.ts';
@@ -45,6 +46,7 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
       registerSignOut(signedIn, portal);
       registerOrganizations(signedIn, portal);
       registerApplications(signedIn, portal);
+      registerGettingStarted(signedIn, portal);
       registerKeys(signedIn, portal);
     });
   });

@@ -5,7 +5,8 @@ import type { InteractionContext, Live } from './interaction-context.ts';
 
 const loginForm = form({ username: field.text(256), password: field.text(1024) });
 
-const MESSAGES = {
+/** The sign-in refusals' wording; the second-factor lock says the same as the password lockout. */
+export const MESSAGES = {
   invalid: 'The username or password is not correct.',
   locked: 'Too many failed attempts. Wait 15 minutes and try again, or contact the institution.',
 } as const;
