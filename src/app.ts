@@ -183,9 +183,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     // Seeding runs under the migration lock: of several instances first-starting together on an empty
     // store, exactly one seeds (and writes demo.json); the others find the demo seeded (DESIGN.md §5.2).
     await migrateToLatest(store, config.databaseUrl, {
-      thenUnderLock: config.demo ? () => seedOrRefreshDemo(context, demoSeeders, tls) : undefined,
+      thenUnderLock: async () => {
+        // Before anything is sealed or opened: a wrong key-encryption key fails here, by name.
+        await verifyKek(db, sealer, kek, clock.now());
+        if (config.demo) await seedOrRefreshDemo(context, demoSeeders, tls);
+      },
     });
-    await verifyKek(db, sealer, kek, clock.now());
     changes.start();
     await context.instances.start();
     // The first read before the first answer: decisions need a fresh change log (DESIGN.md §5.2).

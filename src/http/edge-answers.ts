@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import { buildProblem, type GenericProblemTypeName, PROBLEM_CONTENT_TYPE } from '../errors/index.ts';
 import { newRequestId } from '../lib/ids.ts';
 import type { Logger } from './logger.ts';
 import type { ProblemEnv } from './problem-reply.ts';
+import { SECURITY_HEADERS } from './security-headers.ts';
 
 /**
  * Answers at the edge of the pipeline (DESIGN.md §5.1 "Every byte the server sends passes one pipeline"):
@@ -78,45 +78,14 @@ export function unroutedAnswer(
   return { type: 'notFound', detail: 'There is no resource at this address.' };
 }
 
-/** Response headers that are not security headers (they differ per answer or are written by us). */
-const PER_ANSWER_HEADERS = new Set([
-  'content-type',
-  'content-length',
-  'date',
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'x-request-id',
-  'allow',
-  'cache-control',
-  'etag',
-]);
-
-/** Header that marks the start-up probe, so its answer is not logged as a request. */
-export const PROBE_HEADER = 'x-strongroom-header-probe';
-
 /**
  * Answers written straight to the socket, for errors of Node's HTTP parser (`clientError`: headers over
  * 16 KiB, NUL in a header, an unknown method, a bad HTTP version, obs-fold, bare LF…), where no request
- * object exists. Their security headers are taken, once the app is ready, from a real answer of the
- * pipeline (an unrouted request), so they stay the same as every other answer's whatever sets them.
+ * object exists. They carry the same precomputed security headers as every other answer.
  */
 export function createRawAnswers(env: ProblemEnv, logger: Logger) {
-  let securityHeaders: [string, string][] = [];
+  const securityHeaders = Object.entries(SECURITY_HEADERS);
   return {
-    /** The pipeline's security headers (empty until learnHeaders ran). */
-    securityHeaders: (): Record<string, string> => Object.fromEntries(securityHeaders),
-    /** Read the pipeline's security headers from an injected request (call from `onReady`). */
-    async learnHeaders(app: FastifyInstance, probeToken: string): Promise<void> {
-      const answer = await app.inject({
-        method: 'GET',
-        url: '/.well-known/strongroom-header-probe',
-        headers: { [PROBE_HEADER]: probeToken },
-      });
-      securityHeaders = Object.entries(answer.headers)
-        .filter(([name, value]) => !PER_ANSWER_HEADERS.has(name.toLowerCase()) && value !== undefined)
-        .map(([name, value]) => [name.toLowerCase(), String(value)]);
-    },
     /** Node's `clientError`: answer 431 or 400 on the raw socket, with headers and a log line. */
     writeClientError(error: NodeJS.ErrnoException, socket: Socket): void {
       const overflow = error.code === 'HPE_HEADER_OVERFLOW';

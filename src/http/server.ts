@@ -10,8 +10,8 @@ import Fastify, {
 import FindMyWay from 'find-my-way';
 import { createProblemCatalogue, isAppError, type ProblemCatalogue } from '../errors/index.ts';
 import type { Clock } from '../lib/clock.ts';
-import { newRequestId, randomBase62 } from '../lib/ids.ts';
-import { createRawAnswers, PROBE_HEADER, routableUrl, unroutedAnswer } from './edge-answers.ts';
+import { newRequestId } from '../lib/ids.ts';
+import { createRawAnswers, routableUrl, unroutedAnswer } from './edge-answers.ts';
 import type { Logger } from './logger.ts';
 import { describeError, httpPartOf, type ProblemEnv, sendProblem } from './problem-reply.ts';
 import { applySecurityHeaders } from './security-headers.ts';
@@ -65,7 +65,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // Answers still being prepared when close() begins tell their clients to close the connection, so the
   // server stops as soon as they are sent instead of waiting out each client's keep-alive timeout.
   const rawAnswers = createRawAnswers(env, logger);
-  const probeToken = randomBase62(24);
   const answering = new Set<http.ServerResponse>();
   let closing = false;
   const track: (handler: http.RequestListener) => http.RequestListener = (handler) => (request, response) => {
@@ -106,8 +105,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return503OnClosing: false,
     rewriteUrl: routableUrl,
     frameworkErrors: (_error, request, reply) => {
-      reply.headers(rawAnswers.securityHeaders()).header('x-request-id', request.id);
       request.logContext = {};
+      applySecurityHeaders(reply);
+      reply.header('x-request-id', request.id);
       return sendProblem(request, reply, env, 'notFound', {
         detail: 'There is no resource at this address.',
       });
@@ -147,7 +147,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     // the credential: never cached (a handler may still choose otherwise).
     if (request.headers.authorization !== undefined) reply.header('cache-control', 'no-store');
     const raw = request.raw;
-    if (!request.headers.host && raw.httpVersionMajor === 1 && raw.httpVersionMinor >= 1) {
+    if (request.headers.host === undefined && raw.httpVersionMajor === 1 && raw.httpVersionMinor >= 1) {
       sendProblem(request, reply, env, 'badRequest', { detail: 'The Host header is missing.' });
       return;
     }
@@ -204,9 +204,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       headers: answer.allow ? { allow: answer.allow } : undefined,
     });
   });
-  // Parser errors answer with the same security headers as the pipeline: learn them from a real answer
-  // (once listening: inject() waits for ready, so it cannot run inside onReady).
-  app.addHook('onListen', () => rawAnswers.learnHeaders(app, probeToken));
 
   app.setErrorHandler((error, request, reply) => {
     const problem = describeError(error, problems);
@@ -222,10 +219,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   // One log line per request: method, route, path without query string, status, duration, ids.
   app.addHook('onResponse', (request, reply, done) => {
-    if (request.headers[PROBE_HEADER] === probeToken) {
-      done();
-      return;
-    }
     const url = request.raw.url ?? '';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);

@@ -220,6 +220,14 @@ describe('edge answers: one shape for every malformed request', () => {
     },
   ];
 
+  test('each problem type these answers name is described at its type URI (/errors/<name>)', async () => {
+    for (const type of new Set(cases.map((c) => c.type))) {
+      const res = await fetch(`${t.baseUrl}/errors/${type}`, { headers: { accept: 'application/json' } });
+      await res.arrayBuffer();
+      assert.equal(res.status, 200, `/errors/${type}`);
+    }
+  });
+
   for (const c of cases) {
     test(`${c.name} → ${c.status} ${c.type}`, async () => {
       const answer = await send(c.bytes());

@@ -110,6 +110,9 @@ describe('bounded shutdown of `strongroom start`', () => {
     const sentAt = performance.now();
     cli.kill('SIGTERM');
     await cli.waitForOutput(/shutting down/);
+    // Stops accepting: a new connection is refused (or, if it slipped in, answered 503), never served.
+    const refused = await call('new');
+    assert.ok(refused === 'ECONNREFUSED' || refused === 503, `a request after SIGTERM got ${refused}`);
     // Answered during the drain: the client gets it, and it is metered.
     held
       .find((h) => h.id === 'late')

@@ -46,7 +46,11 @@ export function createSignIn(deps: {
 
   const failed = async (address: string, locked: boolean): Promise<AuthenticationResult> => {
     await addressLimiter.consume(address).catch(() => {});
-    return { ok: false, reason: locked ? 'locked' : 'invalid' };
+    // A locked account (real or, for an unknown name, pretended) says when to retry: the whole lock
+    // period, so the answer reveals nothing about when the lock began.
+    return locked
+      ? { ok: false, reason: 'locked', retryAfterSeconds: SIGN_IN_LIMITS.lockSeconds }
+      : { ok: false, reason: 'invalid' };
   };
 
   /** Count a wrong password; lock the account when it reaches the threshold. True when now locked. */

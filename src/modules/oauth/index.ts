@@ -126,9 +126,9 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     provider.use(steps.endGrantsOnLogout);
     provider.use(steps.slideRefreshTokenExpiry);
     provider.use(steps.throttleClientAuthFailures);
+    provider.use(providerNotFoundAsProblem(context) as never);
     provider.use(steps.keepOfflineAccess);
     provider.use(steps.echoGrantedScope);
-    provider.use(providerNotFoundAsProblem(context) as never);
     provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
       noteDependencyFailure(ctx, error);
       logger.error({ err: error }, 'authorization server error');

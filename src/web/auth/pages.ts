@@ -208,10 +208,12 @@ ${fieldError('password')}
 </div>`;
 }
 
-export function registeredPage(input: { username: string; continueUrl: string }): SafeHtml {
+/** `username` only when the caller vouches for it (never a name taken from the URL as is). */
+export function registeredPage(input: { username: string | undefined; continueUrl: string }): SafeHtml {
+  const greeting = input.username ? html`Welcome, ${input.username}. ` : html``;
   return html`<div class="card">
 <h1>Account created</h1>
-<div class="notice" role="status">Welcome, ${input.username}. Your developer account is ready.</div>
+<div class="notice" role="status">${greeting}Your developer account is ready.</div>
 <p><a class="button" href="${input.continueUrl}">Continue to the developer portal</a></p>
 </div>`;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../../errors/index.ts';
 import { boundToken, field, form, postForm, withDefault } from '../../../http/web/index.ts';
+import { safeEqualHex } from '../../../lib/hash.ts';
 import { registeredPage, registerPage } from '../../../web/auth/pages.ts';
 import type { InteractionContext } from './interaction-context.ts';
 
@@ -91,7 +92,11 @@ export function registerRegistration(scope: FastifyInstance, ctx: InteractionCon
         roles: ['developer'],
         email: email || undefined,
       });
-      return reply.redirect(`/auth/register/done?u=${encodeURIComponent(user.username)}`, 303);
+      const signature = await doneSignature(request, user.username);
+      return reply.redirect(
+        `/auth/register/done?u=${encodeURIComponent(user.username)}&s=${signature ?? ''}`,
+        303,
+      );
     } catch (error) {
       await identity.registrations.release(request.ip);
       if (!(error instanceof AppError) || (error.status !== 400 && error.status !== 409)) throw error;
@@ -102,8 +107,23 @@ export function registerRegistration(scope: FastifyInstance, ctx: InteractionCon
     }
   });
 
+  // The page greets the new user by name only when the name is signed for this browser: a link with
+  // `?u=<any name>` must not make the institution's page greet whoever the link names.
   scope.get('/auth/register/done', async (request, reply) => {
-    const username = String((request.query as { u?: string }).u ?? '').slice(0, 64);
-    return ctx.send(reply, 200, 'Account created', registeredPage({ username, continueUrl: '/portal/' }));
+    const query = request.query as { u?: unknown; s?: unknown };
+    const username = typeof query.u === 'string' ? query.u.slice(0, 64) : '';
+    const expected = username ? await doneSignature(request, username) : undefined;
+    const signed = expected !== undefined && typeof query.s === 'string' && safeEqualHex(query.s, expected);
+    return ctx.send(
+      reply,
+      200,
+      'Account created',
+      registeredPage({ username: signed ? username : undefined, continueUrl: '/portal/' }),
+    );
   });
+
+  async function doneSignature(request: FastifyRequest, username: string): Promise<string | undefined> {
+    const nonce = nonceOf(request);
+    return nonce && boundToken(await ctx.deps.csrfKey(), `registered:${nonce}:${username}`);
+  }
 }
