@@ -140,6 +140,24 @@ for (const dialect of testDialects()) {
       assert.ok(entries.some((e) => e.action === 'changeRequest.approved'));
     });
 
+    it('turns a developer asking for production into a production request; approval promotes the app', async () => {
+      const created = await register('to promote');
+      const id = created.application.id;
+      const asked = await dev.applications.change(
+        id,
+        { environment: 'production', description: 'ready' },
+        developer,
+      );
+      assert.equal(asked.application.environment, 'sandbox');
+      assert.equal(asked.application.description, 'ready');
+      assert.deepEqual(
+        asked.requests.map((r) => [r.kind, r.requested]),
+        [['production', []]],
+      );
+      await dev.requests.approve(asked.requests[0]?.id ?? '', cliActor);
+      assert.equal((await dev.applications.get(id, developer)).environment, 'production');
+    });
+
     it('rejects a developer PATCH of state, plan, environment or owner (400) and changes nothing', async () => {
       const created = await register('mass assignment');
       const id = created.application.id;
@@ -147,7 +165,7 @@ for (const dialect of testDialects()) {
       for (const patch of [
         { state: 'suspended' as const },
         { ratePlan: 'loadTest' },
-        { environment: 'production' as const },
+        { environment: 'sandbox' as const },
         { organizationId: 'org_other' },
         { name: 'renamed', state: 'suspended' as const },
       ]) {

@@ -12,7 +12,7 @@ import {
 } from './application-states.ts';
 import { applicationsRepository as applications } from './applications-repository.ts';
 import { TOPICS } from './key-verifier.ts';
-import type { ChangeRequest } from './model.ts';
+import type { ChangeRequest, RequestKind } from './model.ts';
 import {
   APP_KINDS,
   APP_STATES,
@@ -295,8 +295,14 @@ export function createApplications(deps: ApplicationsDeps) {
       actor: Actor,
       options: { ifMatchVersion?: number } = {},
     ): Promise<{ application: ClientApplication; requests: ChangeRequest[] }> {
-      const asks: { kind: 'scope' | 'redirectUris'; requested: string[] }[] = [];
+      const asks: { kind: RequestKind; requested: string[] }[] = [];
       const before = await access.requireApplication(actor, applicationId, 'write');
+      // A developer asks to promote a sandbox app to production (DESIGN.md §5.5): a request, not a change.
+      if (!actor.institution && patch.environment === 'production' && before.environment === 'sandbox') {
+        const { environment: _promote, ...rest } = patch;
+        patch = rest;
+        asks.push({ kind: 'production', requested: [] });
+      }
       rejectPrivileged(fieldsSet(patch, PRIVILEGED_FIELDS), actor.institution);
       const environment = optionalOneOf('environment', ENVIRONMENTS, patch.environment);
       const state = optionalOneOf('state', APP_STATES, patch.state);
