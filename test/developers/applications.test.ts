@@ -132,6 +132,15 @@ for (const dialect of testDialects()) {
         [['scope', ['data/read']]],
       );
       await assert.rejects(dev.requests.approve(pending?.requestId ?? '', cliActor), rejectsWith(409));
+      // The institution granting the scope by a change of the application settles the request too.
+      await dev.applications.update(
+        created.application.id,
+        { scopes: ['banking/read', 'admin/read', 'data/read'] },
+        cliActor,
+      );
+      const settled = await dev.applications.view(await dev.applications.get(created.application.id, owner));
+      assert.deepEqual(settled.requestedScopes, []);
+      assert.deepEqual(settled.pendingChanges, []);
       await assert.rejects(
         dev.requests.approve(resubmitted.requests[0]?.id ?? '', developer),
         rejectsWith(403),

@@ -1,3 +1,4 @@
+import type { Executor } from '../../db/index.ts';
 import { AppError, problems, type ValidationIssue } from '../../errors/index.ts';
 import { isoAt } from '../../lib/clock.ts';
 import { newId } from '../../lib/ids.ts';
@@ -149,6 +150,33 @@ export function createApplications(deps: ApplicationsDeps) {
       updatedAt: app.updatedAt,
       pendingChanges: pending.map((r) => ({ requestId: r.id, kind: r.kind, requested: r.requested })),
     };
+  }
+
+  /**
+   * The institution granted scopes by changing the application itself: what a pending scope request asked
+   * for and now holds is no longer pending (approved when nothing is left).
+   */
+  async function settleScopeRequest(trx: Executor, app: ClientApplication, actor: Actor): Promise<void> {
+    const pending = (await requestsRepository.list(trx, { applicationId: app.id, state: 'pending' })).find(
+      (r) => r.kind === 'scope',
+    );
+    if (!pending) return;
+    const remaining = pending.requested.filter((scope) => !app.scopes.includes(scope));
+    if (remaining.length === pending.requested.length) return;
+    if (remaining.length > 0) {
+      await requestsRepository.updatePending(trx, pending.id, {
+        requested: remaining,
+        requestedBy: pending.requestedBy,
+        createdAt: pending.createdAt,
+      });
+      return;
+    }
+    await requestsRepository.decide(trx, pending.id, {
+      state: 'approved',
+      decidedBy: actor.id ?? actor.type,
+      decidedAt: isoAt(now()),
+      reason: 'granted by a change of the application',
+    });
   }
 
   const service = {
@@ -380,6 +408,9 @@ export function createApplications(deps: ApplicationsDeps) {
           }
           for (const ask of asks) {
             filed.push(await fileRequest(trx, { audit, now: now() }, after, ask.kind, ask.requested, actor));
+          }
+          if (actor.institution && patch.scopes !== undefined) {
+            await settleScopeRequest(trx, after, actor);
           }
         },
       );
