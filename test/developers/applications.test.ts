@@ -51,7 +51,11 @@ for (const dialect of testDialects()) {
       assert.equal(created.apiKey?.state, 'active');
       const client = await t.app.services.oauth.clients.get(created.application.clientId);
       assert.equal(client?.applicationId, created.application.id);
-      assert.deepEqual(client?.redirectUris, ['https://app.example/callback']);
+      // A sandbox app also gets the API reference's redirect page (DESIGN.md §5.4).
+      assert.deepEqual(client?.redirectUris, [
+        'https://app.example/callback',
+        `${t.app.context.baseUrl}/portal/oauth2-redirect`,
+      ]);
       const verified = await dev.keyVerifier.verify(created.apiKey?.key ?? '');
       assert.equal(verified.ok && verified.key.clientId, created.application.clientId);
     });

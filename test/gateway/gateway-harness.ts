@@ -64,6 +64,7 @@ export async function createGatewayHarness(options: {
       return () => keyListeners.delete(listener);
     },
     isRevoked: ({ grantId, jti }) => revoked.has(jti) || (grantId !== undefined && revoked.has(grantId)),
+    longestAccessTokenSeconds: () => 3600,
   };
   const keys = new Map<string, KeyVerification>();
   const keyVerifier: KeyVerifier = {

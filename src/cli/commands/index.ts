@@ -15,6 +15,7 @@ import { orgsCommands } from './orgs.ts';
 import { plansCommands } from './plans.ts';
 import { requestsCommands } from './requests.ts';
 import { rolesCommands } from './roles.ts';
+import { sandboxCommands } from './sandbox.ts';
 import { signingKeysCommands } from './signing-keys.ts';
 import { startCommand } from './start.ts';
 import { usersCommands } from './users.ts';
@@ -40,6 +41,7 @@ export const commands: Command[] = [
   ...clientsCommands,
   ...grantsCommands,
   ...signingKeysCommands,
+  ...sandboxCommands,
   loginCommand,
   callCommand,
   logoutCommand,

@@ -7,6 +7,9 @@ import * as m005 from './005-gateway.ts';
 import * as m006 from './006-banking.ts';
 import * as m007 from './007-enumerated-columns.ts';
 import * as m008 from './008-requests-and-abuse.ts';
+import * as m009 from './009-instances-and-quotas.ts';
+import * as m010 from './010-auth-hardening.ts';
+import * as m011 from './011-sandbox.ts';
 
 /**
  * Every migration, in order. Names are stable forever once released; add new ones at the end
@@ -21,4 +24,7 @@ export const migrations: Record<string, Migration> = {
   '006-banking': m006,
   '007-enumerated-columns': m007,
   '008-requests-and-abuse': m008,
+  '009-instances-and-quotas': m009,
+  '010-auth-hardening': m010,
+  '011-sandbox': m011,
 };

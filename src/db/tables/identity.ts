@@ -21,6 +21,8 @@ export interface UsersTable {
   password_changed_at: string;
   created_at: string;
   updated_at: string;
+  /** `production` | `sandbox` (test customers, DESIGN.md §5.4); migration 011, default `production`. */
+  environment: string;
 }
 
 export interface RolesTable {
@@ -55,10 +57,25 @@ export interface LoginFailuresTable {
   occurred_at: string;
 }
 
+/** Wrong second-factor codes per account (MFA lock after 5 in 15 minutes); every attempt is counted first. */
+export interface MfaFailuresTable {
+  id: string;
+  user_id: string;
+  occurred_at: string;
+}
+
+/** Accounts whose second-factor step is locked, until `locked_until`. */
+export interface MfaLocksTable {
+  user_id: string;
+  locked_until: string;
+}
+
 export interface IdentityTables {
   users: UsersTable;
   roles: RolesTable;
   user_roles: UserRolesTable;
   recovery_codes: RecoveryCodesTable;
   login_failures: LoginFailuresTable;
+  mfa_failures: MfaFailuresTable;
+  mfa_locks: MfaLocksTable;
 }

@@ -22,6 +22,8 @@ export interface OauthClientsTable {
   /** The previous secret during a rotation overlap, valid until `previous_secret_expires_at`. */
   previous_secret_hash: string | null;
   previous_secret_expires_at: string | null;
+  /** `RS256` for clients that need it (OIDC Discovery); null = ES256. Migration 010. */
+  id_token_signed_response_alg: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -86,6 +86,16 @@ export const applicationsRepository = {
     return row && toApplication(row);
   },
 
+  /** The environment of the application an OAuth client belongs to (undefined: none, e.g. the portal). */
+  async environmentOfClient(ex: Executor, clientId: string): Promise<Environment | undefined> {
+    const row = await ex
+      .selectFrom('client_applications')
+      .select('environment')
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return row?.environment as Environment | undefined;
+  },
+
   /** The live (not deleted) application of that name in the organization. */
   async findByName(
     ex: Executor,

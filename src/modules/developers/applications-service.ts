@@ -27,6 +27,7 @@ import {
 } from './model.ts';
 import { organizationsRepository } from './organizations-repository.ts';
 import type { Plans } from './plans-service.ts';
+import { withReferenceRedirect } from './portal/oauth2-redirect.ts';
 import { requestsRepository } from './requests-repository.ts';
 import { fileRequest, type PendingChange } from './requests-service.ts';
 import {
@@ -90,6 +91,8 @@ export interface ApplicationPatch {
 
 interface ApplicationsDeps extends ApplicationStatesDeps {
   plans: Plans;
+  /** The platform's public URL: sandbox apps get the API reference's redirect page (portal). */
+  baseUrl?: string;
   /** Names of the APIs the gateway serves (an application subscribes to these, or to `*`). */
   apiNames: () => readonly string[];
 }
@@ -202,7 +205,7 @@ export function createApplications(deps: ApplicationsDeps) {
         TOKEN_ENDPOINT_AUTH_METHODS,
         input.tokenEndpointAuthMethod,
       );
-      const redirectUris = input.redirectUris ?? [];
+      let redirectUris = input.redirectUris ?? [];
       const corsOrigins = input.corsOrigins ?? [];
       const apis = [...new Set(input.apis ?? ['*'])];
       const issues = [
@@ -212,6 +215,7 @@ export function createApplications(deps: ApplicationsDeps) {
       ];
       if (!input.name.trim()) issues.push({ in: 'body', name: 'name', message: 'must not be blank' });
       invalid('The application is not valid.', issues);
+      redirectUris = withReferenceRedirect(deps.baseUrl, { environment, kind }, redirectUris);
       const { scopes, requested } = splitScopes(input.scopes ?? DEFAULT_SCOPES, actor.institution);
       const plan = await plans.findByName(input.ratePlan ?? 'standard');
       if (!plan) throw problems.badRequest(`There is no rate plan named ${input.ratePlan}.`);

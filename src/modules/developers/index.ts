@@ -8,13 +8,16 @@ import { createAbuseDetector } from './abuse-detector.ts';
 import { createAbuseSettings } from './abuse-settings.ts';
 import { createAccess } from './access.ts';
 import { createApiKeys } from './api-keys-service.ts';
+import { applicationsRepository } from './applications-repository.ts';
 import { createApplications } from './applications-service.ts';
 import { createDemoSeeder } from './demo-seeder.ts';
 import { createKeyVerifier } from './key-verifier.ts';
+import type { Environment } from './model.ts';
 import { createOrganizations } from './organizations-service.ts';
 import { createPlans } from './plans-service.ts';
 import { createPlatformApis } from './platform-api.ts';
 import { registerPortal } from './portal/index.ts';
+import type { SandboxPortal } from './portal/sandbox-routes.ts';
 import { createPortalSessions } from './portal-sessions-service.ts';
 import { createRequests } from './requests-service.ts';
 import { createUsageRecorder } from './usage-recorder.ts';
@@ -66,6 +69,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     verifier: keyVerifier,
     apiKeys,
     plans,
+    baseUrl,
     apiNames: () => apiCatalog().map((api) => api.name),
     clients: () => {
       if (!deps.oauth.clients) throw new Error('the oauth module provides no client registry');
@@ -118,6 +122,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     logger,
   });
   const apis: ApiModule[] = createPlatformApis({ applications, apiKeys, usageReports });
+  let sandbox: SandboxPortal | undefined;
 
   return {
     /** The gateway's API-key verifier and metering port. */
@@ -142,6 +147,14 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     abuse,
     /** Portal-session persistence for the portal's session helper. */
     portalSessions,
+    /** The sandbox institution for `/portal/sandbox` (set by the app once it exists). */
+    useSandbox(portalSandbox: SandboxPortal): void {
+      sandbox = portalSandbox;
+    },
+    /** The environment of a client's application; clients of no application (portal, console) are production. */
+    async clientEnvironment(clientId: string): Promise<Environment> {
+      return (await applicationsRepository.environmentOfClient(db, clientId)) ?? 'production';
+    },
     /** Every API the gateway serves, for the portal's API reference (set by the app after all modules exist). */
     useApiCatalog(catalog: () => ApiModule[]): void {
       apiCatalog = catalog;
@@ -159,6 +172,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
         identity: deps.identity,
         tokenAuthority: deps.oauth.authority,
         apiCatalog: () => apiCatalog(),
+        sandbox: () => sandbox,
       });
     },
     start(): void {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/index.ts';
 import type { Logger } from '../../http/logger.ts';
-import { type Clock, isoAt } from '../../lib/clock.ts';
+import { type Clock, isoAt, parseIso } from '../../lib/clock.ts';
 import type { UsageEvent, UsageRecorder } from '../gateway/contract.ts';
 import type { UsageRow } from './model.ts';
 import { usageRepository } from './usage-repository.ts';
@@ -29,6 +29,8 @@ export function createUsageRecorder(deps: {
 }) {
   const { db, logger } = deps;
   let pending = new Map<string, number>();
+  // The batch being written: still counted by `meteredToday` until its transaction is done.
+  let inFlight = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> | undefined;
 
@@ -36,6 +38,7 @@ export function createUsageRecorder(deps: {
     if (pending.size === 0) return;
     const batch = pending;
     pending = new Map();
+    inFlight = batch;
     const rows = new Map<string, UsageRow>();
     for (const [mapKey, count] of batch) {
       const [keyId = '', applicationId = '', api = '', operationId = '', status = '0', minute = '0'] =
@@ -69,6 +72,8 @@ export function createUsageRecorder(deps: {
       // Put the counts back: they are retried with the next flush rather than lost.
       for (const [mapKey, count] of batch) pending.set(mapKey, (pending.get(mapKey) ?? 0) + count);
       throw error;
+    } finally {
+      inFlight = new Map();
     }
   }
 
@@ -82,6 +87,20 @@ export function createUsageRecorder(deps: {
     });
     flushing = current.catch(() => {});
     return current;
+  }
+
+  /** This process's counts of `keyId` in [from, to) not yet written (429s aside). */
+  function unflushed(keyId: string, from: number, to: number): number {
+    let total = 0;
+    for (const source of [pending, inFlight]) {
+      for (const [mapKey, count] of source) {
+        if (!mapKey.startsWith(`${keyId}\u0000`)) continue;
+        const parts = mapKey.split('\u0000');
+        const minute = Number(parts[5]);
+        if (parts[4] !== '429' && minute >= from && minute < to) total += count;
+      }
+    }
+    return total;
   }
 
   const recorder: UsageRecorder & {
@@ -101,6 +120,15 @@ export function createUsageRecorder(deps: {
       deps.observe?.(event);
     },
     flush,
+    /**
+     * The durable floor of a key's daily quota (DESIGN.md §5.2): its answers in the store's day bucket
+     * plus those still in memory here (a batch being written counts until its transaction is done).
+     */
+    async meteredToday(keyId, dayStart) {
+      const from = parseIso(dayStart);
+      const inMemory = unflushed(keyId, from, from + DAY);
+      return (await usageRepository.countDay(db, keyId, isoAt(from))) + inMemory;
+    },
     start() {
       if (timer) return;
       timer = setInterval(() => {

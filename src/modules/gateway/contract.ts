@@ -43,6 +43,8 @@ export interface VerifiedKey {
   apis: readonly string[] | '*';
   /** Exempt from abuse auto-suspension (load-test plan). */
   abuseExempt: boolean;
+  /** The application's environment (DESIGN.md §5.4); absent means `production`. */
+  environment?: 'production' | 'sandbox';
 }
 
 export interface RatePlan {
@@ -188,6 +190,21 @@ export interface TokenAuthority {
    * the grant or token was revoked. Effective in every process within 1 second of the revocation.
    */
   isRevoked(token: { grantId: string | undefined; jti: string }): boolean;
+  /**
+   * The longest access-token lifetime configured (institution default or any client's override), in
+   * seconds: a token whose `exp − iat` exceeds it was not issued by these rules (DESIGN.md §5.1).
+   */
+  longestAccessTokenSeconds(): number;
+}
+
+/**
+ * Implemented by the identity module: a user's environment (DESIGN.md §5.4), fixed at creation, so the
+ * answer may be cached; synchronous once cached. Undefined for an unknown user.
+ */
+export interface SubjectEnvironments {
+  environmentOf(
+    userId: string,
+  ): 'production' | 'sandbox' | undefined | Promise<'production' | 'sandbox' | undefined>;
 }
 
 /** Implemented by the entitlements module. */
@@ -219,4 +236,9 @@ export interface UsageEvent {
 /** Implemented by the developers module (metering + abuse detection). Must not block the hot path. */
 export interface UsageRecorder {
   record(event: UsageEvent): void;
+  /**
+   * Answers of `keyId` (429s aside) metered for the UTC day starting at `dayStart` (RFC 3339), flushed
+   * or not: the durable floor of its daily quota (DESIGN.md §5.2).
+   */
+  meteredToday?(keyId: string, dayStart: string): Promise<number>;
 }

@@ -13,10 +13,13 @@ export type Refusal =
   | 'tokenInvalid'
   | 'tokenExpired'
   | 'tokenRevoked'
+  | 'tokenKeyBound'
   | 'wrongClient'
   | 'insufficientScope'
   | 'rateLimited'
-  | 'notEntitled';
+  | 'notEntitled'
+  /** DESIGN.md §5.2: the change log is stale or a store failed; no verdict can be given. */
+  | 'stateUnavailable';
 
 export const REALM = 'strongroom';
 
@@ -29,6 +32,8 @@ interface Answer {
 
 const apiKeyChallenge = () => `APIKey realm="${REALM}"`;
 const invalidTokenChallenge = () => `Bearer realm="${REALM}", error="invalid_token"`;
+/** Algorithms of DPoP proofs the gateway will accept (DESIGN.md §5.6). */
+export const DPOP_ALGORITHMS = 'ES256 PS256';
 
 /** The detail of every "does not exist or not yours" 404, so both read byte for byte the same. */
 export const NOT_FOUND_DETAIL = 'The requested resource does not exist.';
@@ -87,6 +92,11 @@ export const ANSWERS: Record<Refusal, Answer> = {
     detail: 'The access token is not valid.',
     challenge: invalidTokenChallenge,
   },
+  tokenKeyBound: {
+    type: 'unauthorized',
+    detail: 'The access token is bound to a key and needs a proof of it.',
+    challenge: () => `DPoP realm="${REALM}", error="invalid_token", algs="${DPOP_ALGORITHMS}"`,
+  },
   tokenExpired: {
     type: 'sessionExpired',
     detail: 'The access token has expired.',
@@ -109,4 +119,9 @@ export const ANSWERS: Record<Refusal, Answer> = {
     remediation: 'Wait for the time given in Retry-After, or ask the institution for a larger plan.',
   },
   notEntitled: { type: 'notFound', detail: NOT_FOUND_DETAIL },
+  stateUnavailable: {
+    type: 'serviceUnavailable',
+    detail: 'The request cannot be decided right now.',
+    remediation: 'Retry after the seconds given in Retry-After.',
+  },
 };

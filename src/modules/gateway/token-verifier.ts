@@ -3,7 +3,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Principal, TokenAuthority } from './contract.ts';
 
 /** Why a presented access token was refused (DESIGN.md §1 row 5); for logs and the answer table. */
-export type TokenRefusal = 'tokenInvalid' | 'tokenExpired' | 'tokenRevoked';
+export type TokenRefusal = 'tokenInvalid' | 'tokenExpired' | 'tokenRevoked' | 'tokenKeyBound';
 
 export type TokenVerification =
   | { ok: true; principal: Principal }
@@ -12,6 +12,8 @@ export type TokenVerification =
 /** Signature algorithms accepted, fixed server-side (RFC 8725 §3.1; FAPI 2.0: PS256, ES256, EdDSA). */
 export const ACCEPTED_ALGORITHMS = ['ES256', 'PS256', 'EdDSA'];
 const LEEWAY_SECONDS = 10;
+/** How far in the future a token's `iat` may be (clock skew between instances), DESIGN.md §5.1. */
+const MAX_IAT_AHEAD_SECONDS = 60;
 
 export interface TokenVerifierOptions {
   tokens: TokenAuthority;
@@ -54,6 +56,23 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     cache.clear();
   });
 
+  /**
+   * DESIGN.md §5.1's rules on top of the signature, issuer, audience and expiry (a token signed with our
+   * key but not by our rules — a leaked key, a forged issuance path — must still be refused): `iat` at
+   * most 60 s ahead, a lifetime no longer than any configured, a `jti`, and a `grant_id` whenever the
+   * token represents a user (only client-credentials tokens, whose subject is the client, have none).
+   */
+  const ruleBroken = (payload: JWTPayload): string | undefined => {
+    if (typeof payload.client_id !== 'string' || typeof payload.sub !== 'string') return 'claims';
+    if (typeof payload.jti !== 'string' || payload.jti === '') return 'no jti';
+    const iat = payload.iat as number;
+    const exp = payload.exp as number;
+    if (iat > clock.now() / 1000 + MAX_IAT_AHEAD_SECONDS) return 'iat in the future';
+    if (exp - iat > tokens.longestAccessTokenSeconds()) return 'lifetime too long';
+    if (payload.sub !== payload.client_id && typeof payload.grant_id !== 'string') return 'no grant_id';
+    return undefined;
+  };
+
   const denylisted = (principal: Principal) =>
     tokens.isRevoked({ grantId: principal.grantId, jti: principal.tokenId });
 
@@ -80,24 +99,24 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
       }
       return { ok: false, reason: 'tokenInvalid', why: (error as { code?: string }).code ?? 'invalid' };
     }
-    if (
-      typeof payload.client_id !== 'string' ||
-      typeof payload.jti !== 'string' ||
-      typeof payload.sub !== 'string'
-    ) {
-      return { ok: false, reason: 'tokenInvalid', why: 'claims' };
-    }
+    const refusal = ruleBroken(payload);
+    if (refusal) return { ok: false, reason: 'tokenInvalid', why: refusal };
+    // A sender-constrained token (`cnf`, e.g. DPoP's `jkt`) is only good with a proof of its key, which
+    // a Bearer request does not carry (RFC 9449 §7.2). Never cached, so every presentation lands here.
+    if (payload.cnf !== undefined) return { ok: false, reason: 'tokenKeyBound', why: 'cnf' };
     const grantId = typeof payload.grant_id === 'string' ? payload.grant_id : undefined;
     const scope = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
-    const subject = payload.sub;
+    // Checked by ruleBroken: strings.
+    const subject = payload.sub as string;
+    const clientId = payload.client_id as string;
     const principal: Principal = {
       subject,
       // Client-credentials tokens have the client as subject and no grant.
-      userId: subject === payload.client_id && grantId === undefined ? undefined : subject,
-      clientId: payload.client_id,
+      userId: subject === clientId && grantId === undefined ? undefined : subject,
+      clientId,
       scopes: expandScopes(scope),
       grantId,
-      tokenId: payload.jti,
+      tokenId: payload.jti as string,
       expiresAt: payload.exp as number,
     };
     if (cache.size >= cacheSize) {

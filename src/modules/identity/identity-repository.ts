@@ -124,4 +124,43 @@ export const identityRepository = {
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   },
+
+  async recordMfaFailure(ex: Executor, id: string, userId: string, at: string): Promise<void> {
+    await ex.insertInto('mfa_failures').values({ id, user_id: userId, occurred_at: at }).execute();
+  },
+
+  async countMfaFailuresSince(ex: Executor, userId: string, since: string): Promise<number> {
+    const row = await ex
+      .selectFrom('mfa_failures')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .where('occurred_at', '>=', since)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  },
+
+  async clearMfaFailures(ex: Executor, userId: string): Promise<void> {
+    await ex.deleteFrom('mfa_failures').where('user_id', '=', userId).execute();
+  },
+
+  async mfaLockedUntil(ex: Executor, userId: string): Promise<string | undefined> {
+    const row = await ex
+      .selectFrom('mfa_locks')
+      .select('locked_until')
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row?.locked_until;
+  },
+
+  async lockMfa(ex: Executor, userId: string, until: string): Promise<void> {
+    await ex
+      .insertInto('mfa_locks')
+      .values({ user_id: userId, locked_until: until })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ locked_until: until }))
+      .execute();
+  },
+
+  async unlockMfa(ex: Executor, userId: string): Promise<void> {
+    await ex.deleteFrom('mfa_locks').where('user_id', '=', userId).execute();
+  },
 };

@@ -1,5 +1,6 @@
 import type { ModuleContext } from '../module-context.ts';
 import { createMfa } from './mfa-service.ts';
+import { createRegistrationThrottle } from './registration-throttle.ts';
 import { createRoles } from './roles-service.ts';
 import { createSignIn } from './sign-in.ts';
 import { createUsers } from './users-service.ts';
@@ -15,6 +16,7 @@ export function createIdentityService(context: ModuleContext) {
   const users = createUsers({ db, clock, audit, changes, roles });
   const signIn = createSignIn({ db, clock, audit, shared, logger, users });
   const mfa = createMfa({ db, clock, audit, sealer, institutionName: config.institutionName });
+  const registrations = createRegistrationThrottle({ shared });
 
   return {
     ensureDefaultRoles: roles.ensureDefaults,
@@ -23,6 +25,7 @@ export function createIdentityService(context: ModuleContext) {
     getUser: users.getUser,
     listUsers: users.listUsers,
     isActive: users.isActive,
+    environmentOf: users.environmentOf,
     setStatus: users.setStatus,
     unlock: users.unlock,
     setPassword: users.setPassword,
@@ -33,9 +36,12 @@ export function createIdentityService(context: ModuleContext) {
     saveRole: roles.save,
     authenticate: signIn.authenticate,
     verifyOtp: mfa.verifyOtp,
+    attemptOtp: mfa.attemptOtp,
     newTotpEnrolment: mfa.newTotpEnrolment,
     confirmTotp: mfa.confirmTotp,
     setTotpSecret: mfa.setTotpSecret,
+    /** Self-registration's per-address count of accounts created. */
+    registrations,
   };
 }
 

@@ -7,10 +7,14 @@ export {
   ROLE_CATEGORIES,
   type Role,
   type RoleCategory,
+  USER_ENVIRONMENTS,
   USER_STATUSES,
   type User,
+  type UserEnvironment,
   type UserStatus,
 } from './identity-model.ts';
+export { MFA_LIMITS, type OtpAttempt } from './mfa-service.ts';
+export { REGISTRATION_LIMITS } from './registration-throttle.ts';
 export { DEFAULT_ROLES } from './roles-service.ts';
 export {
   API_SCOPE_NAMES,

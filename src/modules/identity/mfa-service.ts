@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { generateSecret, generateURI, verify as verifyTotp } from 'otplib';
 import type { Database } from '../../db/index.ts';
-import { type Clock, isoAt } from '../../lib/clock.ts';
+import { type Clock, isoAt, parseIso } from '../../lib/clock.ts';
 import { sha256Hex } from '../../lib/hash.ts';
+import { newId } from '../../lib/ids.ts';
 import type { Sealer } from '../../lib/sealer.ts';
 import type { AuditLog } from '../audit/index.ts';
 import { SYSTEM_ACTOR } from './identity-model.ts';
@@ -11,6 +12,19 @@ import { identityRepository as repository } from './identity-repository.ts';
 
 const TOTP_PERIOD = 30;
 const RECOVERY_CODES = 10;
+
+/** Second-factor brute-force limits (DESIGN.md §5.1): per account, across interactions and addresses. */
+export const MFA_LIMITS = {
+  failures: 5,
+  windowSeconds: 15 * 60,
+  lockSeconds: 15 * 60,
+} as const;
+
+/** The answer to a second-factor attempt. */
+export type OtpAttempt =
+  | { ok: true }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number };
 
 function hashRecoveryCode(code: string): string {
   return sha256Hex(code.replace(/-/g, '').toLowerCase());
@@ -39,7 +53,50 @@ export function createMfa(deps: {
   const { db, clock, audit, sealer } = deps;
   const epoch = () => Math.floor(clock.now() / 1000);
 
+  const retryAfter = (until: string) => Math.max(1, Math.ceil((parseIso(until) - clock.now()) / 1000));
+
+  async function lock(userId: string, attempts: number): Promise<string> {
+    const until = isoAt(clock.now() + MFA_LIMITS.lockSeconds * 1000);
+    await db.transaction().execute(async (trx) => {
+      await repository.lockMfa(trx, userId, until);
+      await repository.clearMfaFailures(trx, userId);
+      await audit.record(
+        {
+          actor: SYSTEM_ACTOR,
+          action: 'user.mfaLocked',
+          target: { type: 'user', id: userId },
+          reason: `${attempts} wrong second-factor codes`,
+        },
+        trx,
+      );
+    });
+    return until;
+  }
+
   const service = {
+    /**
+     * A second-factor attempt at sign-in, under the account's brute-force limit: 5 wrong codes within
+     * 15 minutes — whatever the interaction, session or address — lock the step for 15 minutes; a
+     * correct code resets the count. Every attempt is recorded *before* the code is checked, so that
+     * concurrent guesses cannot slip past the limit: at most 5 codes are ever checked per window.
+     */
+    async attemptOtp(userId: string, code: string): Promise<OtpAttempt> {
+      const lockedUntil = await repository.mfaLockedUntil(db, userId);
+      if (lockedUntil && lockedUntil > isoAt(clock.now()))
+        return { ok: false, reason: 'locked', retryAfterSeconds: retryAfter(lockedUntil) };
+      await repository.recordMfaFailure(db, newId('mfl'), userId, isoAt(clock.now()));
+      const since = isoAt(clock.now() - MFA_LIMITS.windowSeconds * 1000);
+      const attempts = await repository.countMfaFailuresSince(db, userId, since);
+      if (attempts <= MFA_LIMITS.failures && (await service.verifyOtp(userId, code))) {
+        await repository.clearMfaFailures(db, userId);
+        if (lockedUntil) await repository.unlockMfa(db, userId);
+        return { ok: true };
+      }
+      if (attempts < MFA_LIMITS.failures) return { ok: false, reason: 'invalid' };
+      const until = await lock(userId, attempts);
+      return { ok: false, reason: 'locked', retryAfterSeconds: retryAfter(until) };
+    },
+
     /** A TOTP code (once per 30-second step) or an unused recovery code. */
     async verifyOtp(userId: string, code: string): Promise<boolean> {
       const row = await repository.findUser(db, userId);

@@ -4,6 +4,7 @@ import type { Database } from '../../db/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Clients } from './clients-service.ts';
 import type { Grants } from './grants-service.ts';
+import { concealPayload, revealPayload, storedId } from './payload-secrets.ts';
 import { payloadsRepository as payloads } from './payloads-repository.ts';
 
 type Payload = Record<string, unknown> & {
@@ -16,7 +17,8 @@ type Payload = Record<string, unknown> & {
 };
 
 /**
- * oidc-provider's storage adapter on our store (SQLite or PostgreSQL): one table keyed by (model, id).
+ * oidc-provider's storage adapter on our store (SQLite or PostgreSQL): one table keyed by (model, id),
+ * bearer-secret ids stored only as digests and never copied into payloads (`payload-secrets.ts`).
  * `Client` is answered from the client registry. `consume` is atomic: of concurrent uses of one code or
  * refresh token only the first succeeds. Stored expiries are domain time (the injected clock; the system
  * clock in production, as oidc-provider's own).
@@ -41,8 +43,8 @@ export function createAdapterClass(deps: {
       if (this.name === 'Client') throw new Error('clients are managed by the client registry');
       await payloads.upsert(db, {
         model: this.name,
-        id,
-        payload_json: JSON.stringify(payload),
+        id: storedId(this.name, id),
+        payload_json: concealPayload(this.name, id, payload),
         grant_id: payload.grantId ?? null,
         uid: payload.uid ?? null,
         user_code: payload.userCode ?? null,
@@ -55,7 +57,8 @@ export function createAdapterClass(deps: {
 
     async find(id: string): Promise<Payload | undefined> {
       if (this.name === 'Client') return (await clients.providerMetadata(id)) as Payload | undefined;
-      return this.findWhere('id', id);
+      if (typeof id !== 'string' || id.length > 512) return undefined;
+      return this.findWhere('id', storedId(this.name, id), id);
     }
 
     async findByUid(uid: string): Promise<Payload | undefined> {
@@ -66,28 +69,33 @@ export function createAdapterClass(deps: {
       return this.findWhere('user_code', userCode);
     }
 
-    private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<Payload | undefined> {
+    private async findWhere(
+      column: 'id' | 'uid' | 'user_code',
+      value: string,
+      id?: string,
+    ): Promise<Payload | undefined> {
       if (typeof value !== 'string' || value.length > 512) return undefined;
       const row = await payloads.findBy(db, this.name, column, value);
       if (!row) return undefined;
       if (row.expires_at !== null && Number(row.expires_at) <= epoch()) return undefined;
-      const payload = JSON.parse(row.payload_json) as Payload;
+      const payload = revealPayload(row.payload_json, id) as Payload;
       if (row.consumed_at !== null) payload.consumed = Number(row.consumed_at);
       return payload;
     }
 
     async consume(id: string): Promise<void> {
-      if (await payloads.consume(db, this.name, id, epoch())) return;
+      const key = storedId(this.name, id);
+      if (await payloads.consume(db, this.name, key, epoch())) return;
       // Someone else used it between our read and this update: a concurrent replay.
       if (this.name === 'AuthorizationCode') {
-        const grantId = await payloads.grantIdOf(db, this.name, id);
+        const grantId = await payloads.grantIdOf(db, this.name, key);
         if (grantId) await grants.revokeGrant(grantId, 'authorization code replayed');
       }
       throw new errors.InvalidGrant('grant request is invalid (already used)');
     }
 
     async destroy(id: string): Promise<void> {
-      await payloads.delete(db, this.name, id);
+      await payloads.delete(db, this.name, storedId(this.name, id));
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {

@@ -6,7 +6,13 @@ import { newId, randomBase62 } from '../../lib/ids.ts';
 import { isApiScope } from '../identity/index.ts';
 import type { ModuleContext } from '../module-context.ts';
 import { type ClientRow, clientsRepository as repository } from './clients-repository.ts';
-import type { OAuthClientInfo, OAuthClientSpec, OAuthClients } from './contract.ts';
+import {
+  ID_TOKEN_SIGNING_ALGS,
+  type IdTokenSigningAlg,
+  type OAuthClientInfo,
+  type OAuthClientSpec,
+  type OAuthClients,
+} from './contract.ts';
 import { type Grants, TOPICS } from './grants-service.ts';
 import { type ClientLifetimes, LIFETIME_LIMITS } from './lifetimes.ts';
 
@@ -95,6 +101,14 @@ function validateSpec(spec: OAuthClientSpec, platformOrigin: string): void {
   for (const scope of spec.allowedScopes)
     if (!isApiScope(scope)) throw invalid(`Unknown scope ${scope}.`, 'allowedScopes');
   validateLifetimes(spec.lifetimes ?? {});
+  if (
+    spec.idTokenSignedResponseAlg !== undefined &&
+    !(ID_TOKEN_SIGNING_ALGS as readonly string[]).includes(spec.idTokenSignedResponseAlg)
+  )
+    throw invalid(
+      `ID tokens are signed with ${ID_TOKEN_SIGNING_ALGS.join(' or ')}.`,
+      'idTokenSignedResponseAlg',
+    );
 }
 
 function validateLifetimes(lifetimes: Record<string, number | undefined>): void {
@@ -131,6 +145,9 @@ function toInfo(row: ClientRow): OAuthClientInfo {
     firstParty: row.is_first_party === 1,
     ...(row.organization_name ? { organizationName: row.organization_name } : {}),
     lifetimes,
+    ...(row.id_token_signed_response_alg
+      ? { idTokenSignedResponseAlg: row.id_token_signed_response_alg as IdTokenSigningAlg }
+      : {}),
     enabled: row.is_enabled === 1,
     createdAt: row.created_at,
   };
@@ -200,6 +217,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
           secret_hash: secret ? sha256Hex(secret) : null,
           previous_secret_hash: null,
           previous_secret_expires_at: null,
+          id_token_signed_response_alg: spec.idTokenSignedResponseAlg ?? null,
           created_at: at,
           updated_at: at,
         });
@@ -222,6 +240,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
           jwks_json: next.jwks ? JSON.stringify(next.jwks) : null,
           organization_name: next.organizationName ?? null,
           lifetimes_json: JSON.stringify(next.lifetimes ?? {}),
+          id_token_signed_response_alg: next.idTokenSignedResponseAlg ?? null,
           updated_at: now(),
         });
         await recordChange(trx, 'oauthClient.updated', clientId, { before: current, after: patch });
@@ -317,7 +336,7 @@ export function createClients(context: ModuleContext, deps: { grants: Grants }) 
         )
           ? 'native'
           : 'web',
-        id_token_signed_response_alg: 'ES256',
+        id_token_signed_response_alg: info.idTokenSignedResponseAlg ?? 'ES256',
         'urn:strongroom:kind': info.kind,
         'urn:strongroom:first_party': info.firstParty === true,
         'urn:strongroom:organization': info.organizationName ?? null,

@@ -31,7 +31,13 @@ export interface OAuthClientSpec {
   organizationName?: string;
   /** Per-client lifetime overrides (seconds). */
   lifetimes?: Partial<Record<'accessToken' | 'refreshTokenIdle' | 'refreshTokenAbsolute' | 'code', number>>;
+  /** How its ID tokens are signed (default ES256; RS256 for relying parties that support nothing else). */
+  idTokenSignedResponseAlg?: IdTokenSigningAlg;
 }
+
+/** ID-token signing algorithms offered; access tokens are always ES256. */
+export const ID_TOKEN_SIGNING_ALGS = ['ES256', 'RS256'] as const;
+export type IdTokenSigningAlg = (typeof ID_TOKEN_SIGNING_ALGS)[number];
 
 /** A registered client as others may see it (never a secret or a hash). */
 export interface OAuthClientInfo extends Omit<OAuthClientSpec, 'clientId'> {
@@ -59,6 +65,7 @@ export interface OAuthClients {
         | 'jwks'
         | 'organizationName'
         | 'lifetimes'
+        | 'idTokenSignedResponseAlg'
       >
     >,
     executor?: Executor,

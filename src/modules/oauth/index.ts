@@ -1,18 +1,22 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
+import { providerNotFoundAsProblem } from '../../http/edge-answers.ts';
+import { pinPublicOrigin, setMetadataCaching } from '../../http/public-origin.ts';
 import type { TokenAuthority } from '../gateway/contract.ts';
 import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
 import { createAdapterClass } from './adapter.ts';
 import { createClients } from './clients-service.ts';
+import { answerDependencyFailures, noteDependencyFailure } from './dependency-failures.ts';
 import { createGrants, TOPICS } from './grants-service.ts';
 import { AUTH_CSP, registerInteractionRoutes } from './interactions/index.ts';
 import { createKeys, type KeyMaterial, publicJwk } from './keys-service.ts';
 import { createLifetimes } from './lifetimes.ts';
 import { buildProvider } from './provider.ts';
 import { createProviderSteps } from './provider-steps.ts';
+import { createUserinfo } from './userinfo.ts';
 
 export type { OAuthClientInfo, OAuthClientSpec, OAuthClients, TokenEndpointAuthMethod } from './contract.ts';
 export type { Lifetimes } from './lifetimes.ts';
@@ -49,6 +53,21 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     | { provider: Provider; handler: ReturnType<Provider['callback']>; material: KeyMaterial }
     | undefined;
   let initializing: Promise<void> | undefined;
+  // Set by the app once the developers module exists (apps carry the environment, DESIGN.md §5.4).
+  let clientEnvironment: (clientId: string) => Promise<'production' | 'sandbox'> = async () => 'production';
+
+  // The longest access-token lifetime any client's override sets (the gateway bounds `exp − iat` by it);
+  // kept in memory because the gateway asks synchronously, and reloaded on every client change.
+  let longestClientAccessToken = 0;
+  const loadLongestClientAccessToken = async () => {
+    const all = await clients.list();
+    longestClientAccessToken = Math.max(0, ...all.map((c) => c.lifetimes?.accessToken ?? 0));
+  };
+  const unsubscribeClients = changes.subscribe(TOPICS.client, () => {
+    void loadLongestClientAccessToken().catch((error) =>
+      logger.error({ err: error }, 'reading the clients’ access-token lifetimes failed'),
+    );
+  });
 
   identity.onCredentialsRevoked(async (userId, reason) => {
     await grants.revokeUserGrants(userId, reason);
@@ -91,7 +110,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       identity,
       lifetimes,
       clock: context.clock,
-      behindProxy: config.trustProxy.length > 0,
+      // Always: mount() overwrites every forwarded header from --public-url (http/public-origin.ts).
+      behindProxy: true,
     });
     // Secrets are stored hashed: compare against the hashes (current, and previous during an overlap).
     const ClientClass = provider.Client as unknown as { prototype: Record<string, unknown> };
@@ -101,13 +121,18 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     ) {
       return clients.verifySecret(this.clientId, actual);
     };
+    provider.use(answerDependencyFailures);
     provider.use(steps.interceptJwt(material));
     provider.use(steps.endGrantsOnLogout);
     provider.use(steps.slideRefreshTokenExpiry);
     provider.use(steps.throttleClientAuthFailures);
-    provider.on('server_error', (_ctx: unknown, error: Error) =>
-      logger.error({ err: error }, 'authorization server error'),
-    );
+    provider.use(steps.keepOfflineAccess);
+    provider.use(steps.echoGrantedScope);
+    provider.use(providerNotFoundAsProblem(context) as never);
+    provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
+      noteDependencyFailure(ctx, error);
+      logger.error({ err: error }, 'authorization server error');
+    });
     provider.on('grant.revoked', (_ctx: unknown, grantId: string) =>
       logger.info({ grantId, event: 'grant.revoked' }, 'grant revoked'),
     );
@@ -121,6 +146,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       await keys.ensure();
       await lifetimes.load();
       await grants.load();
+      await loadLongestClientAccessToken();
       // The portal client must not keep the authorization server from starting.
       await ensurePortalClient().catch((error) =>
         logger.error({ err: error }, 'the portal OAuth client could not be set up'),
@@ -165,6 +191,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     // oidc-provider derives its mount path (and so every advertised URL) from originalUrl minus url.
     raw.originalUrl = mountPath ? `${mountPath}${path}` : raw.url;
     raw.url = path;
+    pinPublicOrigin(raw, context.baseUrl, request.ip);
+    setMetadataCaching(path, reply.raw);
     if (typeof request.body === 'string') raw.body = request.body;
     await handler(raw, reply.raw);
   }
@@ -181,6 +209,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       return () => keyListeners.delete(listener);
     },
     isRevoked: (token) => grants.isRevoked(token),
+    longestAccessTokenSeconds: () => Math.max(lifetimes.global().accessToken, longestClientAccessToken),
   };
 
   // The portal client follows the public URL, so a refresh writes exactly what seeding wrote.
@@ -210,6 +239,10 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     /** The running oidc-provider (after start-up). */
     provider,
     ready,
+    /** Where a client's environment comes from (the developers module's applications). */
+    useClientEnvironment(lookup: (clientId: string) => Promise<'production' | 'sandbox'>): void {
+      clientEnvironment = lookup;
+    },
     register(app: FastifyInstance): void {
       // Our sign-in pages: their own scopes, with the web plumbing (cookies, forms, the form rule).
       registerInteractionRoutes(app, {
@@ -227,6 +260,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
           return createHash('sha256').update(`csrf|${key}`).digest();
         },
         interactionMs: () => lifetimes.global().interaction * 1000,
+        clientEnvironment: (clientId) => clientEnvironment(clientId),
       });
       app.register(async (scope) => {
         // oidc-provider parses bodies itself: it gets the raw text.
@@ -234,6 +268,22 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
         scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) =>
           done(null, body),
         );
+        // Ours, not oidc-provider's (which refuses every token with an audience): see userinfo.ts.
+        scope.route({
+          method: ['GET', 'POST'],
+          url: '/auth/userinfo',
+          handler: createUserinfo({
+            issuer,
+            audience,
+            keys: async () => {
+              await ready();
+              return (current as NonNullable<typeof current>).material;
+            },
+            provider,
+            grants,
+            identity,
+          }),
+        });
         const methods = ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'PATCH'] as const;
         scope.route({
           method: [...methods],
@@ -261,6 +311,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     },
     async stop(): Promise<void> {
       unsubscribeKeys();
+      unsubscribeClients();
       grants.stop();
       lifetimes.stop();
     },

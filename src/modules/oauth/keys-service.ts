@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { isoAt } from '../../lib/clock.ts';
 import { randomBase62 } from '../../lib/ids.ts';
 import type { ModuleContext } from '../module-context.ts';
@@ -23,6 +24,11 @@ export interface KeyMaterial {
   cookies: string[];
 }
 
+/** The signing keys every deployment has, one active key each. */
+const SIGNING_ALGS = ['ES256', 'RS256'] as const;
+type SigningAlg = (typeof SIGNING_ALGS)[number];
+const generateKeyPairAsync = promisify(generateKeyPair);
+
 const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e', 'kid', 'alg', 'use'];
 
 export function publicJwk(jwk: Record<string, unknown>): Record<string, unknown> {
@@ -30,7 +36,7 @@ export function publicJwk(jwk: Record<string, unknown>): Record<string, unknown>
 }
 
 /**
- * Signing keys (ES256) and cookie keys, sealed with the KEK in the store so that every instance uses the
+ * Signing keys (ES256 for access tokens and ID tokens; RS256 for the ID tokens of clients that ask) and cookie keys, sealed with the KEK in the store so that every instance uses the
  * same ones. Rotation adds a new active key; the previous one stays published until every token it signed
  * has expired. Running servers rebuild their provider on the `signingKeys` change.
  */
@@ -38,14 +44,19 @@ export function createKeys(context: ModuleContext) {
   const { db, clock, sealer, changes, audit } = context;
   const nowSeconds = () => Math.floor(clock.now() / 1000);
 
-  const newSigningRow = (): KeyRow => {
+  /** A new signing key: ES256 signs access tokens (and ID tokens by default), RS256 ID tokens on request. */
+  const newSigningRow = async (alg: SigningAlg): Promise<KeyRow> => {
     const kid = randomBase62(16);
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' };
+    // Generated off the event loop: an RSA key takes tens of milliseconds.
+    const { privateKey } =
+      alg === 'ES256'
+        ? await generateKeyPairAsync('ec', { namedCurve: 'P-256' })
+        : await generateKeyPairAsync('rsa', { modulusLength: 2048 });
+    const jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
     return {
       kid,
       use: 'sig',
-      alg: 'ES256',
+      alg,
       sealed_key: sealer.seal(JSON.stringify(jwk), `oauth-key:${kid}`),
       created_at: isoAt(clock.now()),
       retired_at: null,
@@ -83,13 +94,11 @@ export function createKeys(context: ModuleContext) {
     /** Create the first keys if the store has none (idempotent; safe with concurrent starts). */
     async ensure(): Promise<void> {
       const rows = await liveRows();
-      for (const [use, make] of [
-        ['sig', newSigningRow],
-        ['cookie', newCookieRow],
-      ] as const) {
-        if (rows.some((r) => r.use === use)) continue;
-        await repository.insert(db, [make()]);
-      }
+      // Per algorithm, so a store made before RS256 existed gets its RSA key at the next start.
+      for (const alg of SIGNING_ALGS)
+        if (!rows.some((r) => r.use === 'sig' && r.alg === alg))
+          await repository.insert(db, [await newSigningRow(alg)]);
+      if (!rows.some((r) => r.use === 'cookie')) await repository.insert(db, [newCookieRow()]);
     },
 
     async material(): Promise<KeyMaterial> {
@@ -130,7 +139,8 @@ export function createKeys(context: ModuleContext) {
     /** Add a new active signing key (and cookie key); the old ones stay published for `keepSeconds`. */
     async rotate(options: { keepSeconds?: number } = {}): Promise<{ kid: string; previous: string[] }> {
       const keep = options.keepSeconds ?? (await longestTokenLifetime()) + 60;
-      const signing = newSigningRow();
+      const signing = await newSigningRow('ES256');
+      const rsa = await newSigningRow('RS256');
       const cookie = newCookieRow();
       const previous: string[] = [];
       await db.transaction().execute(async (trx) => {
@@ -140,7 +150,7 @@ export function createKeys(context: ModuleContext) {
           const unpublish = nowSeconds() + (row.use === 'sig' ? keep : 12 * 3600);
           await repository.retire(trx, row.kid, isoAt(clock.now()), unpublish);
         }
-        await repository.insert(trx, [signing, cookie]);
+        await repository.insert(trx, [signing, rsa, cookie]);
         await audit.record(
           {
             actor: { type: 'system' },

@@ -198,5 +198,74 @@ export function createProviderSteps(deps: {
     }
   }
 
-  return { interceptJwt, endGrantsOnLogout, throttleClientAuthFailures, slideRefreshTokenExpiry };
+  /**
+   * The token response's `scope` is what was granted (RFC 6749 §5.1), OpenID scopes included:
+   * oidc-provider answers with the access token's (API) scopes only, so a response carrying an ID token
+   * would omit `openid` and a granted `offline_access` would vanish — which strict clients read as a
+   * changed or missing scope (issue 10 item 17).
+   */
+  async function echoGrantedScope(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    await next();
+    if (ctx.path !== '/oauth2/token' || ctx.status !== 200) return;
+    const body = ctx.body as { scope?: string; id_token?: string } | undefined;
+    const entities = ctx.oidc?.entities as
+      | {
+          Grant?: { getOIDCScopeFiltered(scopes: Set<string>): string };
+          AuthorizationCode?: { scopes: Set<string> };
+          RefreshToken?: { scopes: Set<string> };
+        }
+      | undefined;
+    const source = entities?.AuthorizationCode ?? entities?.RefreshToken;
+    if (!body || !entities?.Grant || !source) return;
+    const granted = new Set(entities.Grant.getOIDCScopeFiltered(source.scopes).split(' ').filter(Boolean));
+    if (body.id_token) granted.add('openid');
+    for (const scope of (body.scope ?? '').split(' ')) if (scope) granted.add(scope);
+    body.scope = [...granted].join(' ');
+  }
+
+  /**
+   * OIDC Core §11 lets the server grant `offline_access` without `prompt=consent` when "other conditions
+   * … permitting offline access" hold; here a refresh token comes with every authorization-code grant
+   * anyway, but oidc-provider silently drops the scope unless the request asks for consent. Asking for
+   * consent on the client's behalf keeps it: first-party clients are approved at once, third-party users
+   * see the consent page (which OIDC Core §11 requires for offline access in any case).
+   */
+  function keepOfflineAccess(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    const route =
+      ctx.path === '/oauth2/authorize' ? 'authorize' : ctx.path === '/oauth2/par' ? 'par' : undefined;
+    if (!route) return next();
+    const req = ctx.req as IncomingMessage & { body?: unknown };
+    const fromBody = ctx.method === 'POST' && typeof req.body === 'string';
+    const params = new URLSearchParams(fromBody ? (req.body as string) : ctx.querystring);
+    const scopes = (params.get('scope') ?? '').split(' ');
+    const prompts = (params.get('prompt') ?? '').split(' ').filter(Boolean);
+    if (
+      params.getAll('scope').length !== 1 ||
+      params.getAll('prompt').length > 1 ||
+      !scopes.includes('offline_access') ||
+      prompts.includes('consent') ||
+      prompts.includes('none')
+    )
+      return next();
+    params.set('prompt', [...prompts, 'consent'].join(' '));
+    if (fromBody) {
+      req.body = params.toString();
+    } else {
+      // oidc-provider derives its mount path from originalUrl minus url: keep the two in step.
+      const raw = req as IncomingMessage & { originalUrl?: string };
+      const mount = (raw.originalUrl ?? '').slice(0, (raw.originalUrl ?? '').length - (raw.url ?? '').length);
+      ctx.querystring = params.toString();
+      raw.originalUrl = `${mount}${raw.url}`;
+    }
+    return next();
+  }
+
+  return {
+    interceptJwt,
+    endGrantsOnLogout,
+    throttleClientAuthFailures,
+    slideRefreshTokenExpiry,
+    echoGrantedScope,
+    keepOfflineAccess,
+  };
 }

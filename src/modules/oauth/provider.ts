@@ -92,7 +92,9 @@ export function buildProvider(deps: ProviderDeps): Provider {
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     enabledJWA: {
       clientAuthSigningAlgValues: ['ES256', 'PS256', 'EdDSA'],
-      idTokenSigningAlgValues: ['ES256'],
+      // RS256 because OIDC Discovery requires it and some relying parties know nothing else; access
+      // tokens stay ES256 (resource server info) and ES256 stays the clients' default.
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
       requestObjectSigningAlgValues: ['ES256', 'PS256', 'EdDSA'],
       userinfoSigningAlgValues: ['ES256'],
       introspectionSigningAlgValues: ['ES256'],
@@ -114,9 +116,21 @@ export function buildProvider(deps: ProviderDeps): Provider {
       ],
     },
     pkce: { required: () => true },
+    // oidc-provider's default, plus: the platform's own pages (the portal's API reference, same origin)
+    // may redeem a code from the browser for any client that registers a redirect page there; a
+    // confidential client still authenticates with its secret.
+    clientBasedCORS: (ctx, origin, client) =>
+      origin !== 'null' &&
+      (ctx.oidc.route === 'userinfo' ||
+        client.clientAuthMethod === 'none' ||
+        origin === new URL(issuer).origin) &&
+      (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     allowOmittingSingleRegisteredRedirectUri: false,
     features: {
       devInteractions: { enabled: false },
+      // Not offered until the gateway verifies DPoP proofs (DESIGN.md §5.1): a bound token the gateway
+      // accepted as a plain Bearer token would be worse than none (RFC 9449 §7.2).
+      dPoP: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -246,11 +260,18 @@ export function buildProvider(deps: ProviderDeps): Provider {
   // OpenID scopes, and its `discovery` option only adds properties, it cannot replace that list.
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object')
-      (ctx.body as { scopes_supported?: string[] }).scopes_supported = [
-        ...(configuration.scopes ?? []),
-        ...API_SCOPE_NAMES,
-      ];
+    if (ctx.oidc?.route !== 'discovery' || !ctx.body || typeof ctx.body !== 'object') return;
+    const metadata = ctx.body as Record<string, unknown>;
+    metadata.scopes_supported = [...(configuration.scopes ?? []), ...API_SCOPE_NAMES];
+    // /auth/userinfo is ours (userinfo.ts) and answers plain JSON only.
+    delete metadata.userinfo_signing_alg_values_supported;
+    // Introspection and revocation authenticate clients exactly as the token endpoint does.
+    for (const endpoint of ['introspection', 'revocation']) {
+      metadata[`${endpoint}_endpoint_auth_methods_supported`] =
+        metadata.token_endpoint_auth_methods_supported;
+      metadata[`${endpoint}_endpoint_auth_signing_alg_values_supported`] =
+        metadata.token_endpoint_auth_signing_alg_values_supported;
+    }
   });
   return provider;
 }

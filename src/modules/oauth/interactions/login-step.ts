@@ -5,7 +5,8 @@ import type { InteractionContext, Live } from './interaction-context.ts';
 
 const loginForm = form({ username: field.text(256), password: field.text(1024) });
 
-const MESSAGES = {
+/** The sign-in refusals' wording; the second-factor lock says the same as the password lockout. */
+export const MESSAGES = {
   invalid: 'The username or password is not correct.',
   locked: 'Too many failed attempts. Wait 15 minutes and try again, or contact the institution.',
 } as const;
@@ -43,6 +44,11 @@ export function createLoginStep(ctx: InteractionContext) {
       const result = await identity.authenticate({ username, password, address: request.ip });
       if (!result.ok) return refuse(request, reply, live, username, result);
       request.logContext.userId = result.user.id;
+      const wrongEnvironment = await ctx.environmentRefusal(live, result.user.id);
+      if (wrongEnvironment) {
+        request.logContext.refusal = 'signin.wrongEnvironment';
+        return page(reply, live, 403, { username, error: wrongEnvironment });
+      }
       if (result.mfa === 'none') return ctx.finishLogin(request, reply, live, result.user.id, ['pwd']);
       if (result.mfa === 'verify') {
         await ctx.pending.write(live.uid, { userId: result.user.id, mode: 'verify', failures: 0 });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { field, form, postForm } from '../../../http/web/index.ts';
 import { enrolPage, mfaPage, recoveryCodesPage } from '../../../web/auth/pages.ts';
 import type { InteractionContext, Pending } from './interaction-context.ts';
+import { MESSAGES } from './login-step.ts';
 
 const MAX_OTP_FAILURES = 5;
 const TOO_MANY = 'Too many incorrect codes. Start again from the application.';
@@ -47,7 +48,10 @@ export function createMfaStep(ctx: InteractionContext) {
     return undefined;
   }
 
-  /** Count a wrong code; true when that was one too many (the pending step is then dropped). */
+  /**
+   * Count a wrong code while enrolling (a secret the user was just shown, not an account's factor); true
+   * when that was one too many (the pending step is then dropped).
+   */
   async function countFailure(uid: string, pending: Pending): Promise<boolean> {
     pending.failures += 1;
     if (pending.failures >= MAX_OTP_FAILURES) {
@@ -63,16 +67,18 @@ export function createMfaStep(ctx: InteractionContext) {
       const live = await ctx.live(request, reply);
       const pending = live && (await ctx.pending.read(live.uid));
       if (!live || pending?.mode !== 'verify') return ctx.expired(request, reply);
-      if (await identity.verifyOtp(pending.userId, request.body.otp))
-        return ctx.finishLogin(request, reply, live, pending.userId, ['pwd', 'otp']);
-      request.logContext.refusal = 'mfa.failed';
-      if (await countFailure(live.uid, pending)) return ctx.fail(request, reply, 429, TOO_MANY);
+      // Counted per account in the store (not per interaction): a new interaction gets no new budget.
+      const attempt = await identity.attemptOtp(pending.userId, request.body.otp);
+      if (attempt.ok) return ctx.finishLogin(request, reply, live, pending.userId, ['pwd', 'otp']);
+      const locked = attempt.reason === 'locked';
+      request.logContext.refusal = locked ? 'mfa.locked' : 'mfa.failed';
+      if (locked) reply.header('retry-after', String(attempt.retryAfterSeconds));
       const body = mfaPage({
         action: `/auth/interaction/${live.uid}/mfa`,
         csrf: await ctx.csrfFor(live.uid),
-        error: 'The code is not correct or was already used.',
+        error: locked ? MESSAGES.locked : 'The code is not correct or was already used.',
       });
-      return ctx.send(reply, 401, 'Two-step verification', body);
+      return ctx.send(reply, locked ? 429 : 401, 'Two-step verification', body);
     });
 
     postForm(scope, '/auth/interaction/:uid/enrol', enrolForm, async (request, reply) => {

@@ -33,7 +33,10 @@ export async function registrationToken(
   return nonce && boundToken(await ctx.deps.csrfKey(), `register:${nonce}`);
 }
 
-/** Developer self-registration at /auth/register (at most 100 accounts per address an hour). */
+/**
+ * Developer self-registration at /auth/register: at most 100 attempts and 5 accounts created per address
+ * an hour (then 429 + Retry-After).
+ */
 export function registerRegistration(scope: FastifyInstance, ctx: InteractionContext): void {
   const { identity, shared } = ctx.deps;
   const limiter = shared.rateLimiter({ keyPrefix: 'register-address', points: 100, duration: 3600 });
@@ -65,7 +68,9 @@ export function registerRegistration(scope: FastifyInstance, ctx: InteractionCon
     const email = request.body.email.trim();
     try {
       await limiter.consume(request.ip);
-    } catch {
+    } catch (rejection) {
+      const ms = (rejection as { msBeforeNext?: number }).msBeforeNext ?? 60_000;
+      reply.header('retry-after', String(Math.max(1, Math.ceil(ms / 1000))));
       return ctx.fail(request, reply, 429, 'Too many registrations from your network. Try again later.');
     }
     if (email && !EMAIL.test(email))
@@ -74,6 +79,11 @@ export function registerRegistration(scope: FastifyInstance, ctx: InteractionCon
         email,
         fieldErrors: { email: 'Enter a valid e-mail address.' },
       });
+    const reserved = await identity.registrations.reserve(request.ip);
+    if (!reserved.ok) {
+      reply.header('retry-after', String(reserved.retryAfterSeconds));
+      return ctx.fail(request, reply, 429, 'Too many accounts created from your network. Try again later.');
+    }
     try {
       const user = await identity.createUser({
         username,
@@ -83,6 +93,7 @@ export function registerRegistration(scope: FastifyInstance, ctx: InteractionCon
       });
       return reply.redirect(`/auth/register/done?u=${encodeURIComponent(user.username)}`, 303);
     } catch (error) {
+      await identity.registrations.release(request.ip);
       if (!(error instanceof AppError) || (error.status !== 400 && error.status !== 409)) throw error;
       // A taken username is reported: registration cannot hide it (the username is the identifier).
       const field = error.errors?.[0]?.name ?? 'username';
