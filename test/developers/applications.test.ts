@@ -136,12 +136,39 @@ for (const dialect of testDialects()) {
         [['scope', ['data/read']]],
       );
       await assert.rejects(dev.requests.approve(pending?.requestId ?? '', cliActor), rejectsWith(409));
+      // The institution granting the scope by a change of the application settles the request too.
+      await dev.applications.update(
+        created.application.id,
+        { scopes: ['banking/read', 'admin/read', 'data/read'] },
+        cliActor,
+      );
+      const settled = await dev.applications.view(await dev.applications.get(created.application.id, owner));
+      assert.deepEqual(settled.requestedScopes, []);
+      assert.deepEqual(settled.pendingChanges, []);
       await assert.rejects(
         dev.requests.approve(resubmitted.requests[0]?.id ?? '', developer),
         rejectsWith(403),
       );
       const entries = await t.app.context.audit.list({ targetId: created.application.id });
       assert.ok(entries.some((e) => e.action === 'changeRequest.approved'));
+    });
+
+    it('turns a developer asking for production into a production request; approval promotes the app', async () => {
+      const created = await register('to promote');
+      const id = created.application.id;
+      const asked = await dev.applications.change(
+        id,
+        { environment: 'production', description: 'ready' },
+        developer,
+      );
+      assert.equal(asked.application.environment, 'sandbox');
+      assert.equal(asked.application.description, 'ready');
+      assert.deepEqual(
+        asked.requests.map((r) => [r.kind, r.requested]),
+        [['production', []]],
+      );
+      await dev.requests.approve(asked.requests[0]?.id ?? '', cliActor);
+      assert.equal((await dev.applications.get(id, developer)).environment, 'production');
     });
 
     it('rejects a developer PATCH of state, plan, environment or owner (400) and changes nothing', async () => {
@@ -151,7 +178,7 @@ for (const dialect of testDialects()) {
       for (const patch of [
         { state: 'suspended' as const },
         { ratePlan: 'loadTest' },
-        { environment: 'production' as const },
+        { environment: 'sandbox' as const },
         { organizationId: 'org_other' },
         { name: 'renamed', state: 'suspended' as const },
       ]) {

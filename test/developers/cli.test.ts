@@ -201,6 +201,18 @@ for (const dialect of testDialects()) {
       await dev.applications.update(mobile, { redirectUris: before.redirectUris }, cliActor);
     });
 
+    it("moves a demo backOffice seeded under the fintech organization into the institution's own on refresh", async () => {
+      const demo = readDemo(t.dataDir);
+      const id = demo.apps.backOffice?.applicationId ?? '';
+      const fintech = (await dev.applications.get(demo.apps.mobile?.applicationId ?? '', cliActor))
+        .organizationId;
+      const institution = (await dev.applications.get(id, cliActor)).organizationId;
+      assert.notEqual(institution, fintech);
+      await dev.applications.update(id, { organizationId: fintech }, cliActor);
+      await dev.demoSeeder.refresh?.(demo);
+      assert.equal((await dev.applications.get(id, cliActor)).organizationId, institution);
+    });
+
     it('refuses to revoke a grant that does not exist (exit 1, nothing printed as revoked)', async () => {
       const result = await run(t, ['grants', 'revoke', '--grant', 'doesnotexist']);
       assert.equal(result.code, 1);

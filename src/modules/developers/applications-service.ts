@@ -1,3 +1,4 @@
+import type { Executor } from '../../db/index.ts';
 import { AppError, problems, type ValidationIssue } from '../../errors/index.ts';
 import { isoAt } from '../../lib/clock.ts';
 import { newId } from '../../lib/ids.ts';
@@ -12,7 +13,7 @@ import {
 } from './application-states.ts';
 import { applicationsRepository as applications } from './applications-repository.ts';
 import { TOPICS } from './key-verifier.ts';
-import type { ChangeRequest } from './model.ts';
+import type { ChangeRequest, RequestKind } from './model.ts';
 import {
   APP_KINDS,
   APP_STATES,
@@ -152,6 +153,33 @@ export function createApplications(deps: ApplicationsDeps) {
       updatedAt: app.updatedAt,
       pendingChanges: pending.map((r) => ({ requestId: r.id, kind: r.kind, requested: r.requested })),
     };
+  }
+
+  /**
+   * The institution granted scopes by changing the application itself: what a pending scope request asked
+   * for and now holds is no longer pending (approved when nothing is left).
+   */
+  async function settleScopeRequest(trx: Executor, app: ClientApplication, actor: Actor): Promise<void> {
+    const pending = (await requestsRepository.list(trx, { applicationId: app.id, state: 'pending' })).find(
+      (r) => r.kind === 'scope',
+    );
+    if (!pending) return;
+    const remaining = pending.requested.filter((scope) => !app.scopes.includes(scope));
+    if (remaining.length === pending.requested.length) return;
+    if (remaining.length > 0) {
+      await requestsRepository.updatePending(trx, pending.id, {
+        requested: remaining,
+        requestedBy: pending.requestedBy,
+        createdAt: pending.createdAt,
+      });
+      return;
+    }
+    await requestsRepository.decide(trx, pending.id, {
+      state: 'approved',
+      decidedBy: actor.id ?? actor.type,
+      decidedAt: isoAt(now()),
+      reason: 'granted by a change of the application',
+    });
   }
 
   const service = {
@@ -299,8 +327,14 @@ export function createApplications(deps: ApplicationsDeps) {
       actor: Actor,
       options: { ifMatchVersion?: number } = {},
     ): Promise<{ application: ClientApplication; requests: ChangeRequest[] }> {
-      const asks: { kind: 'scope' | 'redirectUris'; requested: string[] }[] = [];
+      const asks: { kind: RequestKind; requested: string[] }[] = [];
       const before = await access.requireApplication(actor, applicationId, 'write');
+      // A developer asks to promote a sandbox app to production (DESIGN.md §5.5): a request, not a change.
+      if (!actor.institution && patch.environment === 'production' && before.environment === 'sandbox') {
+        const { environment: _promote, ...rest } = patch;
+        patch = rest;
+        asks.push({ kind: 'production', requested: [] });
+      }
       rejectPrivileged(fieldsSet(patch, PRIVILEGED_FIELDS), actor.institution);
       const environment = optionalOneOf('environment', ENVIRONMENTS, patch.environment);
       const state = optionalOneOf('state', APP_STATES, patch.state);
@@ -378,6 +412,9 @@ export function createApplications(deps: ApplicationsDeps) {
           }
           for (const ask of asks) {
             filed.push(await fileRequest(trx, { audit, now: now() }, after, ask.kind, ask.requested, actor));
+          }
+          if (actor.institution && patch.scopes !== undefined) {
+            await settleScopeRequest(trx, after, actor);
           }
         },
       );

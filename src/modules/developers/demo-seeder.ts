@@ -119,12 +119,17 @@ export function createDemoSeeder(deps: {
     async refresh(demo: DemoDocument) {
       const org = await organizationsRepository.findByName(db, DEMO_ORGANIZATION);
       if (!org) return;
-      const institution = await organizationsRepository.findByName(db, institutionName);
+      let institution = await organizationsRepository.findByName(db, institutionName);
       for (const [name, spec] of Object.entries(specs())) {
-        const app =
+        let app =
           (institution && (await applicationsRepository.findByName(db, institution.id, name))) ||
           (await applicationsRepository.findByName(db, org.id, name));
         if (!app) continue;
+        if (INSTITUTION_APPS.includes(name as DemoAppName) && app.organizationId === org.id) {
+          // Seeded before first-party apps belonged to the institution (DESIGN.md §5.1): move it there.
+          institution ??= await organizations.create({ name: institutionName }, systemActor);
+          app = await applications.update(app.id, { organizationId: institution.id }, systemActor);
+        }
         const redirectUris = spec.redirectUris ?? [];
         if (JSON.stringify(app.redirectUris) !== JSON.stringify(redirectUris)) {
           await applications.update(app.id, { redirectUris }, systemActor);

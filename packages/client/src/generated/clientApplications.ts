@@ -55,7 +55,7 @@ export interface paths {
         head?: never;
         /**
          * Change a client application
-         * @description Changes the given fields (JSON merge). Privileged fields need `admin/full`.
+         * @description Changes the given fields (JSON merge). Privileged fields need `admin/full`. A developer's request for scopes beyond the default set, for new redirect URIs of a production application, or for `environment: production` on a sandbox application answers 202: those fields stay unchanged and the request shows in `pendingChanges` until the institution decides.
          */
         patch: operations["patchClientApplication"];
         trace?: never;
