@@ -336,5 +336,43 @@ for (const dialect of testDialects()) {
         .length;
       assert.equal(after, before, 'nothing was registered');
     });
+
+    it('asks before revoking a key, revokes only when confirmed, and says it worked', async () => {
+      const appId = await register({
+        name: 'Dana Revoke',
+        kind: 'web',
+        redirectUris: 'https://dana.example/r',
+      });
+      const [key] = await t.app.services.developers.apiKeys.list({ clientApplicationId: appId }, cliActor);
+      assert.ok(key);
+      const { page: appPage } = await get(`/portal/applications/${appId}`);
+      assert.match(
+        appPage,
+        new RegExp(`<a class="button button-danger" href="/portal/keys/${key.id}/revoke"`),
+      );
+      const confirm = await get(`/portal/keys/${key.id}/revoke`);
+      assert.equal(confirm.response.status, 200);
+      assert.match(confirm.page, /Every call with this key answers 401 at once/);
+      assert.match(confirm.page, /<input type="hidden" name="confirm" value="yes">/);
+      // A post without the confirmation changes nothing and goes to the question.
+      const unconfirmed = await post(`/portal/keys/${key.id}/revoke`, { csrf: csrfOf(confirm.page) });
+      assert.equal(unconfirmed.status, 303);
+      assert.equal(unconfirmed.headers.get('location'), `/portal/keys/${key.id}/revoke`);
+      assert.equal((await t.app.services.developers.apiKeys.get(key.id, cliActor)).state, 'active');
+      const revoked = await post(`/portal/keys/${key.id}/revoke`, {
+        csrf: csrfOf(confirm.page),
+        confirm: 'yes',
+      });
+      assert.equal(revoked.status, 303);
+      assert.equal((await t.app.services.developers.apiKeys.get(key.id, cliActor)).state, 'revoked');
+      const { page } = await get(`/portal/applications/${appId}`);
+      assert.match(
+        page,
+        new RegExp(
+          `role="status">API key ${key.prefix}…${key.last4} is revoked: calls with it now answer 401.`,
+        ),
+      );
+      assert.ok(!page.includes('fresh-secrets'), 'a notice is not a credentials card');
+    });
   });
 }

@@ -46,6 +46,8 @@ export interface ApplicationPageInput {
   app: PortalApp;
   keys: KeyRow[];
   fresh?: FreshSecrets;
+  /** What the last action did, e.g. a key revoked. */
+  notice?: string;
   canManage: boolean;
   institution: boolean;
   charts: SafeHtml;
@@ -66,6 +68,7 @@ export function applicationPage(input: ApplicationPageInput): SafeHtml {
 <h1>${app.name} ${badge(app.state)}</h1>
 ${app.state !== 'deleted' ? html`<p class="app-links"><a class="button" href="/portal/applications/${app.id}/getting-started">Getting started</a> <a class="button button-secondary" href="/portal/apis/${referenceApiOf(app.apis)}?app=${app.id}">Try it in the API reference</a></p>` : ''}
 ${input.error ? html`<div class="error" role="alert">${input.error}</div>` : ''}
+${input.notice ? html`<div class="notice" role="status">${input.notice}</div>` : ''}
 ${
   input.fresh
     ? html`<section class="card fresh-secrets" aria-labelledby="fresh">
@@ -117,7 +120,7 @@ ${input.keys.map(
       ? html`<form method="post" action="/portal/keys/${k.id}/rotate" class="row">${csrfField(input.csrf)}
 <label class="visually-hidden" for="overlap-${k.id}">Overlap for ${k.prefix}…${k.last4}</label>${overlapSelect(`overlap-${k.id}`)}
 <button type="submit" class="button-secondary">Rotate</button></form>
-<form method="post" action="/portal/keys/${k.id}/revoke">${csrfField(input.csrf)}<button type="submit" class="button-danger" aria-label="Revoke key ${k.prefix}…${k.last4}">Revoke</button></form>`
+<a class="button button-danger" href="/portal/keys/${k.id}/revoke" aria-label="Revoke key ${k.prefix}…${k.last4}">Revoke</a>`
       : ''
   }${
     input.institution && (k.state === 'pending' || k.state === 'suspended')

@@ -66,7 +66,8 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
       csrf: session.csrf,
       app: view,
       keys,
-      fresh: flash?.applicationId === appId ? flash : undefined,
+      fresh: flash?.applicationId === appId && (flash.apiKey || flash.clientSecret) ? flash : undefined,
+      notice: flash?.applicationId === appId ? flash.notice : undefined,
       canManage: actor.institution || role === 'owner' || role === 'admin',
       institution: actor.institution,
       charts: await keyUsageCharts(

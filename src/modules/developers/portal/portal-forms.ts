@@ -47,6 +47,7 @@ export const forms = {
   rotateSecret: form({ overlapSeconds: overlap() }),
   issueKey: form({ label: withDefault(field.text(100), '') }),
   rotateKey: form({ overlapSeconds: overlap() }),
+  revokeKey: form({ confirm: optional(field.oneOf(['yes'])) }),
 };
 
 /** The non-empty lines of a text area. */
