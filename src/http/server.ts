@@ -218,10 +218,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return sendProblem(request, reply, env, problem.type, problem);
   });
 
-  // One log line per request: method, route, path without query string, status, duration, ids.
+  // One log line per request: method, route, path without query string, status, duration, ids. Static
+  // files and health probes that succeed are routine noise: they log at debug.
   app.addHook('onResponse', async (request, reply) => {
     const path = (request.raw.url ?? '').split('?')[0];
-    request.log.info(
+    const routine = reply.statusCode < 400 && /^\/(static|health)\//.test(path ?? '');
+    request.log[routine ? 'debug' : 'info'](
       {
         method: request.method,
         route: request.routeOptions.url ?? null,
