@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { cliActor } from '../../src/modules/developers/index.ts';
-import { type CookieJar, createCookieJar, followAuthorization, jarFetch } from '../helpers/oauth-flow.ts';
+import {
+  type CookieJar,
+  createCookieJar,
+  followAuthorization,
+  jarFetch,
+  parseForm,
+  pkcePair,
+} from '../helpers/oauth-flow.ts';
 import { type DemoServer, startDemoServer, testDialects } from '../helpers/test-app.ts';
 
 const csrfOf = (page: string) => /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
@@ -373,6 +380,51 @@ for (const dialect of testDialects()) {
         ),
       );
       assert.ok(!page.includes('fresh-secrets'), 'a notice is not a credentials card');
+    });
+
+    it('consent tells a developer plainly that their account cannot grant the banking scopes an app asks for', async () => {
+      const mobile = t.demo.apps.mobile;
+      assert.ok(mobile);
+      const browser = createCookieJar();
+      const { challenge } = pkcePair();
+      const authorizeUrl = new URL(`${baseUrl}/auth/oauth2/authorize`);
+      for (const [key, value] of Object.entries({
+        response_type: 'code',
+        client_id: mobile.clientId,
+        redirect_uri: mobile.redirectUri,
+        scope: 'openid banking/read banking/readBalance',
+        state: 'st',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }))
+        authorizeUrl.searchParams.set(key, value);
+      let response = await jarFetch(browser, authorizeUrl.toString());
+      let page = '';
+      for (let hops = 0; hops < 10; hops++) {
+        if (response.status === 303) {
+          response = await jarFetch(
+            browser,
+            new URL(response.headers.get('location') ?? '', baseUrl).toString(),
+          );
+          continue;
+        }
+        page = await response.text();
+        if (!page.includes('name="password"')) break;
+        const { action, csrf } = parseForm(page);
+        response = await jarFetch(browser, new URL(action, baseUrl).toString(), {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ csrf, username: 'devon', password: PASSWORD }).toString(),
+        });
+      }
+      assert.match(page, /Allow access\?/);
+      assert.ok(!page.includes('Confirm your identity only'));
+      assert.match(page, /your account cannot give this application any of the access it asks for/);
+      assert.match(
+        page,
+        /Not available to your account: <span class="mono">banking\/read banking\/readBalance<\/span>/,
+      );
+      assert.match(page, /sign in as a customer/);
     });
   });
 }
