@@ -426,5 +426,36 @@ for (const dialect of testDialects()) {
       );
       assert.match(page, /sign in as a customer/);
     });
+
+    it('issues a key with an optional expiry date and warns on the page when it expires within a week', async () => {
+      const appId = await register({
+        name: 'Dana Expiry',
+        kind: 'web',
+        redirectUris: 'https://dana.example/e',
+      });
+      const { page } = await get(`/portal/applications/${appId}`);
+      assert.match(page, /<input id="key-expires" name="expiresOn" type="date">/);
+      const soon = new Date(t.app.context.clock.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+      const issued = await post(`/portal/applications/${appId}/keys`, {
+        csrf: csrfOf(page),
+        label: 'short',
+        expiresOn: soon,
+      });
+      assert.equal(issued.status, 303);
+      const keys = await t.app.services.developers.apiKeys.list({ clientApplicationId: appId }, cliActor);
+      const short = keys.find((k) => k.label === 'short');
+      assert.equal(short?.expiresAt, `${soon}T23:59:59.000Z`);
+      const after = (await get(`/portal/applications/${appId}`)).page;
+      const row = new RegExp(`<tr id="key-${short?.id}">[\\s\\S]*?</tr>`).exec(after)?.[0] ?? '';
+      assert.match(row, /expires soon: rotate it/);
+      const other = keys.find((k) => k.label !== 'short');
+      const otherRow = new RegExp(`<tr id="key-${other?.id}">[\\s\\S]*?</tr>`).exec(after)?.[0] ?? '';
+      assert.ok(otherRow && !otherRow.includes('expires soon'));
+      const bad = await post(`/portal/applications/${appId}/keys`, {
+        csrf: csrfOf(page),
+        expiresOn: '2020-01-01',
+      });
+      assert.equal(bad.status, 400, 'a past date is refused');
+    });
   });
 }

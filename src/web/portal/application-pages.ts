@@ -13,6 +13,8 @@ export interface KeyRow {
   stateReason: string | null;
   createdAt: string;
   expiresAt: string | null;
+  /** Live and expiring within the warning period. */
+  expiresSoon?: boolean;
 }
 
 export interface FreshSecrets {
@@ -114,7 +116,7 @@ ${input.keys.map(
   (k) => html`<tr id="key-${k.id}">
 <td><code>${k.prefix}…${k.last4}</code></td><td>${k.label}</td>
 <td>${badge(k.state)}${k.stateReason ? html`<br><span class="small muted">${k.stateReason}</span>` : ''}</td>
-<td>${k.createdAt.slice(0, 16).replace('T', ' ')}</td><td>${k.expiresAt ? k.expiresAt.slice(0, 16).replace('T', ' ') : '—'}</td>
+<td>${k.createdAt.slice(0, 16).replace('T', ' ')}</td><td>${k.expiresAt ? k.expiresAt.slice(0, 16).replace('T', ' ') : '—'}${k.expiresSoon ? html`<br><span class="badge badge-expiring">expires soon: rotate it</span>` : ''}</td>
 <td class="key-actions">${
     live(k)
       ? html`<form method="post" action="/portal/keys/${k.id}/rotate" class="row">${csrfField(input.csrf)}
@@ -135,6 +137,7 @@ ${
     ? html`<form method="post" action="/portal/applications/${app.id}/keys" class="row">
 ${csrfField(input.csrf)}
 <div class="field"><label for="key-label">Label for a new key</label><input id="key-label" name="label" type="text" maxlength="100"></div>
+<div class="field"><label for="key-expires">Expires on (optional)</label><input id="key-expires" name="expiresOn" type="date"></div>
 <button type="submit">Issue a new key</button>
 </form>`
     : ''

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../../errors/index.ts';
 import { postForm } from '../../../http/web/index.ts';
 import { revokeKeyPage } from '../../../web/portal/key-pages.ts';
 import { idParam, type Portal } from './portal-context.ts';
@@ -12,7 +13,14 @@ export function registerKeys(signedIn: FastifyInstance, portal: Portal): void {
   postForm(signedIn, '/portal/applications/:appId/keys', forms.issueKey, async (request, reply) => {
     const { session, actor } = await portal.user(request);
     const appId = idParam(request, 'appId');
-    const created = await apiKeys.create({ clientApplicationId: appId, label: request.body.label }, actor);
+    const { label, expiresOn } = request.body;
+    if (expiresOn && !/^\d{4}-\d{2}-\d{2}$/.test(expiresOn))
+      throw new AppError('badRequest', {
+        detail: 'The expiry date must be a date (YYYY-MM-DD).',
+        errors: [{ in: 'body', name: 'expiresOn', message: 'must be a date (YYYY-MM-DD)' }],
+      });
+    const expiresAt = expiresOn ? `${expiresOn}T23:59:59.000Z` : undefined;
+    const created = await apiKeys.create({ clientApplicationId: appId, label, expiresAt }, actor);
     await portal.flash.set(session, {
       applicationId: appId,
       apiKey: { id: created.view.id, key: created.key },
