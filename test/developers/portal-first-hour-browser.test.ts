@@ -73,6 +73,28 @@ describe('a new developer’s first hour in a real browser', () => {
     assert.match(apiKey, /^srk_test_/);
     assert.ok(clientSecret.length >= 22);
 
+    // The application page fits a 375 px phone screen: no sideways scrolling, key actions reachable.
+    const appUrl = page.url();
+    await page.setViewportSize({ width: 375, height: 812 });
+    await page.reload();
+    const widths = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      wide: [...document.querySelectorAll('main *')]
+        .filter((e) => e.getBoundingClientRect().right > 376)
+        .slice(0, 5)
+        .map((e) => `${e.tagName}.${e.className}:${Math.round(e.getBoundingClientRect().right)}`),
+    }));
+    assert.ok(widths.page <= 375, `the page is ${widths.page} px wide: ${widths.wide.join(', ')}`);
+    for (const name of [/^Rotate$/, /^Revoke key/]) {
+      const box = await page
+        .getByRole(name.source.startsWith('^Revoke') ? 'link' : 'button', { name })
+        .first()
+        .boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 375, `${name} is on screen`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    assert.equal(page.url(), appUrl);
+
     // Getting started: the app's real client id in the snippets.
     await page.getByRole('link', { name: 'Getting started' }).click();
     await page.waitForURL(/\/getting-started$/);
