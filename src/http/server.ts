@@ -217,12 +217,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return sendProblem(request, reply, env, problem.type, problem);
   });
 
-  // One log line per request: method, route, path without query string, status, duration, ids.
+  // One log line per request: method, route, path without query string, status, duration, ids. Static
+  // files and health probes that succeed are routine noise: they log at debug.
   app.addHook('onResponse', (request, reply, done) => {
     const url = request.raw.url ?? '';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
-    request.log.info(
+    const routine = reply.statusCode < 400 && (path.startsWith('/static/') || path.startsWith('/health/'));
+    request.log[routine ? 'debug' : 'info'](
       {
         method: request.method,
         route: request.routeOptions.url ?? null,

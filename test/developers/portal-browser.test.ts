@@ -74,10 +74,16 @@ describe('developer portal in a real browser', () => {
 
     // Revoke: effective on the very next call.
     await page
-      .getByRole('button', { name: /^Revoke key/ })
+      .getByRole('link', { name: /^Revoke key/ })
       .first()
       .click();
+    await page.waitForURL(/\/portal\/keys\/key_.*\/revoke$/);
+    await page.getByRole('button', { name: 'Revoke the key' }).click();
     await page.waitForURL(/\/portal\/applications\/app_/);
+    assert.match(
+      (await page.textContent('[role="status"]')) ?? '',
+      /is revoked: calls with it now answer 401/,
+    );
     assert.match((await page.textContent('table')) ?? '', /revoked/);
     assert.deepEqual(await t.app.services.developers.keyVerifier.verify(key), {
       ok: false,
@@ -89,7 +95,7 @@ describe('developer portal in a real browser', () => {
     // The usage charts and the API reference render under the CSP.
     assert.ok((await page.locator('figure.chart svg').count()) >= 2);
     await page.goto(`${baseUrl}/portal/apis/apiKeys`);
-    await page.waitForSelector('.swagger-ui .opblock', { timeout: 15_000 });
+    await page.waitForSelector('.swagger-ui .opblock', { timeout: 60_000 });
     assert.ok((await page.locator('.opblock').count()) >= 7);
     await context.close();
     assert.deepEqual(cspViolations, []);

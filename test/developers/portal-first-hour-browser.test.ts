@@ -73,6 +73,29 @@ describe('a new developer’s first hour in a real browser', () => {
     assert.match(apiKey, /^srk_test_/);
     assert.ok(clientSecret.length >= 22);
 
+    // The application page fits a 375 px phone screen: no sideways scrolling, key actions reachable.
+    const appUrl = page.url();
+    await page.setViewportSize({ width: 375, height: 812 });
+    await page.reload();
+    // A string, so this Node-side file needs no DOM types.
+    const widths = (await page.evaluate(`({
+      page: document.documentElement.scrollWidth,
+      wide: [...document.querySelectorAll('main *')]
+        .filter((e) => e.getBoundingClientRect().right > 376)
+        .slice(0, 5)
+        .map((e) => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)),
+    })`)) as { page: number; wide: string[] };
+    assert.ok(widths.page <= 375, `the page is ${widths.page} px wide: ${widths.wide.join(', ')}`);
+    for (const name of [/^Rotate$/, /^Revoke key/]) {
+      const box = await page
+        .getByRole(name.source.startsWith('^Revoke') ? 'link' : 'button', { name })
+        .first()
+        .boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 375, `${name} is on screen`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    assert.equal(page.url(), appUrl);
+
     // Getting started: the app's real client id in the snippets.
     await page.getByRole('link', { name: 'Getting started' }).click();
     await page.waitForURL(/\/getting-started$/);
@@ -116,13 +139,11 @@ describe('a new developer’s first hour in a real browser', () => {
     await popup.fill('input[name="username"]', customer.username);
     await popup.fill('input[name="password"]', customer.password);
     await popup.locator('form button[type="submit"]').first().click();
+    // Listen before approving: the window may close before a later listener would be attached.
+    const closed = popup.waitForEvent('close', { timeout: 60_000 });
     await popup.locator('button[name="decision"][value="approve"]').click();
-    await popup.waitForEvent('close', { timeout: 20_000 }).catch(async (error) => {
-      throw new Error(`the window stayed open at ${popup.url()}: ${await popup.textContent('body')}`, {
-        cause: error,
-      });
-    });
-    await tokenSection.getByRole('button', { name: 'Remove authorization' }).waitFor({ timeout: 20_000 });
+    await closed;
+    await tokenSection.getByRole('button', { name: 'Remove authorization' }).waitFor({ timeout: 60_000 });
     await dialog.locator('button.close-modal').click();
 
     // Try GET /accounts (API key + access token with banking/read).

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { cliActor } from '../../src/modules/developers/index.ts';
-import { type CookieJar, createCookieJar, followAuthorization, jarFetch } from '../helpers/oauth-flow.ts';
+import {
+  type CookieJar,
+  createCookieJar,
+  followAuthorization,
+  jarFetch,
+  parseForm,
+  pkcePair,
+} from '../helpers/oauth-flow.ts';
 import { type DemoServer, startDemoServer, testDialects } from '../helpers/test-app.ts';
 
 const csrfOf = (page: string) => /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
@@ -335,6 +342,120 @@ for (const dialect of testDialects()) {
       const after = (await t.app.services.developers.applications.list({ organizationId: orgId }, cliActor))
         .length;
       assert.equal(after, before, 'nothing was registered');
+    });
+
+    it('asks before revoking a key, revokes only when confirmed, and says it worked', async () => {
+      const appId = await register({
+        name: 'Dana Revoke',
+        kind: 'web',
+        redirectUris: 'https://dana.example/r',
+      });
+      const [key] = await t.app.services.developers.apiKeys.list({ clientApplicationId: appId }, cliActor);
+      assert.ok(key);
+      const { page: appPage } = await get(`/portal/applications/${appId}`);
+      assert.match(
+        appPage,
+        new RegExp(`<a class="button button-danger" href="/portal/keys/${key.id}/revoke"`),
+      );
+      const confirm = await get(`/portal/keys/${key.id}/revoke`);
+      assert.equal(confirm.response.status, 200);
+      assert.match(confirm.page, /Every call with this key answers 401 at once/);
+      assert.match(confirm.page, /<input type="hidden" name="confirm" value="yes">/);
+      // A post without the confirmation changes nothing and goes to the question.
+      const unconfirmed = await post(`/portal/keys/${key.id}/revoke`, { csrf: csrfOf(confirm.page) });
+      assert.equal(unconfirmed.status, 303);
+      assert.equal(unconfirmed.headers.get('location'), `/portal/keys/${key.id}/revoke`);
+      assert.equal((await t.app.services.developers.apiKeys.get(key.id, cliActor)).state, 'active');
+      const revoked = await post(`/portal/keys/${key.id}/revoke`, {
+        csrf: csrfOf(confirm.page),
+        confirm: 'yes',
+      });
+      assert.equal(revoked.status, 303);
+      assert.equal((await t.app.services.developers.apiKeys.get(key.id, cliActor)).state, 'revoked');
+      const { page } = await get(`/portal/applications/${appId}`);
+      assert.match(
+        page,
+        new RegExp(
+          `role="status">API key ${key.prefix}…${key.last4} is revoked: calls with it now answer 401.`,
+        ),
+      );
+      assert.ok(!page.includes('fresh-secrets'), 'a notice is not a credentials card');
+    });
+
+    it('consent tells a developer plainly that their account cannot grant the banking scopes an app asks for', async () => {
+      const mobile = t.demo.apps.mobile;
+      assert.ok(mobile);
+      const browser = createCookieJar();
+      const { challenge } = pkcePair();
+      const authorizeUrl = new URL(`${baseUrl}/auth/oauth2/authorize`);
+      for (const [key, value] of Object.entries({
+        response_type: 'code',
+        client_id: mobile.clientId,
+        redirect_uri: mobile.redirectUri,
+        scope: 'openid banking/read banking/readBalance',
+        state: 'st',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }))
+        authorizeUrl.searchParams.set(key, value);
+      let response = await jarFetch(browser, authorizeUrl.toString());
+      let page = '';
+      for (let hops = 0; hops < 10; hops++) {
+        if (response.status === 303) {
+          response = await jarFetch(
+            browser,
+            new URL(response.headers.get('location') ?? '', baseUrl).toString(),
+          );
+          continue;
+        }
+        page = await response.text();
+        if (!page.includes('name="password"')) break;
+        const { action, csrf } = parseForm(page);
+        response = await jarFetch(browser, new URL(action, baseUrl).toString(), {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ csrf, username: 'devon', password: PASSWORD }).toString(),
+        });
+      }
+      assert.match(page, /Allow access\?/);
+      assert.ok(!page.includes('Confirm your identity only'));
+      assert.match(page, /your account cannot give this application any of the access it asks for/);
+      assert.match(
+        page,
+        /Not available to your account: <span class="mono">banking\/read banking\/readBalance<\/span>/,
+      );
+      assert.match(page, /sign in as a customer/);
+    });
+
+    it('issues a key with an optional expiry date and warns on the page when it expires within a week', async () => {
+      const appId = await register({
+        name: 'Dana Expiry',
+        kind: 'web',
+        redirectUris: 'https://dana.example/e',
+      });
+      const { page } = await get(`/portal/applications/${appId}`);
+      assert.match(page, /<input id="key-expires" name="expiresOn" type="date">/);
+      const soon = new Date(t.app.context.clock.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+      const issued = await post(`/portal/applications/${appId}/keys`, {
+        csrf: csrfOf(page),
+        label: 'short',
+        expiresOn: soon,
+      });
+      assert.equal(issued.status, 303);
+      const keys = await t.app.services.developers.apiKeys.list({ clientApplicationId: appId }, cliActor);
+      const short = keys.find((k) => k.label === 'short');
+      assert.equal(short?.expiresAt, `${soon}T23:59:59.000Z`);
+      const after = (await get(`/portal/applications/${appId}`)).page;
+      const row = new RegExp(`<tr id="key-${short?.id}">[\\s\\S]*?</tr>`).exec(after)?.[0] ?? '';
+      assert.match(row, /expires soon: rotate it/);
+      const other = keys.find((k) => k.label !== 'short');
+      const otherRow = new RegExp(`<tr id="key-${other?.id}">[\\s\\S]*?</tr>`).exec(after)?.[0] ?? '';
+      assert.ok(otherRow && !otherRow.includes('expires soon'));
+      const bad = await post(`/portal/applications/${appId}/keys`, {
+        csrf: csrfOf(page),
+        expiresOn: '2020-01-01',
+      });
+      assert.equal(bad.status, 400, 'a past date is refused');
     });
   });
 }

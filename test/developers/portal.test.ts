@@ -352,7 +352,16 @@ for (const dialect of testDialects()) {
       const path = new URL(link).pathname;
       const accept = await get('quinn', path);
       assert.equal(accept.response.status, 200);
+      // The page names the organization, the role and who invited (issue 13).
+      const orgName = (await t.app.services.developers.organizations.get(orgId, cliActor)).name;
+      assert.match(
+        accept.page,
+        new RegExp(
+          `<strong>ivan</strong> invited you to join <strong>${orgName}</strong> as <strong>developer</strong>`,
+        ),
+      );
       assert.equal((await post('quinn', path, { csrf: csrfOf(accept.page) })).status, 303);
+      assert.equal((await get('quinn', path)).response.status, 404, 'a used link offers nothing');
       assert.equal(
         (await get('quinn', `/portal/applications/${demo.apps.mobile?.applicationId}`)).response.status,
         200,

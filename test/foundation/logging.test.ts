@@ -9,7 +9,8 @@ const CANARY = 'CANARY-7f3a9c1e-secret';
 describe('logs never contain secrets', () => {
   let t: TestApp;
   before(async () => {
-    t = await createTestApp();
+    // Debug, so the health probes' request lines (debug since issue 13) are written too.
+    t = await createTestApp({ args: ['--log-level', 'debug'] });
   });
   after(() => t.close());
 

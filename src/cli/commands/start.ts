@@ -12,7 +12,7 @@ export const startCommand: Command = {
     try {
       url = await app.listen();
     } catch (error) {
-      writeLine(io.stderr, `strongroom start: ${(error as Error).message}`);
+      writeLine(io.stderr, `strongroom start: ${listenFailure(error, config)}`);
       await app.close().catch(() => {});
       return EXIT.failure;
     }
@@ -54,3 +54,10 @@ export const startCommand: Command = {
     return EXIT.ok;
   },
 };
+
+/** Why the server could not listen, in words that say what to do (a taken port names itself and --port). */
+export function listenFailure(error: unknown, config: { port: number; host: string }): string {
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+    return `port ${config.port} on ${config.host} is already in use (is another Strongroom running?). Stop that process or choose another port: strongroom start --port ${config.port + 1} (or STRONGROOM_PORT=${config.port + 1}).`;
+  return (error as Error).message;
+}

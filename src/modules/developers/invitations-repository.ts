@@ -37,6 +37,7 @@ export const invitationsRepository = {
         createdAt: row.created_at,
         expiresAt: row.expires_at,
         acceptedAt: row.accepted_at,
+        createdBy: row.created_by,
       }
     );
   },

@@ -69,6 +69,8 @@ export interface Invitation {
   createdAt: string;
   expiresAt: string;
   acceptedAt: string | null;
+  /** The user who created the invitation (the inviter), when known. */
+  createdBy?: string | null;
 }
 
 export interface RatePlanRecord {

@@ -119,14 +119,24 @@ export function consentPage(input: {
   organizationName: string | null;
   username: string;
   scopes: { name: string; description: string }[];
+  /** Scopes the application asked for that this account's roles cannot grant (e.g. a developer's). */
+  notGrantable?: string[];
 }): SafeHtml {
+  const notGrantable = input.notGrantable ?? [];
   return html`<div class="card">
 <h1>Allow access?</h1>
 <p><strong>${input.clientName}</strong>${input.organizationName ? html` by <strong>${input.organizationName}</strong>` : ''} asks to act on your behalf (you are signed in as <strong>${input.username}</strong>). It will be able to:</p>
 ${
   input.scopes.length
     ? html`<ul class="scope-list">${input.scopes.map((s) => html`<li>${s.description} <span class="muted small mono">(${s.name})</span></li>`)}</ul>`
-    : html`<p class="muted">Confirm your identity only.</p>`
+    : notGrantable.length
+      ? html`<p>Nothing else: your account cannot give this application any of the access it asks for. If you allow, it only learns who you are (your user id and username).</p>`
+      : html`<p>Only learn who you are (your user id and username).</p>`
+}
+${
+  notGrantable.length
+    ? html`<div class="notice"><p class="small">Not available to your account: <span class="mono">${notGrantable.join(' ')}</span>. Your roles do not include these scopes${input.scopes.length ? '' : ' — developer accounts, for example, manage applications but hold no customer data'}. To try these APIs, sign in as a customer (in the sandbox, one of the test customers listed in the developer portal).</p></div>`
+    : ''
 }
 <p class="small muted">You can revoke this access at any time.</p>
 <form method="post" action="${input.action}">

@@ -13,6 +13,8 @@ export interface KeyRow {
   stateReason: string | null;
   createdAt: string;
   expiresAt: string | null;
+  /** Live and expiring within the warning period. */
+  expiresSoon?: boolean;
 }
 
 export interface FreshSecrets {
@@ -46,6 +48,8 @@ export interface ApplicationPageInput {
   app: PortalApp;
   keys: KeyRow[];
   fresh?: FreshSecrets;
+  /** What the last action did, e.g. a key revoked. */
+  notice?: string;
   canManage: boolean;
   institution: boolean;
   charts: SafeHtml;
@@ -66,6 +70,7 @@ export function applicationPage(input: ApplicationPageInput): SafeHtml {
 <h1>${app.name} ${badge(app.state)}</h1>
 ${app.state !== 'deleted' ? html`<p class="app-links"><a class="button" href="/portal/applications/${app.id}/getting-started">Getting started</a> <a class="button button-secondary" href="/portal/apis/${referenceApiOf(app.apis)}?app=${app.id}">Try it in the API reference</a></p>` : ''}
 ${input.error ? html`<div class="error" role="alert">${input.error}</div>` : ''}
+${input.notice ? html`<div class="notice" role="status">${input.notice}</div>` : ''}
 ${
   input.fresh
     ? html`<section class="card fresh-secrets" aria-labelledby="fresh">
@@ -105,19 +110,19 @@ ${overlapSelect('secret-overlap')}</div>
 </section>
 <section class="card" aria-labelledby="keys">
 <h2 id="keys">API keys</h2>
-<div class="table-wrap"><table><caption class="visually-hidden">API keys of ${app.name}</caption>
+<div class="table-wrap"><table class="keys-table"><caption class="visually-hidden">API keys of ${app.name}</caption>
 <thead><tr><th scope="col">Key</th><th scope="col">Label</th><th scope="col">State</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">Actions</th></tr></thead><tbody>
 ${input.keys.map(
   (k) => html`<tr id="key-${k.id}">
-<td><code>${k.prefix}…${k.last4}</code></td><td>${k.label}</td>
-<td>${badge(k.state)}${k.stateReason ? html`<br><span class="small muted">${k.stateReason}</span>` : ''}</td>
-<td>${k.createdAt.slice(0, 16).replace('T', ' ')}</td><td>${k.expiresAt ? k.expiresAt.slice(0, 16).replace('T', ' ') : '—'}</td>
+<td data-label="Key"><code>${k.prefix}…${k.last4}</code></td><td data-label="Label">${k.label}</td>
+<td data-label="State">${badge(k.state)}${k.stateReason ? html`<br><span class="small muted">${k.stateReason}</span>` : ''}</td>
+<td data-label="Created">${k.createdAt.slice(0, 16).replace('T', ' ')}</td><td data-label="Expires">${k.expiresAt ? k.expiresAt.slice(0, 16).replace('T', ' ') : '—'}${k.expiresSoon ? html`<br><span class="badge badge-expiring">expires soon: rotate it</span>` : ''}</td>
 <td class="key-actions">${
     live(k)
       ? html`<form method="post" action="/portal/keys/${k.id}/rotate" class="row">${csrfField(input.csrf)}
 <label class="visually-hidden" for="overlap-${k.id}">Overlap for ${k.prefix}…${k.last4}</label>${overlapSelect(`overlap-${k.id}`)}
 <button type="submit" class="button-secondary">Rotate</button></form>
-<form method="post" action="/portal/keys/${k.id}/revoke">${csrfField(input.csrf)}<button type="submit" class="button-danger" aria-label="Revoke key ${k.prefix}…${k.last4}">Revoke</button></form>`
+<a class="button button-danger" href="/portal/keys/${k.id}/revoke" aria-label="Revoke key ${k.prefix}…${k.last4}">Revoke</a>`
       : ''
   }${
     input.institution && (k.state === 'pending' || k.state === 'suspended')
@@ -132,6 +137,7 @@ ${
     ? html`<form method="post" action="/portal/applications/${app.id}/keys" class="row">
 ${csrfField(input.csrf)}
 <div class="field"><label for="key-label">Label for a new key</label><input id="key-label" name="label" type="text" maxlength="100"></div>
+<div class="field"><label for="key-expires">Expires on (optional)</label><input id="key-expires" name="expiresOn" type="date"></div>
 <button type="submit">Issue a new key</button>
 </form>`
     : ''

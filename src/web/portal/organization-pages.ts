@@ -247,10 +247,18 @@ ${input.invitations.length > 0 ? html`<p class="muted small">${input.invitations
 </section>`;
 }
 
-export function invitationPage(input: { csrf: string; token: string }): SafeHtml {
+export function invitationPage(input: {
+  csrf: string;
+  token: string;
+  organizationName: string;
+  role: string;
+  inviter?: string;
+  expiresAt: string;
+}): SafeHtml {
   return html`<section class="card">
-<h1>Join an organization</h1>
-<p>You have been invited to join an organization on the developer portal.</p>
+<h1>Join ${input.organizationName}</h1>
+<p>${input.inviter ? html`<strong>${input.inviter}</strong> invited you` : 'You have been invited'} to join <strong>${input.organizationName}</strong> as <strong>${input.role}</strong> on the developer portal.</p>
+<p class="small muted">The invitation works once and expires ${input.expiresAt.slice(0, 16).replace('T', ' ')} UTC.</p>
 <form method="post" action="/portal/invitations/${input.token}">${csrfField(input.csrf)}<button type="submit">Accept the invitation</button></form>
 </section>`;
 }

@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../../errors/index.ts';
 import { postForm } from '../../../http/web/index.ts';
+import { parseIso } from '../../../lib/clock.ts';
 import { applicationPage } from '../../../web/portal/application-pages.ts';
 import { ALL_SCOPES, DEFAULT_SCOPES, ENVIRONMENTS } from '../model.ts';
 import { showOrganization } from './organization-routes.ts';
 import { idParam, type Portal } from './portal-context.ts';
 import { forms, linesOf, SETTABLE_STATES } from './portal-forms.ts';
 import { keyUsageCharts } from './usage-charts.ts';
+
+const EXPIRY_WARNING_MS = 7 * 86_400_000;
 
 /** Client applications: register, show (with secrets shown once), settings, institution controls, delete. */
 export function registerApplications(signedIn: FastifyInstance, portal: Portal): void {
@@ -65,8 +68,16 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
     const page = applicationPage({
       csrf: session.csrf,
       app: view,
-      keys,
-      fresh: flash?.applicationId === appId ? flash : undefined,
+      // A live key that expires within a week is flagged, so it can be rotated in time.
+      keys: keys.map((key) => ({
+        ...key,
+        expiresSoon:
+          (key.state === 'active' || key.state === 'pending') &&
+          key.expiresAt !== null &&
+          parseIso(key.expiresAt) - portal.deps.context.clock.now() < EXPIRY_WARNING_MS,
+      })),
+      fresh: flash?.applicationId === appId && (flash.apiKey || flash.clientSecret) ? flash : undefined,
+      notice: flash?.applicationId === appId ? flash.notice : undefined,
       canManage: actor.institution || role === 'owner' || role === 'admin',
       institution: actor.institution,
       charts: await keyUsageCharts(

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../../errors/index.ts';
 import { postForm } from '../../../http/web/index.ts';
+import { revokeKeyPage } from '../../../web/portal/key-pages.ts';
 import { idParam, type Portal } from './portal-context.ts';
 import { forms } from './portal-forms.ts';
 
@@ -11,7 +13,14 @@ export function registerKeys(signedIn: FastifyInstance, portal: Portal): void {
   postForm(signedIn, '/portal/applications/:appId/keys', forms.issueKey, async (request, reply) => {
     const { session, actor } = await portal.user(request);
     const appId = idParam(request, 'appId');
-    const created = await apiKeys.create({ clientApplicationId: appId, label: request.body.label }, actor);
+    const { label, expiresOn } = request.body;
+    if (expiresOn && !/^\d{4}-\d{2}-\d{2}$/.test(expiresOn))
+      throw new AppError('badRequest', {
+        detail: 'The expiry date must be a date (YYYY-MM-DD).',
+        errors: [{ in: 'body', name: 'expiresOn', message: 'must be a date (YYYY-MM-DD)' }],
+      });
+    const expiresAt = expiresOn ? `${expiresOn}T23:59:59.000Z` : undefined;
+    const created = await apiKeys.create({ clientApplicationId: appId, label, expiresAt }, actor);
     await portal.flash.set(session, {
       applicationId: appId,
       apiKey: { id: created.view.id, key: created.key },
@@ -35,10 +44,23 @@ export function registerKeys(signedIn: FastifyInstance, portal: Portal): void {
     return reply.redirect(backToApplication(key.clientApplicationId), 303);
   });
 
-  postForm(signedIn, '/portal/keys/:keyId/revoke', forms.button, async (request, reply) => {
+  // Revoking asks first (a page, so it works without JavaScript) and says afterwards that it worked.
+  signedIn.get('/portal/keys/:keyId/revoke', async (request, reply) => {
     const { session, actor } = await portal.user(request);
     const key = await apiKeys.get(idParam(request, 'keyId'), actor);
+    const page = revokeKeyPage({ csrf: session.csrf, key });
+    return portal.send(request, reply, 200, 'Revoke an API key', page);
+  });
+
+  postForm(signedIn, '/portal/keys/:keyId/revoke', forms.revokeKey, async (request, reply) => {
+    const { session, actor } = await portal.user(request);
+    const key = await apiKeys.get(idParam(request, 'keyId'), actor);
+    if (request.body.confirm !== 'yes') return reply.redirect(`/portal/keys/${key.id}/revoke`, 303);
     await apiKeys.revoke(key.id, `revoked in the portal by ${session.data.username}`, actor);
+    await portal.flash.set(session, {
+      applicationId: key.clientApplicationId,
+      notice: `API key ${key.prefix}…${key.last4} is revoked: calls with it now answer 401.`,
+    });
     return reply.redirect(backToApplication(key.clientApplicationId), 303);
   });
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../../errors/index.ts';
 import { postForm } from '../../../http/web/index.ts';
 import {
   type ApplicationDraft,
@@ -8,6 +9,7 @@ import {
   landingPage,
   organizationPage,
 } from '../../../web/portal/organization-pages.ts';
+import { invitationDetails } from './invitation-details.ts';
 import { idParam, type Portal } from './portal-context.ts';
 import { forms } from './portal-forms.ts';
 
@@ -106,7 +108,16 @@ export function registerOrganizations(signedIn: FastifyInstance, portal: Portal)
   signedIn.get('/portal/invitations/:token', async (request, reply) => {
     const { session } = await portal.user(request);
     const token = idParam(request, 'token');
-    return portal.send(request, reply, 200, 'Invitation', invitationPage({ csrf: session.csrf, token }));
+    const details = await invitationDetails(portal, token);
+    if (!details)
+      throw new AppError('notFound', { detail: 'This invitation link was already used or has expired.' });
+    return portal.send(
+      request,
+      reply,
+      200,
+      'Invitation',
+      invitationPage({ csrf: session.csrf, token, ...details }),
+    );
   });
 
   postForm(signedIn, '/portal/invitations/:token', forms.button, async (request, reply) => {

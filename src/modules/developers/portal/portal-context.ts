@@ -42,6 +42,8 @@ export interface PortalFlash {
   clientSecret?: string;
   apiKey?: { id: string; key: string };
   note?: string;
+  /** A plain confirmation of what the last action did ("Key … revoked"). */
+  notice?: string;
   invitationLink?: string;
 }
 

@@ -45,8 +45,13 @@ export const forms = {
   }),
   deleteApplication: form({ confirm: optional(field.oneOf(['yes'])) }),
   rotateSecret: form({ overlapSeconds: overlap() }),
-  issueKey: form({ label: withDefault(field.text(100), '') }),
+  issueKey: form({
+    label: withDefault(field.text(100), ''),
+    /** Optional last day of validity (`YYYY-MM-DD`, from a date input): the key expires at its end, UTC. */
+    expiresOn: withDefault(field.text(10), ''),
+  }),
   rotateKey: form({ overlapSeconds: overlap() }),
+  revokeKey: form({ confirm: optional(field.oneOf(['yes'])) }),
 };
 
 /** The non-empty lines of a text area. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { field, form, postForm } from '../../../http/web/index.ts';
 import { consentPage } from '../../../web/auth/pages.ts';
-import { describeScope } from '../../identity/index.ts';
+import { describeScope, isApiScope } from '../../identity/index.ts';
 import type { InteractionContext, Live } from './interaction-context.ts';
 
 const consentForm = form({ decision: field.oneOf(['approve', 'deny']) });
@@ -56,8 +56,18 @@ export function createConsentStep(ctx: InteractionContext) {
       organizationName: client.organization,
       username: user?.username ?? '',
       scopes: missing.map((name) => ({ name, description: describeScope(name) })),
+      // Asked-for API scopes the user's roles cannot grant: said plainly rather than an empty list.
+      notGrantable: await notGrantable(String(interaction.params.scope ?? ''), missing, accountId),
     });
     return ctx.send(reply, 200, 'Allow access?', body);
+  }
+
+  /** API scopes the request asks for that the user's roles (scopes implied by `…/full` included) lack. */
+  async function notGrantable(requested: string, missing: string[], accountId: string | undefined) {
+    const held = accountId ? await identity.scopesOf(accountId) : new Set<string>();
+    return requested
+      .split(' ')
+      .filter((name) => isApiScope(name) && !missing.includes(name) && !held.has(name));
   }
 
   function register(scope: FastifyInstance): void {
