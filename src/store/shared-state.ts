@@ -159,17 +159,21 @@ end
 return {burst, reset, daily}`;
 
 /**
- * Redis, with a deadline on every command (DESIGN.md §5.2): a stopped Redis fails commands at once (no
- * offline queue), a stalled one after `timeoutMs`; callers fall back or fail closed, never hang. Rate
+ * Redis, with a deadline on every command (DESIGN.md §5.2): a stopped or stalled Redis fails each command
+ * after `timeoutMs`; callers fall back or fail closed, never hang. Rate
  * limiters made here fall back to an in-memory limiter of the same shape (rate-limiter-flexible's
  * insurance limiter) — throttles hold per instance through an outage.
  */
 export function createRedisState(url: string, options: SharedStateOptions = {}): SharedState {
   const timeoutMs = options.timeoutMs ?? 250;
   const client = new Redis(url, {
-    commandTimeout: timeoutMs,
+    // Until the first connection is made the deadline is the connect deadline (a process's first
+    // commands wait for the handshake); from then on, `timeoutMs` for every command.
+    commandTimeout: Math.max(1000, timeoutMs * 4),
     connectTimeout: Math.max(1000, timeoutMs * 4),
-    enableOfflineQueue: false,
+    // Queued while (re)connecting, but the deadline runs from the call: a stopped Redis fails each
+    // command after `timeoutMs`, never later.
+    enableOfflineQueue: true,
     maxRetriesPerRequest: 0,
     retryStrategy: (times) => Math.min(100 * times, 1000),
     lazyConnect: false,
@@ -178,10 +182,13 @@ export function createRedisState(url: string, options: SharedStateOptions = {}):
   const handlers = new Map<string, Set<(message: string) => void>>();
   // Connection errors are reported by the commands that fail; an unhandled 'error' event would crash.
   client.on('error', () => {});
+  client.once('ready', () => {
+    client.options.commandTimeout = timeoutMs;
+  });
   const getSubscriber = () => {
     if (!subscriber) {
       // Subscriptions wait for the connection (and are renewed by ioredis after a reconnect).
-      subscriber = client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+      subscriber = client.duplicate({ commandTimeout: undefined });
       subscriber.on('error', () => {});
       subscriber.on('message', (channel: string, message: string) => {
         for (const handler of handlers.get(channel) ?? []) handler(message);

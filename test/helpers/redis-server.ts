@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
+import { connect, createServer } from 'node:net';
 import { waitFor } from './wait.ts';
 
 async function freePort(): Promise<number> {
@@ -9,6 +8,21 @@ async function freePort(): Promise<number> {
   const address = server.address();
   await new Promise((resolve) => server.close(resolve));
   return typeof address === 'object' && address ? address.port : 0;
+}
+
+/** One PING over a plain socket (no client library that could keep reconnecting in the background). */
+function pong(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
 }
 
 /**
@@ -27,23 +41,7 @@ export async function startRedisServer() {
         stdio: 'ignore',
       },
     );
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
-    probe.on('error', () => {});
-    try {
-      await waitFor(
-        async () => {
-          try {
-            if (probe.status !== 'ready') await probe.connect();
-            return (await probe.ping()) === 'PONG';
-          } catch {
-            return false;
-          }
-        },
-        { what: 'redis-server to answer', timeoutMs: 5000, intervalMs: 50 },
-      );
-    } finally {
-      probe.disconnect();
-    }
+    await waitFor(() => pong(port), { what: 'redis-server to answer', timeoutMs: 5000, intervalMs: 50 });
   };
   const stop = async () => {
     const running = child;
