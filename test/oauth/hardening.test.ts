@@ -552,5 +552,19 @@ for (const dialect of testDialects()) {
       );
       assert.deepEqual(scopeSet(tokens.scope), new Set(['openid', 'offline_access', 'banking/read']));
     });
+
+    it('accepts a token that follows a client override longer than the institution default', async () => {
+      const clients = t.app.services.oauth.clients;
+      const mobile = demoApp('mobile');
+      const before = (await clients.get(mobile.clientId))?.lifetimes ?? {};
+      await clients.update(mobile.clientId, { lifetimes: { ...before, accessToken: 3600 } });
+      try {
+        const tokens = await mobileTokens('banking/read');
+        assert.equal(tokens.expires_in, 3600);
+        assert.equal((await callApi(tokens.access_token)).status, 200);
+      } finally {
+        await clients.update(mobile.clientId, { lifetimes: before });
+      }
+    });
   });
 }
