@@ -11,3 +11,6 @@ if (major < 24) {
 }
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));
+// The command is done: a handle some library left open (a socket to a stalled upstream or database)
+// must not keep the process alive (DESIGN.md §5.2: exit at most 2 s after the shutdown grace).
+setTimeout(() => process.exit(), 250).unref();

@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import { BANKING_PROBLEM_TYPES, createBanking } from './banking/index.ts';
@@ -8,12 +5,14 @@ import type { Config } from './config/index.ts';
 import { migrateToLatest, openStore } from './db/index.ts';
 import { type DemoDocument, readDemoFile, writeDemoFile } from './demo/demo-file.ts';
 import { createProblemCatalogue } from './errors/index.ts';
+import { closeListener, settlesWithin } from './http/bounded-close.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createLogger, type Logger } from './http/logger.ts';
 import { createHttpServer, type FastifyInstance } from './http/server.ts';
 import { createStaticFiles } from './http/static.ts';
 import { loadTlsMaterial, type TlsMaterial } from './http/tls.ts';
 import { type Clock, isoAt, systemClock } from './lib/clock.ts';
+import { ensurePrivateDir } from './lib/private-files.ts';
 import { createSealer } from './lib/sealer.ts';
 import { createAuditLog } from './modules/audit/index.ts';
 import { createDevelopers } from './modules/developers/index.ts';
@@ -22,7 +21,16 @@ import { createGateway } from './modules/gateway/index.ts';
 import { createIdentity } from './modules/identity/index.ts';
 import type { DemoSeeder, ModuleContext } from './modules/module-context.ts';
 import { createOauth } from './modules/oauth/index.ts';
-import { createChangeFeed, createSettings, createSharedState } from './store/index.ts';
+import { createSandbox } from './modules/sandbox/index.ts';
+import {
+  createChangeFeed,
+  createInstances,
+  createReadiness,
+  createResilienceSignals,
+  createSettings,
+  createSharedState,
+} from './store/index.ts';
+import { loadKek, verifyKek } from './store/kek.ts';
 import { registerDemoClient } from './web/demo/index.ts';
 import { registerProblemTypePages } from './web/errors/problem-type-pages.ts';
 
@@ -60,18 +68,26 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const clock = options.clock ?? systemClock;
   const logger =
     options.logger ?? createLogger({ level: config.logLevel, destination: options.logDestination });
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(config.dataDir);
 
-  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+  });
   const db = store.db;
+  const signals = createResilienceSignals();
   const changes = createChangeFeed({
     db,
     clock,
     intervalMs: options.changePollMs,
+    signals,
     onError: (error) => logger.warn({ err: error }, 'change feed poll failed'),
   });
-  const shared = createSharedState(config.redisUrl, clock);
-  const sealer = createSealer(await loadKek(config));
+  const shared = createSharedState(config.redisUrl, clock, { timeoutMs: config.redisTimeoutMs });
+  const kek = await loadKek(config, (message) => logger.warn(message));
+  const sealer = createSealer(kek.key);
   // Every problem type the app can answer with: the generic ones and each module's own.
   const problems = createProblemCatalogue(BANKING_PROBLEM_TYPES);
   const context: ModuleContext = {
@@ -83,6 +99,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     changes,
     shared,
     settings: createSettings({ db, clock, changes }),
+    signals,
+    instances: createInstances({
+      db,
+      onError: (error) => logger.warn({ err: error }, 'instance heartbeat failed'),
+    }),
     sealer,
     audit: createAuditLog({ db, clock }),
     problems,
@@ -100,7 +121,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   });
 
   let prepared = false;
-  registerHealthRoutes(http, { isReady: async () => prepared && (await store.ping()) });
+  const readiness = createReadiness({ store, changes, shared });
+  registerHealthRoutes(http, {
+    readiness: async () =>
+      prepared ? readiness() : { status: 'unavailable', checks: { startup: 'inProgress' } },
+  });
   registerProblemTypePages(http, { baseUrl: config.publicUrl, clock, problems });
   // Static assets of every page (shared CSS, icons, renderer bundles); modules add their own files.
   const staticFiles = createStaticFiles();
@@ -113,7 +138,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const entitlements = createEntitlements(context);
   const developers = createDevelopers(context, { oauth, identity });
   developers.register(http);
+  oauth.useClientEnvironment(developers.clientEnvironment);
   const banking = createBanking(context, { entitlements });
+  const sandbox = createSandbox(context, { identity, data: banking.sandboxData });
+  developers.useSandbox(sandbox);
   // The /demo/ back office is a client of the platform (the `backOffice` app), not part of banking.
   registerDemoClient(http, context);
   // The portal's API reference lists every in-process API.
@@ -123,6 +151,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     tokens: oauth.authority,
     entitlements,
     usage: developers.usage,
+    subjects: identity,
   });
   // Every API — platform (developers) and banking — goes through the one gateway.
   await gateway.register(http, [...developers.apis, ...banking.apis]);
@@ -132,20 +161,35 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     oauth.demoSeeder,
     developers.demoSeeder,
     banking.demoSeeder,
+    sandbox.demoSeeder,
   ];
   const background = {
     start: [developers.start, banking.start],
     stop: [gateway.stop, banking.stop, developers.stop, oauth.stop],
   };
-  const services = { identity, oauth, entitlements, developers, gateway, banking };
+  const services = { identity, oauth, entitlements, developers, gateway, banking, sandbox };
 
   staticFiles.register(http);
+  // 503s for a failed store or Redis, by cause, for metrics (the gateway reports a stale change log itself).
+  http.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode !== 503) return;
+    const cause = /^dependencyUnavailable:(store|redis)$/.exec(request.logContext?.refusal ?? '')?.[1];
+    if (cause === 'store' || cause === 'redis') signals.serviceUnavailable(cause);
+  });
 
   async function prepare(): Promise<void> {
     if (prepared) return;
-    await migrateToLatest(store, config.databaseUrl);
-    if (config.demo) await seedOrRefreshDemo(context, demoSeeders, tls);
+    await shared.waitUntilConnected(2000);
+    // Seeding runs under the migration lock: of several instances first-starting together on an empty
+    // store, exactly one seeds (and writes demo.json); the others find the demo seeded (DESIGN.md §5.2).
+    await migrateToLatest(store, config.databaseUrl, {
+      thenUnderLock: config.demo ? () => seedOrRefreshDemo(context, demoSeeders, tls) : undefined,
+    });
+    await verifyKek(db, sealer, kek, clock.now());
     changes.start();
+    await context.instances.start();
+    // The first read before the first answer: decisions need a fresh change log (DESIGN.md §5.2).
+    await changes.pollNow();
     for (const start of background.start) start();
     prepared = true;
   }
@@ -170,17 +214,27 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       return `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     },
     async close() {
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
-      await Promise.race([http.close(), deadline]);
-      for (const stop of background.stop)
-        await stop().catch((error) => logger.warn({ err: error }, 'stop failed'));
-      await changes.stop();
-      await shared.close();
-      await store.close();
+      // In-flight requests get the grace; then their connections close (DESIGN.md §5.2).
+      await closeListener(http, config.shutdownGrace * 1000, logger);
+      // Then, within a bound of its own: background work stops and metering is flushed (requests answered
+      // during the drain included), the change feed, instances and shared state close, and the store closes last.
+      const tail = (async () => {
+        for (const stop of background.stop)
+          await stop().catch((error) => logger.warn({ err: error }, 'stop failed'));
+        await changes.stop();
+        await context.instances.stop();
+        await shared.close();
+        await store.close();
+      })();
+      if (!(await settlesWithin(tail, SHUTDOWN_TAIL_MS)))
+        logger.warn('shutdown steps still running; exiting');
       logger.flush?.();
     },
   };
 }
+
+/** What the steps after the grace (stops, metering flush, store close) may take together. */
+const SHUTDOWN_TAIL_MS = 1500;
 
 export interface AppServices {
   identity: ReturnType<typeof createIdentity>;
@@ -189,23 +243,7 @@ export interface AppServices {
   developers: ReturnType<typeof createDevelopers>;
   gateway: ReturnType<typeof createGateway>;
   banking: ReturnType<typeof createBanking>;
-}
-
-/** The key-encryption key: configured, or generated once into `<dataDir>/kek` (mode 0600). */
-async function loadKek(config: Config): Promise<Buffer> {
-  if (config.kek) return Buffer.from(config.kek, 'base64');
-  const file = path.join(config.dataDir, 'kek');
-  if (!existsSync(file)) {
-    try {
-      await writeFile(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-    } catch (error) {
-      // Another process created it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
-  const kek = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
-  if (kek.length !== 32) throw new Error(`${file} does not hold a base64 32-byte key`);
-  return kek;
+  sandbox: ReturnType<typeof createSandbox>;
 }
 
 const DEMO_MARKER = 'demo.seededAt';

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Executor } from '../db/index.ts';
 import type { Database } from '../db/schema.ts';
 import type { DemoDocument, DemoUser } from '../demo/demo-file.ts';
 import type { Logger } from '../http/logger.ts';
@@ -109,7 +110,7 @@ export function demoProducts(at: string): ProductRow[] {
 
 type Relationship = keyof typeof ACCOUNT_PERMISSIONS;
 
-interface DemoAccountPlan {
+export interface DemoAccountPlan {
   key: string;
   productId: string;
   name: string;
@@ -333,6 +334,71 @@ function dayEntries(plan: DemoAccountPlan, date: string, random: () => number): 
 }
 
 /**
+ * Open one planned account with about six months of deterministic history (seeded by `seed`) up to
+ * `today`, in the caller's transaction; returns its id. Entitlements are the caller's business.
+ */
+export async function insertPlannedAccount(
+  trx: Executor,
+  accounts: AccountsRepository,
+  plan: DemoAccountPlan,
+  options: { seed: number; today: string; environment?: 'production' | 'sandbox'; id?: string },
+): Promise<string> {
+  const { today } = options;
+  const first = addDays(today, -182);
+  const id = options.id ?? newId('acc');
+  const random = prng(options.seed);
+  const openedAt = `${first}T14:00:00.000Z`;
+  const rows: TransactionRow[] = [];
+  let balance = 0;
+  let sequence = 0;
+  const push = (date: string, entry: Entry, hour: number) => {
+    if (entry.type === 'debit' && entry.amount > balance) return;
+    balance += entry.type === 'debit' ? -entry.amount : entry.amount;
+    sequence++;
+    rows.push({
+      id: newId('trn'),
+      account_id: id,
+      posted_on: date,
+      occurred_at: `${date}T${String(hour).padStart(2, '0')}:${String((sequence * 7) % 60).padStart(2, '0')}:00.000Z`,
+      type: entry.type,
+      amount_minor: entry.amount,
+      balance_after_minor: balance,
+      description: entry.description,
+      category: entry.category,
+      transfer_id: null,
+      sequence,
+    });
+  };
+  push(
+    first,
+    { type: 'credit', amount: plan.opening, description: 'Opening deposit', category: 'deposit' },
+    14,
+  );
+  for (let date = addDays(first, 1); date < today; date = addDays(date, 1)) {
+    dayEntries(plan, date, random).forEach((entry, i) => {
+      push(date, entry, Math.min(23, 8 + i * 2));
+    });
+  }
+  await accounts.insert(trx, {
+    id,
+    product_id: plan.productId,
+    name: plan.name,
+    account_number: newAccountNumber(),
+    routing_number: ROUTING_NUMBER,
+    currency: 'USD',
+    current_minor: 0,
+    available_minor: 0,
+    state: 'open',
+    opened_at: openedAt,
+    updated_at: openedAt,
+    revision: 1,
+    environment: options.environment ?? 'production',
+  });
+  await accounts.insertHistory(trx, id, rows, balance, rows.at(-1)?.occurred_at ?? openedAt);
+  return id;
+}
+
+/**
  * The banking part of the demo institution: products, the five accounts of DESIGN.md §3 with about six
  * months of deterministic history, entitlements (granted through the entitlements module and written
  * into `demo.users[].entitlements`) and a pending account application by alice.
@@ -365,60 +431,11 @@ export async function seedDemoBanking(
   };
 
   const today = dateIn(deps.timeZone, now);
-  const first = addDays(today, -182);
   let seed = 20260101;
   for (const plan of PLANS) {
-    const id = newId('acc');
-    const random = prng(seed++);
-    const openedAt = `${first}T14:00:00.000Z`;
-    const rows: TransactionRow[] = [];
-    let balance = 0;
-    let sequence = 0;
-    const push = (date: string, entry: Entry, hour: number) => {
-      if (entry.type === 'debit' && entry.amount > balance) return;
-      balance += entry.type === 'debit' ? -entry.amount : entry.amount;
-      sequence++;
-      rows.push({
-        id: newId('trn'),
-        account_id: id,
-        posted_on: date,
-        occurred_at: `${date}T${String(hour).padStart(2, '0')}:${String((sequence * 7) % 60).padStart(2, '0')}:00.000Z`,
-        type: entry.type,
-        amount_minor: entry.amount,
-        balance_after_minor: balance,
-        description: entry.description,
-        category: entry.category,
-        transfer_id: null,
-        sequence,
-      });
-    };
-    push(
-      first,
-      { type: 'credit', amount: plan.opening, description: 'Opening deposit', category: 'deposit' },
-      14,
-    );
-    for (let date = addDays(first, 1); date < today; date = addDays(date, 1)) {
-      dayEntries(plan, date, random).forEach((entry, i) => {
-        push(date, entry, Math.min(23, 8 + i * 2));
-      });
-    }
-    await db.transaction().execute(async (trx) => {
-      await accounts.insert(trx, {
-        id,
-        product_id: plan.productId,
-        name: plan.name,
-        account_number: newAccountNumber(),
-        routing_number: ROUTING_NUMBER,
-        currency: 'USD',
-        current_minor: 0,
-        available_minor: 0,
-        state: 'open',
-        opened_at: openedAt,
-        updated_at: openedAt,
-        revision: 1,
-      });
-      await accounts.insertHistory(trx, id, rows, balance, rows.at(-1)?.occurred_at ?? openedAt);
-    });
+    const id = await db
+      .transaction()
+      .execute((trx) => insertPlannedAccount(trx, accounts, plan, { seed: seed++, today }));
     for (const holder of plan.holders) {
       const u = user(holder.username);
       if (!u) continue;

@@ -10,8 +10,10 @@ import { createApplicationsHandlers } from './applications/applications-handlers
 import { applicationsRepository } from './applications/applications-repository.ts';
 import { createApplicationsService } from './applications/applications-service.ts';
 import { seedDemoBanking } from './demo-seed.ts';
+import { createProductsCatalogue } from './products/products-catalogue.ts';
 import { createProductsHandlers } from './products/products-handlers.ts';
 import { productsRepository as products } from './products/products-repository.ts';
+import { createSandboxData } from './sandbox/sandbox-data.ts';
 import { createTransferProcessor } from './transfer-processor.ts';
 import { createTransfersHandlers } from './transfers/transfers-handlers.ts';
 import { transfersRepository as transfers } from './transfers/transfers-repository.ts';
@@ -20,6 +22,7 @@ import { createTransfersService } from './transfers/transfers-service.ts';
 /** Today's date in a time zone (the institution's), as transfers are scheduled. */
 export { dateIn } from './calendar.ts';
 export { BANKING_PROBLEM_TYPES } from './problems.ts';
+export type { SandboxData, SandboxHolder } from './sandbox/sandbox-data.ts';
 
 /** The API names (path prefixes) of the banking APIs, each with its document in `openapi/<name>.yaml`. */
 export const BANKING_APIS = [
@@ -105,7 +108,9 @@ export function createBanking(
     {
       name: 'products',
       document: loadBankingDocument('products'),
-      handlers: createProductsHandlers({ db, products }),
+      handlers: createProductsHandlers({
+        catalogue: createProductsCatalogue({ db, products, changes: context.changes }),
+      }),
     },
     {
       name: 'accountApplications',
@@ -133,6 +138,13 @@ export function createBanking(
   return {
     apis,
     demoSeeder,
+    /** The sandbox customers' banking data (seed and clear in a transaction), for the sandbox module. */
+    sandboxData: createSandboxData({
+      accounts,
+      products,
+      entitlements: deps.entitlements,
+      timeZone: config.timeZone,
+    }),
     /** Domain services, for the CLI and tests. */
     services: { accounts, products, transfers, transfersService, applications, processor },
     start(): void {

@@ -47,12 +47,34 @@ export interface Config {
    * with `--upstream name=url` (both repeatable), over the same maps in the `--config` file.
    */
   readonly upstreamApis: readonly UpstreamApi[];
+  /** Deadline of every Redis command, ms (DESIGN.md §5.2). Default 250. */
+  readonly redisTimeoutMs: number;
+  /** PostgreSQL connect deadline, ms. Default 2000. */
+  readonly dbConnectTimeoutMs: number;
+  /** PostgreSQL statement deadline (server-side `statement_timeout` and client-side query timeout), ms. Default 5000. */
+  readonly dbStatementTimeoutMs: number;
+  /**
+   * Seconds in-flight requests get to finish after SIGTERM (DESIGN.md §5.2); then every connection is
+   * closed, metering flushed and the store closed. Default 10.
+   */
+  readonly shutdownGrace: number;
 }
 
 /** Option keys: Config fields, plus the two maps that are resolved together into `upstreamApis`. */
 type OptionKey = keyof Config | 'apis' | 'upstreams';
 
-type Kind = 'port' | 'string' | 'url' | 'boolean' | 'list' | 'map' | 'level' | 'timeZone' | 'path';
+type Kind =
+  | 'port'
+  | 'string'
+  | 'url'
+  | 'boolean'
+  | 'list'
+  | 'map'
+  | 'level'
+  | 'timeZone'
+  | 'path'
+  | 'ms'
+  | 'seconds';
 
 /** The documented option table; README's configuration table mirrors it (`strongroom start --help`). */
 export const OPTIONS = [
@@ -160,11 +182,39 @@ export const OPTIONS = [
     help: 'Proxy an API to an upstream: name=url (repeatable)',
   },
   {
+    key: 'shutdownGrace',
+    flag: 'shutdown-grace',
+    kind: 'seconds',
+    default: '10',
+    help: 'Seconds in-flight requests get on SIGTERM before connections are closed',
+  },
+  {
     key: 'configFile',
     flag: 'config',
     kind: 'path',
     default: undefined,
     help: 'JSON or YAML file with "apis" and "upstreams" maps',
+  },
+  {
+    key: 'redisTimeoutMs',
+    flag: 'redis-timeout-ms',
+    kind: 'ms',
+    default: '250',
+    help: 'Deadline of every Redis command (ms)',
+  },
+  {
+    key: 'dbConnectTimeoutMs',
+    flag: 'db-connect-timeout-ms',
+    kind: 'ms',
+    default: '2000',
+    help: 'PostgreSQL connect deadline (ms)',
+  },
+  {
+    key: 'dbStatementTimeoutMs',
+    flag: 'db-statement-timeout-ms',
+    kind: 'ms',
+    default: '5000',
+    help: 'PostgreSQL statement deadline (ms)',
   },
 ] as const satisfies readonly {
   key: OptionKey;
@@ -311,6 +361,10 @@ export function loadConfig(
     kek: raw.kek as string | undefined,
     configFile: raw.configFile as string | undefined,
     upstreamApis: Object.freeze(upstreamApis.apis),
+    redisTimeoutMs: raw.redisTimeoutMs as number,
+    dbConnectTimeoutMs: raw.dbConnectTimeoutMs as number,
+    dbStatementTimeoutMs: raw.dbStatementTimeoutMs as number,
+    shutdownGrace: raw.shutdownGrace as number,
   };
   const extras: ExtraValues = {};
   for (const name of Object.keys(extraOptions)) extras[name] = values[name];
@@ -349,6 +403,19 @@ function convert(kind: Kind, value: string | boolean | (string | boolean)[], cwd
     }
     case 'path':
       return { ok: true, value: path.resolve(cwd, String(value)) };
+    case 'ms': {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1 || n > 600_000) {
+        return { ok: false, message: `expected milliseconds 1-600000, got "${value}"` };
+      }
+      return { ok: true, value: n };
+    }
+    case 'seconds': {
+      const n = Number(value);
+      return Number.isFinite(n) && n >= 0 && String(value).trim() !== ''
+        ? { ok: true, value: n }
+        : { ok: false, message: `expected a number of seconds (0 or more), got "${value}"` };
+    }
     case 'string':
       return String(value).length > 0
         ? { ok: true, value: String(value) }

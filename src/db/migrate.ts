@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { type MigrationResultSet, Migrator } from 'kysely/migration';
 import pg from 'pg';
+import { ensurePrivateDir, ensurePrivateFile } from '../lib/private-files.ts';
 import type { Store } from './database.ts';
 import { migrations } from './migrations/index.ts';
 
@@ -19,6 +19,13 @@ export interface MigrationReport {
 export async function migrateToLatest(
   store: Store,
   databaseUrl: string | undefined,
+  options: {
+    /**
+     * Runs after the migrations, still under the lock: one-time set-up that must happen exactly once
+     * however many processes start together (the demo seed, DESIGN.md §5.2).
+     */
+    thenUnderLock?: () => Promise<void>;
+  } = {},
 ): Promise<MigrationReport> {
   return withMigrationLock(store, databaseUrl, async () => {
     const migrator = new Migrator({ db: store.db, provider: { getMigrations: async () => migrations } });
@@ -30,6 +37,7 @@ export async function migrateToLatest(
       });
     }
     const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    await options.thenUnderLock?.();
     return { applied, pending: [] };
   });
 }
@@ -47,7 +55,7 @@ async function withMigrationLock<T>(
   run: () => Promise<T>,
 ): Promise<T> {
   if (store.dialect === 'postgres' && databaseUrl) {
-    const client = new pg.Client({ connectionString: databaseUrl });
+    const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
     await client.connect();
     try {
       // Session-level advisory lock on a dedicated connection, held for the whole migration run.
@@ -62,7 +70,8 @@ async function withMigrationLock<T>(
     }
   }
   // SQLite: an IMMEDIATE transaction on a side lock database. SQLite releases it if the process dies.
-  mkdirSync(path.dirname(store.location), { recursive: true });
+  ensurePrivateDir(path.dirname(store.location));
+  ensurePrivateFile(`${store.location}.migrate-lock`);
   const lock = new DatabaseSync(`${store.location}.migrate-lock`, { timeout: 120_000 });
   try {
     lock.exec('BEGIN IMMEDIATE');

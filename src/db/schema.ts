@@ -4,6 +4,7 @@ import type { FoundationTables } from './tables/foundation.ts';
 import type { GatewayTables } from './tables/gateway.ts';
 import type { IdentityTables } from './tables/identity.ts';
 import type { OauthTables } from './tables/oauth.ts';
+import type { SandboxTables } from './tables/sandbox.ts';
 
 /** The whole schema as Kysely sees it: each module declares its own tables in `tables/<module>.ts`. */
 export type Database = FoundationTables &
@@ -11,4 +12,5 @@ export type Database = FoundationTables &
   OauthTables &
   DevelopersTables &
   GatewayTables &
-  BankingTables;
+  BankingTables &
+  SandboxTables;

@@ -40,6 +40,8 @@ export interface DemoDocument {
   caCertFile: string | null;
   apps: Partial<Record<'backOffice' | 'mobile' | 'loadTest' | (string & {}), DemoApp>>;
   users: DemoUser[];
+  /** The sandbox's test customers (DESIGN.md §5.4), same shape as `users`; they sign in only through sandbox apps. */
+  sandboxUsers?: DemoUser[];
   [extra: string]: unknown;
 }
 

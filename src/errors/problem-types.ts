@@ -122,6 +122,11 @@ export const GENERIC_PROBLEM_TYPES = {
     description:
       'An unexpected error occurred. Quote the problem’s id when contacting support: it names the request in the logs.',
   },
+  notImplemented: {
+    status: 501,
+    title: 'Not implemented',
+    description: 'The server does not implement this HTTP method for any resource.',
+  },
   badGateway: {
     status: 502,
     title: 'Bad gateway',

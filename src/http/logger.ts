@@ -12,19 +12,49 @@ const SECRET_FIELD =
 
 export const REDACTED = '[redacted]';
 
-/** Deep copy of `value` with every secret-named field replaced by `[redacted]`. */
-export function redactSecrets(value: unknown, depth = 0): unknown {
+// Log objects use few distinct field names: remember each name's verdict instead of running the
+// pattern on every field of every line (bounded, as field names could come from input).
+const verdicts = new Map<string, boolean>();
+const MAX_VERDICTS = 2048;
+
+function isSecretField(key: string): boolean {
+  let verdict = verdicts.get(key);
+  if (verdict === undefined) {
+    verdict = SECRET_FIELD.test(key);
+    if (verdicts.size < MAX_VERDICTS) verdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+/** Does anything in `value` (to the same depth `redactSecrets` walks) need redacting? */
+function holdsSecrets(value: unknown, depth: number): boolean {
+  if (depth > 8 || value === null || typeof value !== 'object' || value instanceof Error) return false;
+  if (Array.isArray(value)) return value.some((item) => holdsSecrets(item, depth + 1));
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (isSecretField(key) ? item !== undefined && item !== null : holdsSecrets(item, depth + 1)) return true;
+  }
+  return false;
+}
+
+function redactedCopy(value: unknown, depth: number): unknown {
   if (depth > 8 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return value;
-  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
+  if (Array.isArray(value)) return value.map((item) => redactedCopy(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     out[key] =
-      SECRET_FIELD.test(key) && item !== undefined && item !== null
-        ? REDACTED
-        : redactSecrets(item, depth + 1);
+      isSecretField(key) && item !== undefined && item !== null ? REDACTED : redactedCopy(item, depth + 1);
   }
   return out;
+}
+
+/**
+ * `value` with every secret-named field replaced by `[redacted]`: a deep copy when something must be
+ * redacted, the value itself otherwise (the request line of every request needs no copy).
+ */
+export function redactSecrets(value: unknown, depth = 0): unknown {
+  return holdsSecrets(value, depth) ? redactedCopy(value, depth) : value;
 }
 
 export interface LoggerOptions {

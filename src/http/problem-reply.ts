@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
   buildProblem,
+  type FailedDependency,
+  failedDependency,
   GENERIC_PROBLEM_TYPES,
   type GenericProblemTypeName,
   isAppError,
@@ -91,6 +93,8 @@ export function describeError(error: unknown, problems: ProblemCatalogue): Error
       };
     }
   }
+  const dependency = failedDependency(error);
+  if (dependency) return unavailable(dependency);
   const fastify = error as Partial<FastifyError> & { issues?: ValidationIssue[] };
   if (!isAppError(error) && (fastify.validation || fastify.issues)) {
     const errors =
@@ -103,6 +107,18 @@ export function describeError(error: unknown, problems: ProblemCatalogue): Error
     return generic(clientTypeFor(fastify), { detail: clientDetailFor(fastify) });
   }
   return { ...generic('internalError', { detail: UNEXPECTED_DETAIL }), unexpected: true };
+}
+
+/** DESIGN.md §5.2: a dependency that did not answer is 503 + Retry-After, never 500; logged by cause. */
+function unavailable(dependency: FailedDependency): ErrorProblem {
+  return {
+    ...generic('serviceUnavailable', {
+      detail: 'The request cannot be completed right now.',
+      remediation: 'Retry after the seconds given in Retry-After.',
+      headers: { 'retry-after': '1' },
+    }),
+    reason: `dependencyUnavailable:${dependency}`,
+  };
 }
 
 function generic(type: GenericProblemTypeName, options: ProblemReplyOptions): ErrorProblem {

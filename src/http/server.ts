@@ -1,7 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import helmet from '@fastify/helmet';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -9,17 +8,14 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import FindMyWay from 'find-my-way';
-import {
-  buildProblem,
-  createProblemCatalogue,
-  isAppError,
-  PROBLEM_CONTENT_TYPE,
-  type ProblemCatalogue,
-} from '../errors/index.ts';
+import { createProblemCatalogue, isAppError, type ProblemCatalogue } from '../errors/index.ts';
 import type { Clock } from '../lib/clock.ts';
-import { newRequestId } from '../lib/ids.ts';
+import { newRequestId, randomBase62 } from '../lib/ids.ts';
+import { createRawAnswers, PROBE_HEADER, routableUrl, unroutedAnswer } from './edge-answers.ts';
 import type { Logger } from './logger.ts';
 import { describeError, httpPartOf, type ProblemEnv, sendProblem } from './problem-reply.ts';
+import { applySecurityHeaders } from './security-headers.ts';
+import { TLS_POLICY } from './tls.ts';
 import { createAjv, toValidationIssues } from './validation.ts';
 
 export interface HttpServerOptions {
@@ -68,6 +64,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   // Answers still being prepared when close() begins tell their clients to close the connection, so the
   // server stops as soon as they are sent instead of waiting out each client's keep-alive timeout.
+  const rawAnswers = createRawAnswers(env, logger);
+  const probeToken = randomBase62(24);
   const answering = new Set<http.ServerResponse>();
   let closing = false;
   const track: (handler: http.RequestListener) => http.RequestListener = (handler) => (request, response) => {
@@ -84,10 +82,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       requestTimeout: 30_000,
       keepAliveTimeout: 5_000,
       connectionsCheckingInterval: 2_000,
+      // A missing Host is answered by our pipeline (Node's own 400 has no body and none of our headers).
+      requireHostHeader: false,
     };
     const server = options.tls
       ? https.createServer(
-          { ...common, key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' },
+          { ...common, ...TLS_POLICY, key: options.tls.key, cert: options.tls.cert },
           track(handler),
         )
       : http.createServer(common, track(handler));
@@ -102,12 +102,21 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: () => newRequestId(),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    return503OnClosing: true,
+    // While closing, our onRequest hook answers 503 problem+json (Fastify's own 503 is bare JSON).
+    return503OnClosing: false,
+    rewriteUrl: routableUrl,
+    frameworkErrors: (_error, request, reply) => {
+      reply.headers(rawAnswers.securityHeaders()).header('x-request-id', request.id);
+      request.logContext = {};
+      return sendProblem(request, reply, env, 'notFound', {
+        detail: 'There is no resource at this address.',
+      });
+    },
     forceCloseConnections: 'idle',
     trustProxy: options.tls ? false : [...options.trustProxy],
     serverFactory,
     clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) =>
-      writeClientError(error, socket, env),
+      rawAnswers.writeClientError(error, socket),
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 2048 },
   }) as unknown as FastifyInstance;
 
@@ -117,46 +126,42 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     for (const response of answering) if (!response.headersSent) response.setHeader('connection', 'close');
   });
 
-  // Request ids: ours on every response; the FAPI interaction id echoed when the client sends one.
-  app.addHook('onRequest', async (request, reply) => {
+  // Request ids and the precomputed security headers on every response; the FAPI interaction id echoed
+  // when the client sends one. A callback hook, not an async one: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     request.logContext = {};
     reply.header('x-request-id', request.id);
+    applySecurityHeaders(reply);
     const interaction = request.headers['x-fapi-interaction-id'];
     if (typeof interaction === 'string' && FAPI_INTERACTION_ID.test(interaction)) {
       reply.header('x-fapi-interaction-id', interaction);
     }
-    // An over-long query string is 414. An over-long path is left to routing, which answers 404: ids in
-    // paths are never 414 (DESIGN.md §4), so probing with long ids learns nothing.
-    const url = request.raw.url ?? '';
+    if (closing) {
+      sendProblem(request, reply, env, 'serviceUnavailable', {
+        detail: 'The server is shutting down; retry on another instance.',
+        headers: { 'retry-after': '1', connection: 'close' },
+      });
+      return; // answered: the chain stops without done()
+    }
+    // Answers to a request carrying credentials hold customer or credential data, or say something about
+    // the credential: never cached (a handler may still choose otherwise).
+    if (request.headers.authorization !== undefined) reply.header('cache-control', 'no-store');
+    const raw = request.raw;
+    if (!request.headers.host && raw.httpVersionMajor === 1 && raw.httpVersionMinor >= 1) {
+      sendProblem(request, reply, env, 'badRequest', { detail: 'The Host header is missing.' });
+      return;
+    }
+    // An over-long query string is 414. An over-long path segment is made unusable before routing
+    // (edge-answers.ts), which answers 404: ids in paths are never 414 (DESIGN.md §4).
+    const url = raw.url ?? '';
     const queryAt = url.indexOf('?');
     if (queryAt >= 0 && url.length - queryAt > MAX_URL_LENGTH) {
-      return sendProblem(request, reply, env, 'uriTooLong', {
+      sendProblem(request, reply, env, 'uriTooLong', {
         detail: `The query string exceeds ${MAX_URL_LENGTH} bytes.`,
       });
+      return;
     }
-  });
-
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        'default-src': ["'self'"],
-        'base-uri': ["'none'"],
-        'object-src': ["'none'"],
-        'frame-ancestors': ["'none'"],
-        'form-action': ["'self'"],
-        'img-src': ["'self'", 'data:'],
-        'style-src': ["'self'"],
-        'script-src': ["'self'"],
-        'connect-src': ["'self'"],
-      },
-    },
-    frameguard: { action: 'deny' },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-    crossOriginOpenerPolicy: { policy: 'same-origin' },
+    done();
   });
 
   // Validation from JSON Schema 2020-12; bodies are never coerced and unknown fields are rejected.
@@ -176,8 +181,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // A shadow router knows every path → methods, so a wrong method gets 405 with `Allow`, not 404.
   const shadow = FindMyWay({ ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 2048 });
   const methodsByRoute = new Map<string, Set<string>>();
+  const implemented = new Set<string>();
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) implemented.add(method);
     let set = methodsByRoute.get(route.url);
     if (!set) {
       set = new Set();
@@ -191,20 +198,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
     const match = shadow.find('GET', path);
     const allowed = match ? methodsByRoute.get((match.store as { url: string }).url) : undefined;
-    if (allowed && allowed.size > 0) {
-      const allow = [...allowed].filter((m) => m !== 'HEAD').join(', ');
-      return sendProblem(request, reply, env, 'methodNotAllowed', {
-        detail: `${request.method} is not allowed here; use ${allow}.`,
-        headers: { allow },
-      });
-    }
-    if (['TRACE', 'TRACK', 'CONNECT'].includes(request.method)) {
-      return sendProblem(request, reply, env, 'methodNotAllowed', {
-        detail: `${request.method} is not supported.`,
-      });
-    }
-    return sendProblem(request, reply, env, 'notFound', { detail: 'There is no resource at this address.' });
+    const answer = unroutedAnswer(request.method, allowed, implemented);
+    return sendProblem(request, reply, env, answer.type, {
+      detail: answer.detail,
+      headers: answer.allow ? { allow: answer.allow } : undefined,
+    });
   });
+  // Parser errors answer with the same security headers as the pipeline: learn them from a real answer
+  // (once listening: inject() waits for ready, so it cannot run inside onReady).
+  app.addHook('onListen', () => rawAnswers.learnHeaders(app, probeToken));
 
   app.setErrorHandler((error, request, reply) => {
     const problem = describeError(error, problems);
@@ -219,8 +221,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   // One log line per request: method, route, path without query string, status, duration, ids.
-  app.addHook('onResponse', async (request, reply) => {
-    const path = (request.raw.url ?? '').split('?')[0];
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.headers[PROBE_HEADER] === probeToken) {
+      done();
+      return;
+    }
+    const url = request.raw.url ?? '';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
     request.log.info(
       {
         method: request.method,
@@ -232,32 +240,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       },
       'request',
     );
+    done();
   });
 
   return app;
-}
-
-/** 431 and other parser-level errors happen before Fastify sees a request: answer on the raw socket. */
-function writeClientError(error: NodeJS.ErrnoException, socket: Socket, env: ProblemEnv) {
-  if (!socket.writable) return socket.destroy();
-  const overflow = error.code === 'HPE_HEADER_OVERFLOW';
-  const typeName = overflow ? 'headersTooLarge' : 'badRequest';
-  const body = JSON.stringify(
-    buildProblem(
-      {
-        typeName,
-        detail: overflow ? 'The request headers exceed 16 KiB.' : 'The request is malformed.',
-        requestId: newRequestId(),
-        at: env.clock.now(),
-        baseUrl: env.baseUrl,
-      },
-      env.problems,
-    ),
-  );
-  const status = overflow ? '431 Request Header Fields Too Large' : '400 Bad Request';
-  socket.end(
-    `HTTP/1.1 ${status}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
 
 export type { FastifyInstance, FastifyRequest };

@@ -17,6 +17,25 @@ export interface TlsMaterial {
   caFile: string | undefined;
 }
 
+/**
+ * The listener's protocol policy (DESIGN.md §5.1, FAPI 2.0 §5.2.2): TLS 1.3 with its AEAD suites, and
+ * TLS 1.2 only with ECDHE key exchange and AES-GCM (ECDSA or RSA certificates). No static-RSA key
+ * exchange, no CBC, no SHA-1 MACs, no ARIA/CAMELLIA/CHACHA on 1.2; the server's order wins.
+ */
+export const TLS_POLICY = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+  ].join(':'),
+  honorCipherOrder: true,
+} as const;
+
 const FILES = {
   ca: 'ca.pem',
   caKey: 'ca-key.pem',

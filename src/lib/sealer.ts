@@ -29,10 +29,18 @@ export function createSealer(kek: Buffer): Sealer {
       const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'));
       decipher.setAAD(Buffer.from(context, 'utf8'));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([
-        decipher.update(Buffer.from(ciphertext, 'base64url')),
-        decipher.final(),
-      ]).toString('utf8');
+      try {
+        return Buffer.concat([
+          decipher.update(Buffer.from(ciphertext, 'base64url')),
+          decipher.final(),
+        ]).toString('utf8');
+      } catch {
+        // AES-GCM says only "Unsupported state or unable to authenticate data"; say which key is at stake.
+        throw new Error(
+          'a sealed secret cannot be opened with this key-encryption key (STRONGROOM_KEK, or <data-dir>/kek ' +
+            'when it is not set): it was sealed with another key, or altered',
+        );
+      }
     },
   };
 }

@@ -6,7 +6,7 @@ import type { ProblemCatalogue } from '../errors/index.ts';
 import type { Logger } from '../http/logger.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Sealer } from '../lib/sealer.ts';
-import type { ChangeFeed, Settings, SharedState } from '../store/index.ts';
+import type { ChangeFeed, Instances, ResilienceSignals, Settings, SharedState } from '../store/index.ts';
 import type { AuditLog } from './audit/index.ts';
 
 /** What every module's factory receives from `createApp`: the platform's shared services, nothing global. */
@@ -19,6 +19,10 @@ export interface ModuleContext {
   readonly changes: ChangeFeed;
   readonly shared: SharedState;
   readonly settings: Settings;
+  /** The running processes (heartbeats in the store); Redis fallbacks share quotas among them. */
+  readonly instances: Instances;
+  /** Where 503s (by cause) and the change-log lag are reported: the hook for metrics (DESIGN.md §5.2). */
+  readonly signals: ResilienceSignals;
   /** Encrypts secrets at rest with the key-encryption key. */
   readonly sealer: Sealer;
   readonly audit: AuditLog;

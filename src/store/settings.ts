@@ -10,6 +10,7 @@ export function createSettings(deps: { db: Executor; clock: Clock; changes: Chan
   const { db, clock, changes } = deps;
   const cache = new Map<string, unknown>();
   changes.subscribe('setting', (change) => cache.delete(change.key));
+  changes.onResync(() => cache.clear());
 
   return {
     /** Reads go through the cache and the database itself, never a caller's (uncommitted) transaction. */

@@ -51,7 +51,11 @@ for (const dialect of testDialects()) {
       assert.equal(created.apiKey?.state, 'active');
       const client = await t.app.services.oauth.clients.get(created.application.clientId);
       assert.equal(client?.applicationId, created.application.id);
-      assert.deepEqual(client?.redirectUris, ['https://app.example/callback']);
+      // A sandbox app also gets the API reference's redirect page (DESIGN.md §5.4).
+      assert.deepEqual(client?.redirectUris, [
+        'https://app.example/callback',
+        `${t.app.context.baseUrl}/portal/oauth2-redirect`,
+      ]);
       const verified = await dev.keyVerifier.verify(created.apiKey?.key ?? '');
       assert.equal(verified.ok && verified.key.clientId, created.application.clientId);
     });
@@ -83,10 +87,10 @@ for (const dialect of testDialects()) {
       ]) {
         await assert.rejects(
           register('bad redirect', { redirectUris: [uri] }),
-          rejectsWith(400, 'redirectUris.0'),
+          rejectsWith(422, 'redirectUris.0'),
         );
       }
-      await assert.rejects(register('no redirect', { redirectUris: [] }), rejectsWith(400, 'redirectUris'));
+      await assert.rejects(register('no redirect', { redirectUris: [] }), rejectsWith(422, 'redirectUris'));
     });
 
     it('rejects privileged fields from a developer at registration (400) and registers nothing', async () => {
@@ -100,28 +104,44 @@ for (const dialect of testDialects()) {
       assert.equal((await dev.applications.list({ organizationId: orgId }, owner)).length, before);
     });
 
-    it('turns scopes beyond the default set into a request the institution approves', async () => {
+    it('turns scopes beyond the default set into a queued request the institution approves', async () => {
       const created = await register('wants admin', { scopes: ['banking/read', 'admin/read'] });
       assert.deepEqual(created.application.scopes, ['banking/read']);
       assert.deepEqual(created.application.requestedScopes, ['admin/read']);
-      const approved = await dev.applications.update(
-        created.application.id,
-        { scopes: ['banking/read', 'admin/read'] },
-        cliActor,
-      );
-      assert.deepEqual(approved.scopes, ['banking/read', 'admin/read']);
-      assert.deepEqual(approved.requestedScopes, []);
-      const resubmitted = await dev.applications.update(
+      const [pending] = created.application.pendingChanges;
+      assert.equal(pending?.kind, 'scope');
+      assert.deepEqual(pending?.requested, ['admin/read']);
+      const approved = await dev.requests.approve(pending?.requestId ?? '', cliActor, 'ok');
+      assert.equal(approved.state, 'approved');
+      const app = await dev.applications.view(await dev.applications.get(created.application.id, owner));
+      assert.deepEqual(app.scopes, ['banking/read', 'admin/read']);
+      assert.deepEqual(app.requestedScopes, []);
+      assert.deepEqual(app.pendingChanges, []);
+      assert.deepEqual((await t.app.services.oauth.clients.get(app.clientId))?.allowedScopes, [
+        'banking/read',
+        'admin/read',
+      ]);
+      const resubmitted = await dev.applications.change(
         created.application.id,
         { scopes: ['banking/read', 'admin/read', 'data/read'] },
         developer,
       );
-      assert.deepEqual(resubmitted.scopes, ['banking/read', 'admin/read'], 'granted scopes stay granted');
-      assert.deepEqual(resubmitted.requestedScopes, ['data/read']);
-      assert.deepEqual((await t.app.services.oauth.clients.get(approved.clientId))?.allowedScopes, [
-        'banking/read',
-        'admin/read',
-      ]);
+      assert.deepEqual(
+        resubmitted.application.scopes,
+        ['banking/read', 'admin/read'],
+        'scopes stay unchanged',
+      );
+      assert.deepEqual(
+        resubmitted.requests.map((r) => [r.kind, r.requested]),
+        [['scope', ['data/read']]],
+      );
+      await assert.rejects(dev.requests.approve(pending?.requestId ?? '', cliActor), rejectsWith(409));
+      await assert.rejects(
+        dev.requests.approve(resubmitted.requests[0]?.id ?? '', developer),
+        rejectsWith(403),
+      );
+      const entries = await t.app.context.audit.list({ targetId: created.application.id });
+      assert.ok(entries.some((e) => e.action === 'changeRequest.approved'));
     });
 
     it('rejects a developer PATCH of state, plan, environment or owner (400) and changes nothing', async () => {
@@ -332,7 +352,7 @@ for (const dialect of testDialects()) {
       assert.equal(await verifier.isRegisteredOrigin('null'), false);
       await assert.rejects(
         register('bad origin', { kind: 'spa', corsOrigins: ['https://spa.example/path'] }),
-        rejectsWith(400, 'corsOrigins.0'),
+        rejectsWith(422, 'corsOrigins.0'),
       );
       await dev.applications.setState(created.application.id, 'deleted', 'gone', owner);
       assert.equal(await verifier.isRegisteredOrigin('https://spa.example'), false);

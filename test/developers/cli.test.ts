@@ -123,40 +123,89 @@ for (const dialect of testDialects()) {
       assert.equal(result.code, 1);
     });
 
-    it('changes the abuse threshold of a running server', async () => {
-      const set = await run(t, ['abuse', 'set', '--max-refusals', '3', '--json']);
+    it('changes the abuse thresholds of a running server', async () => {
+      const set = await run(t, [
+        'abuse',
+        'set',
+        '--grant-refusals-per-minute',
+        '3',
+        '--exempt-plans',
+        'loadTest,gold',
+        '--json',
+      ]);
       assert.equal(set.code, 0, set.stderr);
-      assert.equal(JSON.parse(set.stdout).maxRefusals, 3);
-      const mobileAppId = readDemo(t.dataDir).apps.mobile?.applicationId ?? '';
-      const created = await dev.apiKeys.create({ clientApplicationId: mobileAppId }, cliActor);
-      await dev.apiKeys.activate(created.view.id, null, cliActor);
-      const at = t.app.context.clock.now();
-      const event = {
-        keyId: created.view.id,
-        applicationId: 'x',
-        api: 'accounts',
-        operationId: 'getAccount',
-        status: 404,
-        abuseExempt: false,
-      };
-      // Wait until the running server applies the new threshold (the change reaches it within a
-      // second): from then on a probe key is suspended after a handful of refusals (the old threshold
-      // is 200, far more than this loop records).
-      const probe = await dev.apiKeys.create({ clientApplicationId: mobileAppId }, cliActor);
-      await dev.apiKeys.activate(probe.view.id, null, cliActor);
-      let probes = 0;
-      await waitFor(
-        async () => {
-          dev.usage.record({ ...event, keyId: probe.view.id, at: at + probes++ });
-          return !(await dev.keyVerifier.verify(probe.key)).ok;
-        },
-        { timeoutMs: 1000, intervalMs: 20, what: 'the new abuse threshold' },
+      assert.deepEqual(JSON.parse(set.stdout), {
+        grantRefusalsPerMinute: 3,
+        revokedGrantsToSuspend: 3,
+        revokedGrantsWindowMinutes: 10,
+        keyRefusalsPerMinute: 200,
+        exemptPlans: ['loadTest', 'gold'],
+      });
+      assert.ok(await within1s(async () => dev.abuse.settings().grantRefusalsPerMinute === 3));
+      const shown = await run(t, ['abuse', 'show']);
+      assert.match(shown.stdout, /more than 3 authenticated refusals/);
+      assert.match(shown.stdout, /Exempt plans: loadTest, gold/);
+      const bad = await run(t, ['abuse', 'set', '--key-refusals-per-minute', '0']);
+      assert.equal(bad.code, 2);
+      assert.equal(
+        (await run(t, ['abuse', 'set', '--grant-refusals-per-minute', '50', '--exempt-plans', 'loadTest']))
+          .code,
+        0,
       );
-      for (let i = 0; i < 4; i++) dev.usage.record({ ...event, at: at + i });
-      assert.deepEqual(await dev.keyVerifier.verify(created.key), { ok: false, reason: 'suspended' });
-      const shown = await run(t, ['abuse', 'show', '--json']);
-      assert.equal(JSON.parse(shown.stdout).maxRefusals, 3);
-      assert.equal((await run(t, ['abuse', 'set', '--max-refusals', '200'])).code, 0);
+    });
+
+    it('lists, approves and rejects change requests; approval applies the change at once', async () => {
+      const demo = readDemo(t.dataDir);
+      const ivan = demo.users.find((u) => u.username === 'ivan');
+      const mobile = demo.apps.mobile?.applicationId ?? '';
+      const developer = { type: 'user' as const, id: ivan?.id ?? '', institution: false };
+      const before = await dev.applications.get(mobile, cliActor);
+      const wanted = [...before.redirectUris, 'http://127.0.0.1:9001/callback'];
+      const asked = await dev.applications.change(mobile, { redirectUris: wanted }, developer);
+      const scopes = await dev.applications.change(
+        mobile,
+        { scopes: [...before.scopes, 'data/read'] },
+        developer,
+      );
+      const listed = await run(t, ['requests', 'list', '--json']);
+      assert.equal(listed.code, 0, listed.stderr);
+      const queue = JSON.parse(listed.stdout) as {
+        id: string;
+        kind: string;
+        state: string;
+        requested: string[];
+      }[];
+      assert.deepEqual(
+        queue
+          .filter((r) => r.id === asked.requests[0]?.id || r.id === scopes.requests[0]?.id)
+          .map((r) => [r.kind, r.state]),
+        [
+          ['redirectUris', 'pending'],
+          ['scope', 'pending'],
+        ],
+      );
+      const approved = await run(t, ['requests', 'approve', asked.requests[0]?.id ?? '', '--reason', 'ok']);
+      assert.equal(approved.code, 0, approved.stderr);
+      assert.match(approved.stdout, /is approved/);
+      assert.deepEqual((await dev.applications.get(mobile, cliActor)).redirectUris, wanted);
+      const rejected = await run(t, ['requests', 'reject', scopes.requests[0]?.id ?? '', '--reason', 'no']);
+      assert.equal(rejected.code, 0, rejected.stderr);
+      assert.deepEqual((await dev.applications.get(mobile, cliActor)).scopes, before.scopes);
+      const again = await run(t, ['requests', 'approve', scopes.requests[0]?.id ?? '']);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /already rejected/);
+      assert.equal((await run(t, ['requests', 'approve', 'crq_doesNotExist'])).code, 1);
+      assert.equal((await run(t, ['requests', 'approve'])).code, 2);
+      const pending = JSON.parse((await run(t, ['requests', 'list', '--json'])).stdout) as unknown[];
+      assert.equal(pending.length, 0);
+      await dev.applications.update(mobile, { redirectUris: before.redirectUris }, cliActor);
+    });
+
+    it('refuses to revoke a grant that does not exist (exit 1, nothing printed as revoked)', async () => {
+      const result = await run(t, ['grants', 'revoke', '--grant', 'doesnotexist']);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /no such grant: doesnotexist/);
     });
 
     it('grants and revokes an entitlement through the service, which audits it as the CLI', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DemoDocument } from '../../src/demo/demo-file.ts';
-import { ABUSE_SETTING } from '../../src/modules/developers/index.ts';
+import { ABUSE_SETTING, cliActor } from '../../src/modules/developers/index.ts';
 import { normalized } from '../helpers/assertions.ts';
 import { authorizationCodeFlow } from '../helpers/oauth-flow.ts';
 import { type DemoServer, startDemoServer, testDialects } from '../helpers/test-app.ts';
@@ -79,6 +79,8 @@ for (const dialect of testDialects()) {
         roles: ['developer'],
       });
       tokens.devon = await login('devon', password);
+      await t.app.services.identity.createUser({ username: 'prober', password, roles: ['developer'] });
+      tokens.prober = await login('prober', password);
       const dev = t.app.services.developers;
       await dev.organizations.create(
         { name: 'Devon Apps', owner: { userId: dana.id, displayName: 'devon' } },
@@ -122,13 +124,59 @@ for (const dialect of testDialects()) {
       const ivan = await call('GET', '/clientApplications/clientApplications', { token: tokens.ivan });
       assert.equal(ivan.status, 200);
       const names = (ivan.body.items as Json[]).map((a) => a.name).sort();
-      assert.deepEqual(names, ['backOffice', 'loadTest', 'mobile']);
+      // backOffice is first-party: the institution's own, invisible to the fintech's IT manager.
+      assert.deepEqual(names, ['loadTest', 'mobile']);
       const devon = await call('GET', '/clientApplications/clientApplications', { token: tokens.devon });
       assert.deepEqual(devon.body.items, []);
       const fiona = await call('GET', '/clientApplications/clientApplications?limit=1000', {
         token: tokens.fiona,
       });
       assert.ok((fiona.body.items as Json[]).length >= 3);
+    });
+
+    it("keeps the first-party backOffice app the institution's: the IT manager gets 404 for every change, the FI administrator changes it", async () => {
+      const backOffice = demo.apps.backOffice?.applicationId ?? '';
+      const path = `/clientApplications/clientApplications/${backOffice}`;
+      const attacker = [`${baseUrl}/demo/callback`, 'https://attacker.example/cb'];
+      const unknown = await call('PATCH', '/clientApplications/clientApplications/app_doesNotExist000000', {
+        token: tokens.ivan,
+        body: { redirectUris: attacker },
+      });
+      for (const [method, target, body] of [
+        ['GET', path, undefined],
+        ['PATCH', path, { redirectUris: attacker }],
+        ['PATCH', path, { scopes: ['banking/read'] }],
+        ['POST', `${path}/secrets`, {}],
+        ['DELETE', path, undefined],
+        ['GET', `/apiKeys/apiKeys?clientApplication=${backOffice}`, undefined],
+        ['GET', `/apiKeys/apiKeys/${demo.apps.backOffice?.apiKeyId}`, undefined],
+        ['POST', `/apiKeys/apiKeys/${demo.apps.backOffice?.apiKeyId}/deactivate`, {}],
+        ['POST', '/apiKeys/apiKeys', { clientApplicationId: backOffice }],
+      ] as const) {
+        const answer = await call(method, target, { token: tokens.ivan, body });
+        assert.equal(answer.status, 404, `${method} ${target}`);
+        if (method === 'PATCH')
+          assert.deepEqual(
+            comparable(answer.response, answer.body),
+            comparable(unknown.response, unknown.body),
+          );
+      }
+      const keys = await call('GET', '/apiKeys/apiKeys?limit=1000', { token: tokens.ivan });
+      assert.ok(!(keys.body.items as Json[]).some((k) => k.clientApplicationId === backOffice));
+      const client = await t.app.services.oauth.clients.get(demo.apps.backOffice?.clientId ?? '');
+      assert.deepEqual(client?.redirectUris, [`${baseUrl}/demo/callback`]);
+
+      const extra = [`${baseUrl}/demo/callback`, 'https://back-office.example/cb'];
+      const changed = await call('PATCH', path, { token: tokens.fiona, body: { redirectUris: extra } });
+      assert.equal(changed.status, 200, JSON.stringify(changed.body));
+      assert.deepEqual(changed.body.redirectUris, extra);
+      const rotated = await call('POST', `${path}/secrets`, { token: tokens.fiona, body: {} });
+      assert.equal(rotated.status, 201, JSON.stringify(rotated.body));
+      const restored = await call('PATCH', path, {
+        token: tokens.fiona,
+        body: { redirectUris: [`${baseUrl}/demo/callback`] },
+      });
+      assert.equal(restored.status, 200);
     });
 
     it('registers an application and shows its secret and key once', async () => {
@@ -208,6 +256,106 @@ for (const dialect of testDialects()) {
       }
       const afterRead = await call('GET', path, { token: tokens.ivan });
       assert.deepEqual(afterRead.body, before.body);
+    });
+
+    it('validates changed settings as registration does: 422 for a non-canonical redirect URI or a foreign API', async () => {
+      const path = `/clientApplications/clientApplications/${ivanApp()}`;
+      const before = await call('GET', path, { token: tokens.ivan });
+      for (const [body, field] of [
+        [{ redirectUris: ['HTTPS://X'] }, 'redirectUris.0'],
+        [{ apis: ['admin'] }, 'apis.0'],
+        [{ apis: ['accounts', 'noSuchApi'] }, 'apis.1'],
+      ] as const) {
+        const answer = await call('PATCH', path, { token: tokens.ivan, body });
+        assert.equal(answer.status, 422, JSON.stringify(body));
+        assert.match(answer.response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+        assert.deepEqual(
+          (answer.body.errors as Json[]).map((e) => e.name),
+          [field],
+        );
+      }
+      const registered = await call('POST', '/clientApplications/clientApplications', {
+        token: tokens.devon,
+        body: { organizationId: await devonOrg(), name: 'Upper', kind: 'web', redirectUris: ['HTTPS://X'] },
+      });
+      assert.equal(registered.status, 422);
+      assert.deepEqual(await call('GET', path, { token: tokens.ivan }).then((r) => r.body), before.body);
+    });
+
+    it("queues a developer's redirect-URI change of a production app (202, pendingChanges) until the institution approves", async () => {
+      const path = `/clientApplications/clientApplications/${ivanApp()}`;
+      const before = await call('GET', path, { token: tokens.ivan });
+      const wanted = ['http://127.0.0.1:8765/callback', 'http://127.0.0.1:8766/callback'];
+      const asked = await call('PATCH', path, {
+        token: tokens.ivan,
+        body: { redirectUris: wanted, description: 'now with two callbacks' },
+      });
+      assert.equal(asked.status, 202, JSON.stringify(asked.body));
+      assert.deepEqual(asked.body.redirectUris, before.body.redirectUris);
+      assert.equal(asked.body.description, 'now with two callbacks');
+      const pending = asked.body.pendingChanges as Json[];
+      assert.equal(pending.length, 1);
+      assert.equal(pending[0]?.kind, 'redirectUris');
+      assert.deepEqual(pending[0]?.requested, wanted);
+      const client = await t.app.services.oauth.clients.get(demo.apps.mobile?.clientId ?? '');
+      assert.deepEqual(client?.redirectUris, before.body.redirectUris);
+
+      const dev = t.app.services.developers;
+      await dev.requests.approve(pending[0]?.requestId as string, cliActor, 'checked with the fintech');
+      const approved = await call('GET', path, { token: tokens.ivan });
+      assert.deepEqual(approved.body.redirectUris, wanted);
+      assert.deepEqual(approved.body.pendingChanges, []);
+      assert.deepEqual(
+        (await t.app.services.oauth.clients.get(demo.apps.mobile?.clientId ?? ''))?.redirectUris,
+        wanted,
+      );
+
+      // The FI administrator's own change applies at once.
+      const restored = await call('PATCH', path, {
+        token: tokens.fiona,
+        body: { redirectUris: before.body.redirectUris },
+      });
+      assert.equal(restored.status, 200);
+      assert.deepEqual(restored.body.redirectUris, before.body.redirectUris);
+    });
+
+    it('asks for scopes beyond the default set with 202 and leaves scopes unchanged; rejection drops the request', async () => {
+      const path = `/clientApplications/clientApplications/${ivanApp()}`;
+      const before = await call('GET', path, { token: tokens.ivan });
+      const asked = await call('PATCH', path, {
+        token: tokens.ivan,
+        body: { scopes: [...(before.body.scopes as string[]), 'admin/read'] },
+      });
+      assert.equal(asked.status, 202);
+      assert.deepEqual(asked.body.scopes, before.body.scopes);
+      assert.deepEqual(asked.body.requestedScopes, ['admin/read']);
+      const [request] = asked.body.pendingChanges as Json[];
+      assert.equal(request?.kind, 'scope');
+      await t.app.services.developers.requests.reject(request?.requestId as string, cliActor, 'not needed');
+      const after = await call('GET', path, { token: tokens.ivan });
+      assert.deepEqual(after.body.scopes, before.body.scopes);
+      assert.deepEqual(after.body.pendingChanges, []);
+      assert.deepEqual(after.body.requestedScopes, []);
+    });
+
+    it("changes a sandbox app's redirect URIs at once", async () => {
+      const created = await call('POST', '/clientApplications/clientApplications', {
+        token: tokens.devon,
+        body: {
+          organizationId: await devonOrg(),
+          name: 'Devon sandbox',
+          kind: 'web',
+          redirectUris: ['https://d.example/cb'],
+        },
+      });
+      const path = `/clientApplications/clientApplications/${created.body.id}`;
+      const changed = await call('PATCH', path, {
+        token: tokens.devon,
+        body: { redirectUris: ['https://d.example/cb2'] },
+      });
+      assert.equal(changed.status, 200);
+      assert.deepEqual(changed.body.redirectUris, ['https://d.example/cb2']);
+      assert.deepEqual(changed.body.pendingChanges, []);
     });
 
     it('lets the institution change privileged fields', async () => {
@@ -326,46 +474,41 @@ for (const dialect of testDialects()) {
       assert.equal(usage.body.total, 10);
     });
 
-    it('suspends a key automatically after more refusals than the threshold, not before', async () => {
-      await t.app.context.settings.set(ABUSE_SETTING, { maxRefusals: 5, windowSeconds: 60 });
-      await t.app.services.developers.usage.reloadSettings();
-      const created = await call('POST', '/apiKeys/apiKeys', {
-        token: tokens.fiona,
-        body: { clientApplicationId: demo.apps.backOffice?.applicationId },
-      });
-      await call('POST', `/apiKeys/apiKeys/${created.body.id}/activate`, { token: tokens.fiona, body: {} });
-      const key = created.body.key as string;
+    it('revokes a grant after more authenticated refusals than the threshold, not before; the key stays active', async () => {
+      await t.app.context.settings.set(ABUSE_SETTING, { grantRefusalsPerMinute: 5 });
+      await t.app.services.developers.abuse.reloadSettings();
       for (let i = 0; i < 5; i++) {
         const probe = await call('GET', `/clientApplications/clientApplications/app_probe${i}`, {
-          key,
-          token: tokens.devon,
+          token: tokens.prober,
         });
-        assert.equal(probe.status, 404);
+        assert.equal(probe.status, 404, JSON.stringify(probe.body));
       }
-      assert.equal((await call('GET', '/apiKeys/', { key })).status, 200);
+      await t.app.services.developers.abuse.settled();
       assert.equal(
-        (await call('GET', '/clientApplications/clientApplications/app_probe6', { key, token: tokens.devon }))
-          .status,
-        404,
+        (await call('GET', '/clientApplications/clientApplications', { token: tokens.prober })).status,
+        200,
       );
-      // The refusals are counted as their answers are logged, and the suspension is stored by a
-      // transaction of its own: wait (bounded) until it is stored.
+      const sixth = await call('GET', '/clientApplications/clientApplications/app_probe6', {
+        token: tokens.prober,
+      });
+      assert.equal(sixth.status, 404);
+      // The refusal is counted as its answer is logged; the revocation then takes effect at once.
       await waitFor(
         async () =>
-          (await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.ivan })).body.state ===
-          'suspended',
-        { what: 'the suspension to be stored' },
+          (await call('GET', '/clientApplications/clientApplications', { token: tokens.prober })).status ===
+          401,
+        { what: "the prober's grant to be revoked" },
       );
-      assert.equal((await call('GET', '/apiKeys/', { key })).status, 403);
-      const read = await call('GET', `/apiKeys/apiKeys/${created.body.id}`, { token: tokens.ivan });
-      assert.equal(read.body.state, 'suspended');
-      assert.match(String(read.body.stateReason), /automatic/);
-      const audit = await t.app.context.audit.list({
-        targetType: 'apiKey',
-        targetId: created.body.id as string,
+      assert.equal((await call('GET', '/apiKeys/')).status, 200);
+      const key = await call('GET', `/apiKeys/apiKeys/${demo.apps.backOffice?.apiKeyId}`, {
+        token: tokens.fiona,
       });
-      assert.ok(audit.some((e) => e.action === 'apiKey.autoSuspended'));
-      await t.app.context.settings.set(ABUSE_SETTING, { maxRefusals: 200, windowSeconds: 60 });
+      assert.equal(key.body.state, 'active');
+      const audit = await t.app.context.audit.list({ action: 'grant.revokedForAbuse' });
+      assert.equal(audit.length, 1);
+      assert.match(String(audit[0]?.reason), /automatic: 6 refused answers/);
+      await t.app.context.settings.set(ABUSE_SETTING, {});
+      await t.app.services.developers.abuse.reloadSettings();
     });
 
     it('never writes a plaintext key or secret to the logs', async () => {

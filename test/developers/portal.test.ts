@@ -263,7 +263,8 @@ for (const dialect of testDialects()) {
       const stored = await t.app.services.developers.applications.get(app.id, cliActor);
       assert.equal(stored.name, 'Quinn Native 2');
       assert.deepEqual(stored.scopes, ['banking/read']);
-      assert.deepEqual(stored.requestedScopes, ['data/read']);
+      const view = await t.app.services.developers.applications.view(stored);
+      assert.deepEqual(view.requestedScopes, ['data/read']);
       const denied = await post('quinn', `/portal/applications/${app.id}/institution`, {
         csrf: csrfOf(page.page),
         environment: 'production',

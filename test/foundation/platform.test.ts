@@ -45,7 +45,10 @@ describe('HTTPS platform', () => {
   test('a client trusting ca.pem connects and /health/ready answers 200', async () => {
     const res = await fetch(`${baseUrl}/health/ready`);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { status: 'ready' });
+    assert.deepEqual(await res.json(), {
+      status: 'ready',
+      checks: { store: 'up', changeLog: 'fresh', redis: 'notConfigured' },
+    });
     assert.match(String(res.headers.get('x-request-id')), /^req_/);
   });
 

@@ -152,6 +152,9 @@ function migratedSqliteFile(): Promise<string> {
   return sqliteTemplate;
 }
 
+/** The key-encryption key of test apps on PostgreSQL (each test database is its own store). */
+export const TEST_KEK = createHash('sha256').update('strongroom test key-encryption key').digest('base64');
+
 /** Captures log lines in memory so tests can assert on them (and on what must never be in them). */
 export function createLogCapture() {
   const lines: string[] = [];
@@ -209,7 +212,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   if (dialect === 'sqlite' && !options.dataDir && !databaseUrl)
     copyFileSync(await migratedSqliteFile(), path.join(dataDir, 'strongroom.db'));
   const env: Record<string, string> = {};
-  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  if (databaseUrl) {
+    env.DATABASE_URL = databaseUrl;
+    // On PostgreSQL the key-encryption key must come from the environment (no local key is generated).
+    env.STRONGROOM_KEK = TEST_KEK;
+  }
   const redisUrl = options.redis ? testRedisUrl() : undefined;
   if (redisUrl) env.REDIS_URL = redisUrl;
   const configure = (port: number) => {

@@ -33,6 +33,8 @@ export async function openAccount(
     at: string;
     holders: { userId: string; relationship: keyof typeof ACCOUNT_PERMISSIONS }[];
     id?: string;
+    /** Default `production`; sandbox customers' accounts are `sandbox`. */
+    environment?: 'production' | 'sandbox';
   },
 ): Promise<string> {
   const id = input.id ?? newId('acc');
@@ -48,6 +50,7 @@ export async function openAccount(
     state: 'open',
     opened_at: input.at,
     updated_at: input.at,
+    environment: input.environment ?? 'production',
     revision: 1,
   });
   for (const holder of input.holders) {

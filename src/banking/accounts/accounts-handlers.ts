@@ -8,6 +8,9 @@ import type { AccountRow, AccountsRepository } from './accounts-repository.ts';
 
 const notFound = () => new AppError('notFound', { detail: 'The requested resource does not exist.' });
 
+/** The calling application's environment: a sandbox key sees only sandbox accounts (DESIGN.md §5.4). */
+const environmentOf = (call: ApiCall) => call.key.environment ?? 'production';
+
 function accountRepresentation(row: AccountRow, category: string, unmasked: boolean) {
   return {
     id: row.id,
@@ -55,7 +58,7 @@ export function createAccountsHandlers(deps: {
     userOf(call);
     if (!id || !(await call.entitlements.has('account', id, permission))) throw notFound();
     const row = await accounts.find(db, id);
-    if (!row) throw notFound();
+    if (!row || row.environment !== environmentOf(call)) throw notFound();
     return row;
   }
 
@@ -64,7 +67,7 @@ export function createAccountsHandlers(deps: {
       userOf(call);
       const page = pageOf(call.query);
       const visible = await call.entitlements.ids('account', 'view');
-      const { rows, count } = await accounts.list(db, visible, page);
+      const { rows, count } = await accounts.list(db, visible, page, environmentOf(call));
       const items = [];
       for (const row of rows) items.push(accountRepresentation(row, await categoryOf(row.product_id), false));
       return { status: 200, body: collection(items, page, count, '/accounts/accounts') };

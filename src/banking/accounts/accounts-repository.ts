@@ -27,9 +27,15 @@ export const accountsRepository = {
     return ex.selectFrom('banking_accounts').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
-  async list(ex: Executor, visible: Visible, page: { start: number; limit: number }) {
+  /** The visible accounts of one environment (`production` | `sandbox`). */
+  async list(
+    ex: Executor,
+    visible: Visible,
+    page: { start: number; limit: number },
+    environment = 'production',
+  ) {
     if (visible !== '*' && visible.size === 0) return { rows: [] as AccountRow[], count: 0 };
-    let query = ex.selectFrom('banking_accounts');
+    let query = ex.selectFrom('banking_accounts').where('environment', '=', environment);
     if (visible !== '*') query = query.where('id', 'in', [...visible]);
     return selectPage(query, page, (q) => q.selectAll().orderBy('opened_at').orderBy('id'));
   },

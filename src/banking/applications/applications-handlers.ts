@@ -11,12 +11,13 @@ export function createApplicationsHandlers(service: ApplicationsService): Record
    */
   async function viewerOf(call: ApiCall, applicationId?: string, scope = 'data/read'): Promise<Viewer> {
     const userId = userOf(call);
+    const environment = call.key.environment ?? 'production';
     const scopes = call.principal?.scopes;
-    if (!scopes?.has(scope)) return { userId, reviewer: false };
+    if (!scopes?.has(scope)) return { userId, reviewer: false, environment };
     const reviewer = applicationId
       ? await call.entitlements.has('accountApplication', applicationId, 'reviewApplications')
       : (await call.entitlements.ids('accountApplication', 'reviewApplications')) === '*';
-    return { userId, reviewer };
+    return { userId, reviewer, environment };
   }
 
   return {
@@ -33,7 +34,12 @@ export function createApplicationsHandlers(service: ApplicationsService): Record
     },
 
     async createAccountApplication(call) {
-      const { body, etag } = await service.create(userOf(call), call.body as NewApplication, call.now);
+      const { body, etag } = await service.create(
+        userOf(call),
+        call.body as NewApplication,
+        call.now,
+        call.key.environment,
+      );
       return {
         status: 201,
         body,
@@ -64,6 +70,7 @@ export function createApplicationsHandlers(service: ApplicationsService): Record
         id,
         { kind, contentType: call.contentType ?? '', content: call.body },
         call.now,
+        call.key.environment,
       );
       return { status: 201, body: document, headers: { location: document._links.content.href } };
     },
@@ -92,6 +99,7 @@ export function createApplicationsHandlers(service: ApplicationsService): Record
       const viewer = await viewerOf(call, id, 'data/write');
       if (!viewer.reviewer)
         throw new AppError('notFound', { detail: 'The requested resource does not exist.' });
+      await service.get(id, viewer); // another environment's application does not exist here (§5.4)
       const { body, etag } = await service.approve(id, viewer.userId, call.now, (current) =>
         checkIfMatch(call.headers['if-match'], current),
       );
@@ -103,6 +111,7 @@ export function createApplicationsHandlers(service: ApplicationsService): Record
       const viewer = await viewerOf(call, id, 'data/write');
       if (!viewer.reviewer)
         throw new AppError('notFound', { detail: 'The requested resource does not exist.' });
+      await service.get(id, viewer); // another environment's application does not exist here (§5.4)
       const reason = (call.body as { reason?: string } | undefined)?.reason;
       const { body, etag } = await service.reject(id, viewer.userId, reason, call.now, (current) =>
         checkIfMatch(call.headers['if-match'], current),

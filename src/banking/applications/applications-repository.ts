@@ -14,10 +14,11 @@ export const applicationsRepository = {
 
   async list(
     ex: Executor,
-    filter: { applicantId?: string; state?: string },
+    filter: { applicantId?: string; state?: string; environment?: string },
     page: { start: number; limit: number },
   ) {
     let query = ex.selectFrom('banking_applications');
+    if (filter.environment) query = query.where('environment', '=', filter.environment);
     if (filter.applicantId) query = query.where('applicant_id', '=', filter.applicantId);
     if (filter.state) query = query.where('state', '=', filter.state);
     return selectPage(query, page, (q) => q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc'));

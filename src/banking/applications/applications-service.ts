@@ -32,6 +32,8 @@ export interface NewApplication {
 export interface Viewer {
   userId: string;
   reviewer: boolean;
+  /** The calling application's environment (default `production`): it sees only that environment's applications. */
+  environment?: 'production' | 'sandbox';
 }
 
 const INCOMPLETE_LIFETIME_MS = 30 * 86_400_000;
@@ -83,6 +85,7 @@ export function createApplicationsService(deps: {
   async function visible(id: string, viewer: Viewer): Promise<ApplicationRow> {
     const row = await applications.find(db, id);
     if (!row || (!viewer.reviewer && row.applicant_id !== viewer.userId)) throw notFound();
+    if (row.environment !== (viewer.environment ?? 'production')) throw notFound();
     return row;
   }
 
@@ -127,6 +130,7 @@ export function createApplicationsService(deps: {
             currency: row.currency,
             at,
             holders: [{ userId: row.applicant_id, relationship: 'owner' }],
+            environment: row.environment === 'sandbox' ? 'sandbox' : 'production',
           },
         );
         if (Number(row.initial_deposit_minor) > 0) {
@@ -158,7 +162,12 @@ export function createApplicationsService(deps: {
   }
 
   return {
-    async create(applicantId: string, input: NewApplication, now: number) {
+    async create(
+      applicantId: string,
+      input: NewApplication,
+      now: number,
+      environment: 'production' | 'sandbox' = 'production',
+    ) {
       const product = await products.find(db, input.productId);
       if (!product) throw new AppError('invalidProductId', { detail: 'There is no such product.' });
       const deposit = toMinor(input.initialDeposit.value, input.initialDeposit.currency);
@@ -198,6 +207,7 @@ export function createApplicationsService(deps: {
         updated_at: at,
         expires_at: isoAt(now + INCOMPLETE_LIFETIME_MS),
         revision: 1,
+        environment,
       };
       await applications.insert(db, row);
       return { body: applicationRepresentation(row, 0), etag: etagOf('apl', row.id, row.revision) };
@@ -206,7 +216,11 @@ export function createApplicationsService(deps: {
     async list(viewer: Viewer, filter: { state?: string }, page: { start: number; limit: number }) {
       const { rows, count } = await applications.list(
         db,
-        { state: filter.state, applicantId: viewer.reviewer ? undefined : viewer.userId },
+        {
+          state: filter.state,
+          applicantId: viewer.reviewer ? undefined : viewer.userId,
+          environment: viewer.environment ?? 'production',
+        },
         page,
       );
       const items = [];
@@ -248,8 +262,9 @@ export function createApplicationsService(deps: {
       id: string,
       file: { kind: string; contentType: string; content: Buffer },
       now: number,
+      environment: 'production' | 'sandbox' = 'production',
     ) {
-      const row = await visible(id, { userId: applicantId, reviewer: false });
+      const row = await visible(id, { userId: applicantId, reviewer: false, environment });
       if (row.state !== 'incomplete' && row.state !== 'pending') {
         throw new AppError('applicationClosed', { detail: `The application is ${row.state}.` });
       }

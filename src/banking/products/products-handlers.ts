@@ -1,46 +1,25 @@
-import type { Executor } from '../../db/index.ts';
 import { AppError } from '../../errors/index.ts';
 import type { OperationHandler } from '../../modules/gateway/contract.ts';
-import { collection, pageOf } from '../http-util.ts';
-import { money } from '../money.ts';
-import type { ProductRow, ProductsRepository } from './products-repository.ts';
+import { pageOf } from '../http-util.ts';
+import type { ProductsCatalogue } from './products-catalogue.ts';
 
-function productRepresentation(row: ProductRow) {
-  return {
-    id: row.id,
-    category: row.category,
-    name: row.name,
-    description: row.description,
-    currency: row.currency,
-    apy: row.apy,
-    minimumOpeningDeposit: money(Number(row.minimum_opening_deposit_minor), row.currency),
-    monthlyFee: money(Number(row.monthly_fee_minor), row.currency),
-    ...(row.term_months ? { termMonths: row.term_months } : {}),
-    business: row.is_business === 1,
-    _links: { self: { href: `/products/products/${row.id}` } },
-  };
-}
+const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** Handlers of the Products API (public: API key only). */
+/** Handlers of the Products API (public: API key only), answered from the in-memory catalogue. */
 export function createProductsHandlers(deps: {
-  db: Executor;
-  products: ProductsRepository;
+  catalogue: ProductsCatalogue;
 }): Record<string, OperationHandler> {
-  const { db, products } = deps;
+  const { catalogue } = deps;
   return {
     async getProducts(call) {
       const page = pageOf(call.query);
       const category = typeof call.query.category === 'string' ? call.query.category : undefined;
-      const { rows, count } = await products.list(db, { category }, page);
-      return {
-        status: 200,
-        body: collection(rows.map(productRepresentation), page, count, '/products/products', { category }),
-      };
+      return { status: 200, body: await catalogue.page(category, page), contentType: JSON_TYPE };
     },
     async getProduct(call) {
-      const row = await products.find(db, call.params.productId ?? '');
-      if (!row) throw new AppError('notFound', { detail: 'The requested resource does not exist.' });
-      return { status: 200, body: productRepresentation(row) };
+      const body = await catalogue.item(call.params.productId ?? '');
+      if (body === null) throw new AppError('notFound', { detail: 'The requested resource does not exist.' });
+      return { status: 200, body, contentType: JSON_TYPE };
     },
   };
 }

@@ -1,7 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Executor } from '../../db/index.ts';
 import type { BankingProductTable } from '../../db/tables/banking.ts';
-import { selectPage } from '../select-page.ts';
 
 export type ProductRow = Selectable<BankingProductTable>;
 
@@ -10,10 +9,9 @@ export const productsRepository = {
   async find(ex: Executor, id: string): Promise<ProductRow | undefined> {
     return ex.selectFrom('banking_products').selectAll().where('id', '=', id).executeTakeFirst();
   },
-  async list(ex: Executor, filter: { category?: string }, page: { start: number; limit: number }) {
-    let query = ex.selectFrom('banking_products');
-    if (filter.category) query = query.where('category', '=', filter.category);
-    return selectPage(query, page, (q) => q.selectAll().orderBy('id'));
+  /** The whole catalogue in id order (it is small: the catalogue keeps it in memory). */
+  async listAll(ex: Executor): Promise<ProductRow[]> {
+    return ex.selectFrom('banking_products').selectAll().orderBy('id').execute();
   },
   async upsertAll(ex: Executor, rows: ProductRow[]): Promise<void> {
     for (const row of rows) {

@@ -22,7 +22,9 @@ export function createTransfersHandlers(deps: {
     permission: string,
   ) {
     userOf(call);
-    const source = transferId ? await transfers.sourceAccountOf(db, transferId) : undefined;
+    // Only transfers from accounts of the calling application's environment exist for it (§5.4).
+    const environment = call.key.environment ?? 'production';
+    const source = transferId ? await transfers.sourceAccountOf(db, transferId, environment) : undefined;
     if (!source || !(await call.entitlements.has('account', source, permission))) throw notFound();
     return transferId as string;
   }
@@ -33,7 +35,8 @@ export function createTransfersHandlers(deps: {
       const page = pageOf(call.query);
       const state = typeof call.query.state === 'string' ? call.query.state : undefined;
       const visible = await call.entitlements.ids('account', 'view');
-      const { items, count } = await service.list(visible, { state }, page);
+      const environment = call.key.environment ?? 'production';
+      const { items, count } = await service.list(visible, { state, environment }, page);
       return {
         status: 200,
         body: collection(items, page, count, '/transfers/scheduledTransfers', { state }),
@@ -53,6 +56,7 @@ export function createTransfersHandlers(deps: {
       const result = await service.create(
         {
           userId,
+          environment: call.key.environment,
           clientId: call.principal?.clientId ?? call.key.clientId,
           entitlements: call.entitlements,
           now: call.now,

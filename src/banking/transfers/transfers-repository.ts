@@ -13,23 +13,32 @@ export const transfersRepository = {
     return ex.selectFrom('banking_transfers').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
-  async sourceAccountOf(ex: Executor, id: string): Promise<string | undefined> {
-    const row = await ex
-      .selectFrom('banking_transfers')
-      .select('source_account_id')
-      .where('id', '=', id)
-      .executeTakeFirst();
+  /** The transfer's source account; with `environment`, only when that account is of that environment. */
+  async sourceAccountOf(ex: Executor, id: string, environment?: string): Promise<string | undefined> {
+    let query = ex.selectFrom('banking_transfers').select('source_account_id').where('id', '=', id);
+    if (environment) {
+      query = query.where('source_account_id', 'in', (eb) =>
+        eb.selectFrom('banking_accounts').select('id').where('environment', '=', environment),
+      );
+    }
+    const row = await query.executeTakeFirst();
     return row?.source_account_id;
   },
 
   async list(
     ex: Executor,
     visible: Visible,
-    filter: { state?: string },
+    filter: { state?: string; environment?: string },
     page: { start: number; limit: number },
   ) {
     if (visible !== '*' && visible.size === 0) return { rows: [] as TransferRow[], count: 0 };
     let query = ex.selectFrom('banking_transfers');
+    const { environment } = filter;
+    if (environment) {
+      query = query.where('source_account_id', 'in', (eb) =>
+        eb.selectFrom('banking_accounts').select('id').where('environment', '=', environment),
+      );
+    }
     if (visible !== '*') query = query.where('source_account_id', 'in', [...visible]);
     if (filter.state) query = query.where('state', '=', filter.state);
     return selectPage(query, page, (q) => q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc'));

@@ -21,6 +21,8 @@ export interface NewTransfer {
 
 export interface Caller {
   userId: string;
+  /** The calling application's environment: it may only use accounts of that environment (§5.4). */
+  environment?: 'production' | 'sandbox';
   clientId: string;
   entitlements: EntitlementView;
   now: number;
@@ -66,7 +68,8 @@ export function createTransfersService(deps: {
     permission: 'transferFrom' | 'transferTo',
   ) {
     const account = await accounts.find(db, accountId);
-    if (!account || !(await caller.entitlements.has('account', accountId, 'view'))) {
+    const sameEnvironment = account?.environment === (caller.environment ?? 'production');
+    if (!account || !sameEnvironment || !(await caller.entitlements.has('account', accountId, 'view'))) {
       throw new AppError('invalidAccountId', {
         detail: `The ${permission === 'transferFrom' ? 'source' : 'target'} account does not exist.`,
       });
@@ -169,7 +172,7 @@ export function createTransfersService(deps: {
 
     async list(
       visible: '*' | ReadonlySet<string>,
-      filter: { state?: string },
+      filter: { state?: string; environment?: string },
       page: { start: number; limit: number },
     ) {
       const { rows, count } = await transfers.list(db, visible, filter, page);

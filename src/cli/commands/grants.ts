@@ -34,6 +34,10 @@ export const grantsCommands: Command[] = [
       const grantId = stringOption(args, 'grant');
       const who = stringOption(args, 'user');
       if (grantId) {
+        if (!(await app.services.oauth.grants.exists(grantId))) {
+          writeLine(io.stderr, `no such grant: ${grantId}`);
+          return EXIT.failure;
+        }
         await app.services.oauth.grants.revokeGrant(grantId, reason);
         output(io, args.json, { revoked: [grantId] }, () => `Revoked grant ${grantId}.`);
         return EXIT.ok;

@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { abuseCommands } from './abuse.ts';
 import { apiKeysCommands } from './api-keys.ts';
 import { apisCommands } from './apis.ts';
 import { appsCommands } from './apps.ts';
@@ -11,8 +12,10 @@ import { loginCommand } from './login.ts';
 import { logoutCommand } from './logout.ts';
 import { migrateCommand } from './migrate.ts';
 import { orgsCommands } from './orgs.ts';
-import { abuseCommands, plansCommands } from './plans.ts';
+import { plansCommands } from './plans.ts';
+import { requestsCommands } from './requests.ts';
 import { rolesCommands } from './roles.ts';
+import { sandboxCommands } from './sandbox.ts';
 import { signingKeysCommands } from './signing-keys.ts';
 import { startCommand } from './start.ts';
 import { usersCommands } from './users.ts';
@@ -29,6 +32,7 @@ export const commands: Command[] = [
   ...apiKeysCommands,
   ...plansCommands,
   ...abuseCommands,
+  ...requestsCommands,
   ...entitlementsCommands,
   ...apisCommands,
   ...usersCommands,
@@ -37,6 +41,7 @@ export const commands: Command[] = [
   ...clientsCommands,
   ...grantsCommands,
   ...signingKeysCommands,
+  ...sandboxCommands,
   loginCommand,
   callCommand,
   logoutCommand,

@@ -1,4 +1,4 @@
-import { type AbuseSettings, cliActor } from '../../modules/developers/index.ts';
+import { cliActor } from '../../modules/developers/index.ts';
 import { appCommand, type Command, EXIT, output } from '../command.ts';
 import { flag, positiveIntegerOption, requireOption } from '../options.ts';
 import { table } from '../table.ts';
@@ -48,49 +48,6 @@ export const plansCommands: Command[] = [
         plan,
         () => `Rate plan ${plan.name}: ${plan.perSecond}/s (burst ${plan.burst}), ${plan.perDay}/day.`,
       );
-      return EXIT.ok;
-    },
-  ),
-];
-
-const ABUSE_OPTIONS = [
-  ['max-refusals', 'maxRefusals'],
-  ['max-rate-limited', 'maxRateLimited'],
-  ['window-seconds', 'windowSeconds'],
-] as const;
-
-/** `abuse show|set` — the automatic suspension thresholds (institution setting, effective within 1 s). */
-export const abuseCommands: Command[] = [
-  appCommand(
-    { name: 'abuse show', summary: 'show the abuse auto-suspension thresholds' },
-    async (app, args, io) => {
-      const settings = await app.services.developers.abuseSettings.get();
-      output(
-        io,
-        args.json,
-        settings,
-        () =>
-          `A key is suspended after more than ${settings.maxRefusals} refused (401/403/404) or ${settings.maxRateLimited} rate-limited answers within ${settings.windowSeconds} s (load-test plans exempt).`,
-      );
-      return EXIT.ok;
-    },
-  ),
-  appCommand(
-    {
-      name: 'abuse set',
-      summary: 'change the abuse auto-suspension thresholds',
-      options: Object.fromEntries(ABUSE_OPTIONS.map(([option]) => [option, { type: 'string' as const }])),
-      usage: 'strongroom abuse set [--max-refusals 200] [--max-rate-limited 6000] [--window-seconds 60]',
-    },
-    async (app, args, io) => {
-      const patch: Partial<AbuseSettings> = {};
-      for (const [option, field] of ABUSE_OPTIONS) {
-        const value = positiveIntegerOption(args, io, option);
-        if (value === null) return EXIT.usage;
-        if (value !== undefined) patch[field] = value;
-      }
-      const next = await app.services.developers.abuseSettings.set(patch, cliActor);
-      output(io, args.json, next, () => `Abuse thresholds: ${JSON.stringify(next)}`);
       return EXIT.ok;
     },
   ),

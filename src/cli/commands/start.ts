@@ -26,7 +26,19 @@ export const startCommand: Command = {
       lines.push(`  Demo:   ${config.publicUrl}/demo/`, `  Portal: ${config.publicUrl}/portal/`);
       if (demo?.users.length)
         lines.push(`  Demo users: ${demo.users.map((u) => `${u.username} (${u.persona})`).join(', ')}`);
-      lines.push(`  Passwords, keys and client secrets are in ${demoFilePath(config.dataDir)} (mode 0600).`);
+      if (demo?.sandboxUsers?.length)
+        lines.push(
+          `  Sandbox customers (sandbox apps only): ${demo.sandboxUsers.map((u) => u.username).join(', ')}`,
+        );
+      // Point only at a demo.json this data dir really holds (another instance may have seeded the store).
+      if (demo)
+        lines.push(
+          `  Passwords, keys and client secrets are in ${demoFilePath(config.dataDir)} (mode 0600).`,
+        );
+      else
+        lines.push(
+          `  The demo was seeded earlier or by another instance: ${demoFilePath(config.dataDir)} was not written here.`,
+        );
     }
     for (const line of lines) writeLine(io.stdout, line);
 

@@ -3,7 +3,15 @@ import { appCommand, type Command, EXIT, output, readSecretFromStdin, writeLine 
 import { flag, listOption, stringOption, subject } from '../options.ts';
 import { table } from '../table.ts';
 
-const USER_COLUMNS: (keyof User)[] = ['id', 'username', 'status', 'roles', 'mfaRequired', 'mfaEnrolled'];
+const USER_COLUMNS: (keyof User)[] = [
+  'id',
+  'username',
+  'status',
+  'environment',
+  'roles',
+  'mfaRequired',
+  'mfaEnrolled',
+];
 const describeUser = (user: User) => table([user], USER_COLUMNS);
 
 /** `users add|list|show|disable|enable|unlock|set-password|set-roles` */

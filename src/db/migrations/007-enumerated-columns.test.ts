@@ -248,8 +248,9 @@ for (const dialect of testDialects()) {
         await migrateTo(fixture.store, '006-banking');
         await insertRows(fixture.store);
         const before = await snapshot(fixture.store);
-        await migrateToLatest(fixture.store, fixture.databaseUrl);
-        assert.deepEqual(await pendingMigrations(fixture.store), []);
+        // Up to 007 only: later migrations add columns of their own.
+        await migrateTo(fixture.store, '007-enumerated-columns');
+        assert.ok(!(await pendingMigrations(fixture.store)).includes('007-enumerated-columns'));
         assert.deepEqual(await snapshot(fixture.store), before);
         await assert.rejects(
           sql`insert into users (id, username, password_hash, status, mfa_required, password_changed_at, created_at, updated_at) values ('usr_2', 'alice', 'phc', 'active', 0, ${AT}, ${AT}, ${AT})`.execute(
@@ -273,7 +274,7 @@ for (const dialect of testDialects()) {
           migrateToLatest(fixture.store, fixture.databaseUrl),
           /client_applications\.environment holds "bogus"/,
         );
-        assert.deepEqual(await pendingMigrations(fixture.store), ['007-enumerated-columns']);
+        assert.equal((await pendingMigrations(fixture.store))[0], '007-enumerated-columns');
         assert.deepEqual(await snapshot(fixture.store), before);
       } finally {
         await fixture.close();

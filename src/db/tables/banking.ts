@@ -36,6 +36,8 @@ export interface BankingAccountTable {
   updated_at: string;
   /** Incremented on every change; the ETag. */
   revision: number;
+  /** `production` | `sandbox` (DESIGN.md §5.4); migration 011, default `production`. */
+  environment: string;
 }
 
 export interface BankingTransactionTable {
@@ -110,6 +112,8 @@ export interface BankingApplicationTable {
   /** Incomplete applications expire 30 days after creation. */
   expires_at: string;
   revision: number;
+  /** `production` | `sandbox` (DESIGN.md §5.4); migration 011, default `production`. */
+  environment: string;
 }
 
 export interface BankingApplicationDocumentTable {

@@ -125,7 +125,35 @@ export interface PortalSessionsTable {
   expires_at: string;
 }
 
+/** A change to an application waiting for (or decided by) the institution: one queue for every kind. */
+export interface ChangeRequestsTable {
+  id: string;
+  /** `scope`, `production` or `redirectUris` (constrained). */
+  kind: string;
+  application_id: string;
+  /** What is asked for: scopes or redirect URIs (a JSON list), or `{}` for production. */
+  requested_json: string;
+  requested_by: string | null;
+  created_at: string;
+  /** `pending`, `approved`, `rejected` (constrained). */
+  state: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  reason: string | null;
+}
+
+/** A grant revoked by abuse detection (counted per application to decide a key's suspension). */
+export interface AbuseRevocationsTable {
+  grant_id: string;
+  application_id: string;
+  key_id: string;
+  user_id: string;
+  revoked_at: string;
+}
+
 export interface DevelopersTables {
+  change_requests: ChangeRequestsTable;
+  abuse_revocations: AbuseRevocationsTable;
   organizations: OrganizationsTable;
   organization_members: OrganizationMembersTable;
   organization_invitations: OrganizationInvitationsTable;

@@ -40,7 +40,16 @@ export interface SettingsTable {
   updated_at: string;
 }
 
+/** Running processes (DESIGN.md §5.2): the fallback rate limits share a plan among the live ones. */
+export interface InstancesTable {
+  id: string;
+  started_at: string;
+  /** Database time of the last heartbeat. */
+  heartbeat_at: string;
+}
+
 export interface FoundationTables {
+  instances: InstancesTable;
   change_log: ChangeLogTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;

@@ -21,6 +21,8 @@ export interface UsersTable {
   password_changed_at: string;
   created_at: string;
   updated_at: string;
+  /** `production` | `sandbox` (test customers, DESIGN.md §5.4); migration 011, default `production`. */
+  environment: string;
 }
 
 export interface RolesTable {

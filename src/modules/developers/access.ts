@@ -98,10 +98,16 @@ export function createAccess(db: Executor) {
       }
     },
 
-    /** The application if the actor may `need` it; 404 for other organizations and deleted apps. */
+    /**
+     * The application if the actor may `need` it; 404 for other organizations and deleted apps. A
+     * first-party application (it skips consent) belongs to the institution (DESIGN.md §5.1): it does not
+     * exist for anyone else, whatever organization it sits in — changing its redirect URIs or secret would
+     * hand its users' codes, the FI administrator's included, to whoever did it.
+     */
     async requireApplication(actor: Actor, applicationId: string, need: Need): Promise<ClientApplication> {
       const app = await applicationsRepository.find(db, applicationId);
       if (!app || app.state === 'deleted') throw problems.notFound();
+      if (app.firstParty && !actor.institution) throw problems.notFound();
       await this.requireOrganization(actor, app.organizationId, need);
       return app;
     },

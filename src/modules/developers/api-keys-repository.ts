@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import type { Executor } from '../../db/index.ts';
 import type { ApiKeysTable } from '../../db/tables/developers.ts';
 import { parseList } from './columns.ts';
-import type { ApiKeyRecord, AppState, StoredKeyState } from './model.ts';
+import type { ApiKeyRecord, AppState, Environment, StoredKeyState } from './model.ts';
 import { toPlan } from './plans-repository.ts';
 
 function toKey(row: Selectable<ApiKeysTable>): ApiKeyRecord {
@@ -103,6 +103,7 @@ export const apiKeysRepository = {
         'a.state as app_state',
         'a.cors_origins_json as app_cors_origins_json',
         'a.apis_json as app_apis_json',
+        'a.environment as app_environment',
         'p.id as plan_id',
         'p.name as plan_name',
         'p.per_second as plan_per_second',
@@ -122,6 +123,7 @@ export const apiKeysRepository = {
         state: row.app_state as AppState,
         corsOrigins: parseList(row.app_cors_origins_json),
         apis: parseList(row.app_apis_json),
+        environment: row.app_environment as Environment,
       },
       plan: toPlan({
         id: row.plan_id,

@@ -306,7 +306,9 @@ export function createApiKeys(deps: ApiKeysDeps) {
         applicationIds =
           orgs === '*'
             ? '*'
-            : (await applicationsRepository.list(db, { organizationIds: orgs })).map((a) => a.id);
+            : (await applicationsRepository.list(db, { organizationIds: orgs, excludeFirstParty: true })).map(
+                (a) => a.id,
+              );
       }
       const found = await keys.list(db, { applicationIds, start: filter.start, limit: filter.limit });
       return found.map((key) => keyView(key, now()));

@@ -86,6 +86,16 @@ export const applicationsRepository = {
     return row && toApplication(row);
   },
 
+  /** The environment of the application an OAuth client belongs to (undefined: none, e.g. the portal). */
+  async environmentOfClient(ex: Executor, clientId: string): Promise<Environment | undefined> {
+    const row = await ex
+      .selectFrom('client_applications')
+      .select('environment')
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return row?.environment as Environment | undefined;
+  },
+
   /** The live (not deleted) application of that name in the organization. */
   async findByName(
     ex: Executor,
@@ -104,7 +114,13 @@ export const applicationsRepository = {
 
   async list(
     ex: Executor,
-    filter: { organizationIds: readonly string[] | '*'; start?: number; limit?: number },
+    filter: {
+      organizationIds: readonly string[] | '*';
+      /** Leave out first-party applications (the institution's own: only the institution sees them). */
+      excludeFirstParty?: boolean;
+      start?: number;
+      limit?: number;
+    },
   ): Promise<ClientApplication[]> {
     let query = ex
       .selectFrom('client_applications')
@@ -116,6 +132,7 @@ export const applicationsRepository = {
       if (filter.organizationIds.length === 0) return [];
       query = query.where('organization_id', 'in', [...filter.organizationIds]);
     }
+    if (filter.excludeFirstParty) query = query.where('is_first_party', '=', 0);
     if (filter.limit !== undefined) query = query.limit(filter.limit).offset(filter.start ?? 0);
     return (await query.execute()).map(toApplication);
   },

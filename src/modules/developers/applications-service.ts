@@ -12,6 +12,7 @@ import {
 } from './application-states.ts';
 import { applicationsRepository as applications } from './applications-repository.ts';
 import { TOPICS } from './key-verifier.ts';
+import type { ChangeRequest } from './model.ts';
 import {
   APP_KINDS,
   APP_STATES,
@@ -25,6 +26,9 @@ import {
 } from './model.ts';
 import { organizationsRepository } from './organizations-repository.ts';
 import type { Plans } from './plans-service.ts';
+import { withReferenceRedirect } from './portal/oauth2-redirect.ts';
+import { requestsRepository } from './requests-repository.ts';
+import { fileRequest, type PendingChange } from './requests-service.ts';
 import {
   assertAppTransition,
   fieldsSet,
@@ -48,6 +52,8 @@ import {
  */
 export type ApplicationView = Omit<ClientApplication, 'planId' | 'version' | 'createdBy'> & {
   ratePlan: string;
+  /** Changes waiting for the institution (DESIGN.md §5.1). */
+  pendingChanges: PendingChange[];
 };
 
 export interface CreateApplicationInput {
@@ -84,10 +90,15 @@ export interface ApplicationPatch {
 
 interface ApplicationsDeps extends ApplicationStatesDeps {
   plans: Plans;
+  /** The platform's public URL: sandbox apps get the API reference's redirect page (portal). */
+  baseUrl?: string;
+  /** Names of the APIs the gateway serves (an application subscribes to these, or to `*`). */
+  apiNames: () => readonly string[];
 }
 
+/** Well-formed but unusable settings (a redirect URI, an origin, an API name): 422 naming each field. */
 function invalid(detail: string, issues: ValidationIssue[]): void {
-  if (issues.length > 0) throw new AppError('badRequest', { detail, errors: issues });
+  if (issues.length > 0) throw new AppError('unprocessableEntity', { detail, errors: issues });
 }
 
 /** The authentication method of a new application's OAuth client: public kinds have none. */
@@ -115,6 +126,8 @@ export function createApplications(deps: ApplicationsDeps) {
 
   async function view(app: ClientApplication): Promise<ApplicationView> {
     const plan = await plans.byId(app.planId);
+    const pending = await requestsRepository.list(db, { applicationId: app.id, state: 'pending' });
+    const scopeRequest = pending.find((r) => r.kind === 'scope');
     return {
       id: app.id,
       organizationId: app.organizationId,
@@ -127,7 +140,8 @@ export function createApplications(deps: ApplicationsDeps) {
       grantTypes: app.grantTypes,
       tokenEndpointAuthMethod: app.tokenEndpointAuthMethod,
       scopes: app.scopes,
-      requestedScopes: app.requestedScopes,
+      // Scope requests live in the request queue; this field is their view (kept for compatibility).
+      requestedScopes: scopeRequest?.requested ?? [],
       apis: app.apis,
       ratePlan: plan?.name ?? app.planId,
       environment: app.environment,
@@ -136,10 +150,11 @@ export function createApplications(deps: ApplicationsDeps) {
       firstParty: app.firstParty,
       createdAt: app.createdAt,
       updatedAt: app.updatedAt,
+      pendingChanges: pending.map((r) => ({ requestId: r.id, kind: r.kind, requested: r.requested })),
     };
   }
 
-  return {
+  const service = {
     view,
     setState: states.setState,
 
@@ -162,16 +177,17 @@ export function createApplications(deps: ApplicationsDeps) {
         TOKEN_ENDPOINT_AUTH_METHODS,
         input.tokenEndpointAuthMethod,
       );
-      const redirectUris = input.redirectUris ?? [];
+      let redirectUris = input.redirectUris ?? [];
       const corsOrigins = input.corsOrigins ?? [];
       const apis = [...new Set(input.apis ?? ['*'])];
       const issues = [
         ...validateRedirectUris(kind, redirectUris),
         ...validateCorsOrigins(kind, corsOrigins),
-        ...validateApiNames(apis),
+        ...validateApiNames(apis, deps.apiNames(), actor.institution),
       ];
       if (!input.name.trim()) issues.push({ in: 'body', name: 'name', message: 'must not be blank' });
       invalid('The application is not valid.', issues);
+      redirectUris = withReferenceRedirect(deps.baseUrl, { environment, kind }, redirectUris);
       const { scopes, requested } = splitScopes(input.scopes ?? DEFAULT_SCOPES, actor.institution);
       const plan = await plans.findByName(input.ratePlan ?? 'standard');
       if (!plan) throw problems.badRequest(`There is no rate plan named ${input.ratePlan}.`);
@@ -209,7 +225,7 @@ export function createApplications(deps: ApplicationsDeps) {
           grantTypes: grantTypesFor(kind),
           tokenEndpointAuthMethod: authMethod,
           scopes,
-          requestedScopes: requested,
+          requestedScopes: [],
           apis,
           planId: plan.id,
           environment,
@@ -232,6 +248,8 @@ export function createApplications(deps: ApplicationsDeps) {
           trx,
         );
         await changes.publish(TOPICS.application, id, trx);
+        if (requested.length > 0)
+          await fileRequest(trx, { audit, now: now() }, app, 'scope', requested, actor);
         let key: Awaited<ReturnType<ApiKeys['issue']>> | undefined;
         if (options.initialKey !== false) {
           const keyState = environment === 'production' && !actor.institution ? 'pending' : 'active';
@@ -262,15 +280,26 @@ export function createApplications(deps: ApplicationsDeps) {
         if (organizationIds !== '*' && !organizationIds.includes(filter.organizationId)) return [];
         organizationIds = [filter.organizationId];
       }
-      return applications.list(db, { organizationIds, start: filter.start, limit: filter.limit });
+      return applications.list(db, {
+        organizationIds,
+        excludeFirstParty: !actor.institution,
+        start: filter.start,
+        limit: filter.limit,
+      });
     },
 
-    async update(
+    /**
+     * Change an application. What a developer may not change alone becomes a request the institution
+     * decides (DESIGN.md §5.1, §5.5): scopes beyond the default set, and the redirect URIs of a production
+     * application; those fields stay as they are until then. The FI administrator's changes apply at once.
+     */
+    async change(
       applicationId: string,
       patch: ApplicationPatch,
       actor: Actor,
       options: { ifMatchVersion?: number } = {},
-    ): Promise<ClientApplication> {
+    ): Promise<{ application: ClientApplication; requests: ChangeRequest[] }> {
+      const asks: { kind: 'scope' | 'redirectUris'; requested: string[] }[] = [];
       const before = await access.requireApplication(actor, applicationId, 'write');
       rejectPrivileged(fieldsSet(patch, PRIVILEGED_FIELDS), actor.institution);
       const environment = optionalOneOf('environment', ENVIRONMENTS, patch.environment);
@@ -289,23 +318,25 @@ export function createApplications(deps: ApplicationsDeps) {
       if (patch.description !== undefined) after.description = patch.description;
       if (patch.redirectUris !== undefined) {
         issues.push(...validateRedirectUris(before.kind, patch.redirectUris));
-        after.redirectUris = patch.redirectUris;
+        const same = JSON.stringify(patch.redirectUris) === JSON.stringify(before.redirectUris);
+        // A production app's redirect URIs decide where its users' codes go: the institution approves.
+        if (!actor.institution && before.environment === 'production' && !same) {
+          asks.push({ kind: 'redirectUris', requested: [...patch.redirectUris] });
+        } else after.redirectUris = patch.redirectUris;
       }
       if (patch.corsOrigins !== undefined) {
         issues.push(...validateCorsOrigins(before.kind, patch.corsOrigins));
         after.corsOrigins = patch.corsOrigins;
       }
       if (patch.apis !== undefined) {
-        issues.push(...validateApiNames(patch.apis));
+        issues.push(...validateApiNames(patch.apis, deps.apiNames(), actor.institution));
         after.apis = [...new Set(patch.apis)];
       }
       invalid('The change is not valid.', issues);
       if (patch.scopes !== undefined) {
         const { scopes, requested } = splitScopes(patch.scopes, actor.institution, before.scopes);
-        after.scopes = scopes;
-        after.requestedScopes = actor.institution
-          ? before.requestedScopes.filter((s) => !scopes.includes(s))
-          : requested;
+        if (requested.length > 0) asks.push({ kind: 'scope', requested });
+        else after.scopes = scopes;
       }
       if (environment !== undefined) after.environment = environment;
       if (patch.ratePlan !== undefined) {
@@ -324,6 +355,7 @@ export function createApplications(deps: ApplicationsDeps) {
         after.state = state;
         after.stateReason = reason;
       }
+      const filed: ChangeRequest[] = [];
       const clientChanged =
         after.name !== before.name ||
         after.redirectUris !== before.redirectUris ||
@@ -344,10 +376,23 @@ export function createApplications(deps: ApplicationsDeps) {
           if (after.state !== before.state) {
             await states.cascade(trx, before, after.state, reason ?? 'changed by the institution', actor);
           }
+          for (const ask of asks) {
+            filed.push(await fileRequest(trx, { audit, now: now() }, after, ask.kind, ask.requested, actor));
+          }
         },
       );
       if (after.state !== before.state) await apiKeys.forgetKeysOf(after.id);
-      return after;
+      return { application: after, requests: filed };
+    },
+
+    /** `change`, for callers that need only the application (the portal, the demo seeder). */
+    async update(
+      applicationId: string,
+      patch: ApplicationPatch,
+      actor: Actor,
+      options: { ifMatchVersion?: number } = {},
+    ): Promise<ClientApplication> {
+      return (await service.change(applicationId, patch, actor, options)).application;
     },
 
     /** A new client secret; the previous one stays valid for `overlapSeconds`. */
@@ -382,6 +427,7 @@ export function createApplications(deps: ApplicationsDeps) {
       return { clientId: app.clientId, ...rotated };
     },
   };
+  return service;
 }
 
 export type Applications = ReturnType<typeof createApplications>;

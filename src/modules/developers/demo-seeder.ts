@@ -12,23 +12,28 @@ import type { Organizations } from './organizations-service.ts';
 import type { Plans } from './plans-service.ts';
 
 const DEMO_ORGANIZATION = 'Fintech Labs';
+type DemoAppName = 'backOffice' | 'mobile' | 'loadTest';
+/** First-party apps belong to the institution's own organization (DESIGN.md §5.1); the rest to the fintech. */
+const INSTITUTION_APPS: readonly DemoAppName[] = ['backOffice'];
 const BANKING_AND_PROFILE = ALL_SCOPES.filter((s) => s.startsWith('banking/') || s.startsWith('profile/'));
 
-/** The demo institution's fintech organization and its three production applications (DESIGN.md §3). */
+/**
+ * The demo institution's own organization with its first-party `backOffice` app, and the fintech
+ * organization with `mobile` and `loadTest` — all production and active (DESIGN.md §3, §5.1).
+ */
 export function createDemoSeeder(deps: {
   db: Kysely<Database>;
   plans: Plans;
   organizations: Organizations;
   applications: Applications;
   baseUrl: string;
+  /** The institution's name: its own organization is named after it. */
+  institutionName: string;
   logger: Logger;
 }): DemoSeeder {
-  const { db, plans, organizations, applications, baseUrl, logger } = deps;
+  const { db, plans, organizations, applications, baseUrl, institutionName, logger } = deps;
 
-  const specs = (): Record<
-    'backOffice' | 'mobile' | 'loadTest',
-    Omit<CreateApplicationInput, 'organizationId'>
-  > => ({
+  const specs = (): Record<DemoAppName, Omit<CreateApplicationInput, 'organizationId'>> => ({
     backOffice: {
       name: 'backOffice',
       description: 'The institution back office (demo).',
@@ -90,8 +95,11 @@ export function createDemoSeeder(deps: {
         },
         systemActor,
       );
+      // No members: only the FI administrator (admin/full) sees the institution's own applications.
+      const institution = await organizations.create({ name: institutionName }, systemActor);
       for (const [name, spec] of Object.entries(specs())) {
-        const created = await applications.create({ ...spec, organizationId: org.id }, systemActor);
+        const owner = INSTITUTION_APPS.includes(name as DemoAppName) ? institution : org;
+        const created = await applications.create({ ...spec, organizationId: owner.id }, systemActor);
         if (!created.apiKey) throw new Error(`demo: no key was issued for ${name}`);
         demo.apps[name] = {
           applicationId: created.application.id,
@@ -111,8 +119,11 @@ export function createDemoSeeder(deps: {
     async refresh(demo: DemoDocument) {
       const org = await organizationsRepository.findByName(db, DEMO_ORGANIZATION);
       if (!org) return;
+      const institution = await organizationsRepository.findByName(db, institutionName);
       for (const [name, spec] of Object.entries(specs())) {
-        const app = await applicationsRepository.findByName(db, org.id, name);
+        const app =
+          (institution && (await applicationsRepository.findByName(db, institution.id, name))) ||
+          (await applicationsRepository.findByName(db, org.id, name));
         if (!app) continue;
         const redirectUris = spec.redirectUris ?? [];
         if (JSON.stringify(app.redirectUris) !== JSON.stringify(redirectUris)) {

@@ -3,21 +3,27 @@ import type { ApiModule } from '../gateway/contract.ts';
 import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
 import type { Oauth } from '../oauth/index.ts';
+import { createAbuseActions } from './abuse-actions.ts';
+import { createAbuseDetector } from './abuse-detector.ts';
 import { createAbuseSettings } from './abuse-settings.ts';
-import { createAccess, systemActor } from './access.ts';
+import { createAccess } from './access.ts';
 import { createApiKeys } from './api-keys-service.ts';
+import { applicationsRepository } from './applications-repository.ts';
 import { createApplications } from './applications-service.ts';
 import { createDemoSeeder } from './demo-seeder.ts';
 import { createKeyVerifier } from './key-verifier.ts';
+import type { Environment } from './model.ts';
 import { createOrganizations } from './organizations-service.ts';
 import { createPlans } from './plans-service.ts';
 import { createPlatformApis } from './platform-api.ts';
 import { registerPortal } from './portal/index.ts';
+import type { SandboxPortal } from './portal/sandbox-routes.ts';
 import { createPortalSessions } from './portal-sessions-service.ts';
+import { createRequests } from './requests-service.ts';
 import { createUsageRecorder } from './usage-recorder.ts';
 import { createUsageReports } from './usage-reports.ts';
 
-export { ABUSE_SETTING, type AbuseSettings, DEFAULT_ABUSE } from './abuse-settings.ts';
+export { ABUSE_COUNTS, ABUSE_SETTING, type AbuseSettings, DEFAULT_ABUSE } from './abuse-settings.ts';
 export type { Actor } from './access.ts';
 export { actorFromScopes, cliActor, systemActor } from './access.ts';
 export type { ApiKeyView } from './api-keys-service.ts';
@@ -40,6 +46,7 @@ export {
   type UsageGranularity,
 } from './model.ts';
 export type { RatePlanInput } from './plans-service.ts';
+export { type PendingChange, requestView } from './requests-service.ts';
 export type { UsageItem, UsageReport } from './usage-reports.ts';
 
 /**
@@ -62,6 +69,22 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     verifier: keyVerifier,
     apiKeys,
     plans,
+    baseUrl,
+    apiNames: () => apiCatalog().map((api) => api.name),
+    clients: () => {
+      if (!deps.oauth.clients) throw new Error('the oauth module provides no client registry');
+      return deps.oauth.clients;
+    },
+  });
+  let apiCatalog: () => ApiModule[] = () => apis;
+  const requests = createRequests({
+    db,
+    access,
+    clock,
+    audit,
+    changes,
+    verifier: keyVerifier,
+    apiKeys,
     clients: () => {
       if (!deps.oauth.clients) throw new Error('the oauth module provides no client registry');
       return deps.oauth.clients;
@@ -69,27 +92,24 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
   });
   const organizations = createOrganizations({ db, access, clock, audit, baseUrl });
   const abuseSettings = createAbuseSettings({ db, settings, audit });
-  const usage = createUsageRecorder({
-    db,
+  const abuse = createAbuseDetector({
     clock,
     logger,
     settings,
     changes,
     shared: context.shared,
-    async onAbuse(event, count, limits, kind) {
-      // Refuse at once in this process; the transaction below makes it durable and tells the others.
-      keyVerifier.markSuspended(event.keyId);
-      const reason =
-        kind === 'refusals'
-          ? `automatic: ${count} refused answers (401/403/404) within ${limits.windowSeconds} s (threshold ${limits.maxRefusals})`
-          : `automatic: ${count} rate-limited answers (429) within ${limits.windowSeconds} s (threshold ${limits.maxRateLimited})`;
-      logger.warn(
-        { apiKeyId: event.keyId, applicationId: event.applicationId, count, kind },
-        'API key suspended for abuse',
-      );
-      await apiKeys.suspend(event.keyId, reason, systemActor, 'apiKey.autoSuspended');
-    },
+    actions: createAbuseActions({
+      db,
+      clock,
+      logger,
+      audit,
+      plans,
+      apiKeys,
+      verifier: keyVerifier,
+      grants: () => deps.oauth.grants,
+    }),
   });
+  const usage = createUsageRecorder({ db, clock, logger, observe: abuse.observe });
   const usageReports = createUsageReports({ db, clock, recorder: usage });
   const portalSessions = createPortalSessions({ db, clock });
   const demoSeeder: DemoSeeder = createDemoSeeder({
@@ -98,10 +118,11 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     organizations,
     applications,
     baseUrl,
+    institutionName: context.config.institutionName,
     logger,
   });
   const apis: ApiModule[] = createPlatformApis({ applications, apiKeys, usageReports });
-  let apiCatalog: () => ApiModule[] = () => apis;
+  let sandbox: SandboxPortal | undefined;
 
   return {
     /** The gateway's API-key verifier and metering port. */
@@ -114,14 +135,26 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     organizations,
     applications,
     apiKeys,
+    /** The institution's queue of scope, production and redirect-URI requests: `list`, `approve`, `reject`. */
+    requests,
     /** Rate plans: `list()`, `findByName()`, `set(plan, actor)`. */
     plans,
     /** Usage reports (platform API, CLI) and daily buckets for the portal's charts. */
     usageReports,
-    /** Abuse auto-suspension thresholds: `get()`, `set(patch, actor)`. */
+    /** Abuse detection thresholds: `get()`, `set(patch, actor)`. */
     abuseSettings,
+    /** Abuse detection (per grant, per key); `reloadSettings()` for tests. */
+    abuse,
     /** Portal-session persistence for the portal's session helper. */
     portalSessions,
+    /** The sandbox institution for `/portal/sandbox` (set by the app once it exists). */
+    useSandbox(portalSandbox: SandboxPortal): void {
+      sandbox = portalSandbox;
+    },
+    /** The environment of a client's application; clients of no application (portal, console) are production. */
+    async clientEnvironment(clientId: string): Promise<Environment> {
+      return (await applicationsRepository.environmentOfClient(db, clientId)) ?? 'production';
+    },
     /** Every API the gateway serves, for the portal's API reference (set by the app after all modules exist). */
     useApiCatalog(catalog: () => ApiModule[]): void {
       apiCatalog = catalog;
@@ -139,12 +172,15 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
         identity: deps.identity,
         tokenAuthority: deps.oauth.authority,
         apiCatalog: () => apiCatalog(),
+        sandbox: () => sandbox,
       });
     },
     start(): void {
       usage.start();
+      abuse.start();
     },
     async stop(): Promise<void> {
+      abuse.stop();
       await usage.stop();
     },
   };

@@ -75,6 +75,8 @@ export function createKeyVerifier(deps: { db: Kysely<Database>; clock: Clock; ch
   changes.subscribe(TOPICS.apiKey, (change) => forget(change.key));
   changes.subscribe(TOPICS.application, (change) => forgetApplication(change.key));
   changes.subscribe(TOPICS.ratePlan, () => forgetAll());
+  // After a change-log gap (DESIGN.md §5.2) nothing cached is trusted.
+  changes.onResync(forgetAll);
 
   async function load(keyId: string): Promise<Entry | undefined> {
     const startedAt = generation;
@@ -99,6 +101,7 @@ export function createKeyVerifier(deps: { db: Kysely<Database>; clock: Clock; ch
         corsOrigins: Object.freeze([...row.application.corsOrigins]),
         apis: row.application.apis.includes('*') ? '*' : Object.freeze([...row.application.apis]),
         abuseExempt: row.plan.abuseExempt,
+        environment: row.application.environment,
       }),
     };
     if (generation === startedAt) {

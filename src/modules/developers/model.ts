@@ -32,6 +32,12 @@ export const TOKEN_ENDPOINT_AUTH_METHODS = [
   'none',
 ] as const;
 
+/** What a change request asks for (DESIGN.md §5.5): more scopes, production, new redirect URIs. */
+export const REQUEST_KINDS = ['scope', 'production', 'redirectUris'] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+export const REQUEST_STATES = ['pending', 'approved', 'rejected'] as const;
+export type RequestState = (typeof REQUEST_STATES)[number];
+
 /** Usage buckets. */
 export const USAGE_GRANULARITIES = ['minute', 'hour', 'day'] as const;
 export type UsageGranularity = (typeof USAGE_GRANULARITIES)[number];
@@ -136,4 +142,19 @@ export interface PortalSessionRecord {
   csrfToken: string;
   createdAt: string;
   expiresAt: string;
+}
+
+/** A change of an application that waits for the institution (one queue for every kind). */
+export interface ChangeRequest {
+  id: string;
+  kind: RequestKind;
+  applicationId: string;
+  /** Scopes or redirect URIs asked for; `[]` for production. */
+  requested: string[];
+  requestedBy: string | null;
+  createdAt: string;
+  state: RequestState;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  reason: string | null;
 }

@@ -44,6 +44,9 @@ export function createPlans(deps: {
   changes.subscribe(TOPICS.ratePlan, () => {
     byId = undefined;
   });
+  changes.onResync(() => {
+    byId = undefined;
+  });
 
   return {
     /** Every plan, by name. */

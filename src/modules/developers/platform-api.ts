@@ -148,14 +148,15 @@ export function createPlatformApis(deps: {
         };
       },
       async patchClientApplication(call): Promise<ApiResult> {
-        const app = await applications.update(
+        const { application: app, requests } = await applications.change(
           call.params.applicationId ?? '',
           bodyOf(call) as ApplicationPatch,
           actor(call),
           { ifMatchVersion: ifMatchVersion(call) },
         );
         return {
-          status: 200,
+          // 202: part of the change waits for the institution (the view's `pendingChanges`).
+          status: requests.length > 0 ? 202 : 200,
           body: appResource(call, await applications.view(app)),
           headers: { etag: etagOf(app.version) },
         };

@@ -191,6 +191,11 @@ function redirectUriProblem(kind: AppKind, uri: string): string | undefined {
     return 'is not an absolute URI';
   }
   if (url.username || url.password) return 'must not contain credentials';
+  // Redirect URIs are compared as exact strings at the authorization endpoint: a scheme or host written
+  // in another case than the canonical one (`HTTPS://X`) could never match, or match only by accident.
+  if (!uri.startsWith(`${url.protocol}//${url.host}`)) {
+    return 'must be written in canonical form (lower-case scheme and host)';
+  }
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:' && kind === 'native' && isLoopbackIp(url.hostname)) return undefined;
   return 'must use https (http only for 127.0.0.1 / [::1] loopback redirects of native apps)';
@@ -221,9 +226,26 @@ function originProblem(origin: string): string | undefined {
   return undefined;
 }
 
-/** API names an application may call: names, or `*` for all. */
-export function validateApiNames(apis: readonly string[]): ValidationIssue[] {
-  return apis
-    .filter((a) => !API_NAME.test(a))
-    .map((a) => ({ in: 'body' as const, name: 'apis', message: `not an API name: ${a}` }));
+/** The institution's own APIs (`admin/full` only): no application of a developer subscribes to them. */
+export const INSTITUTION_APIS: readonly string[] = ['admin', 'users'];
+
+/**
+ * API names an application may call: `*` for all, or names of APIs the gateway serves (`known`). The
+ * institution's own APIs are reserved to the institution's applications.
+ */
+export function validateApiNames(
+  apis: readonly string[],
+  known: readonly string[],
+  institution: boolean,
+): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  for (const [i, api] of apis.entries()) {
+    const name = `apis.${i}`;
+    if (!API_NAME.test(api)) issues.push({ in: 'body', name, message: 'is not an API name' });
+    else if (INSTITUTION_APIS.includes(api) && !institution)
+      issues.push({ in: 'body', name, message: "is reserved to the institution's own applications" });
+    else if (api !== '*' && !known.includes(api) && !INSTITUTION_APIS.includes(api))
+      issues.push({ in: 'body', name, message: 'is not an API of this institution' });
+  }
+  return issues;
 }

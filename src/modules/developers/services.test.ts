@@ -71,8 +71,8 @@ for (const dialect of testDialects()) {
     describe('abuse settings', () => {
       it('changes one threshold, keeps the others and audits the change', async () => {
         const before = await dev.abuseSettings.get();
-        const after = await dev.abuseSettings.set({ maxRefusals: 7 }, cliActor);
-        assert.deepEqual(after, { ...before, maxRefusals: 7 });
+        const after = await dev.abuseSettings.set({ grantRefusalsPerMinute: 7 }, cliActor);
+        assert.deepEqual(after, { ...before, grantRefusalsPerMinute: 7 });
         assert.deepEqual(await dev.abuseSettings.get(), after);
         const [entry] = await t.app.context.audit.list({ targetType: 'setting', action: 'setting.changed' });
         assert.deepEqual(entry?.after, after);
@@ -82,10 +82,10 @@ for (const dialect of testDialects()) {
       it('refuses a non-positive threshold (400) and a developer (403)', async () => {
         const before = await dev.abuseSettings.get();
         await assert.rejects(
-          dev.abuseSettings.set({ windowSeconds: 0 }, cliActor),
-          rejectsWith(400, 'windowSeconds'),
+          dev.abuseSettings.set({ revokedGrantsWindowMinutes: 0 }, cliActor),
+          rejectsWith(400, 'revokedGrantsWindowMinutes'),
         );
-        await assert.rejects(dev.abuseSettings.set({ maxRefusals: 9 }, developer), rejectsWith(403));
+        await assert.rejects(dev.abuseSettings.set({ keyRefusalsPerMinute: 9 }, developer), rejectsWith(403));
         assert.deepEqual(await dev.abuseSettings.get(), before);
       });
     });

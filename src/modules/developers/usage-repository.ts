@@ -32,6 +32,19 @@ export const usageRepository = {
     }
   },
 
+  /** Answers of one key in one day bucket, 429s aside (the durable floor of its daily quota). */
+  async countDay(ex: Executor, keyId: string, dayBucket: string): Promise<number> {
+    const row = await ex
+      .selectFrom('usage_counters')
+      .select((eb) => eb.fn.sum<number>('count').as('n'))
+      .where('key_id', '=', keyId)
+      .where('granularity', '=', 'day')
+      .where('bucket', '=', dayBucket)
+      .where('status', '<>', 429)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  },
+
   /** The buckets of these keys from `since` on, oldest first. */
   async list(
     ex: Executor,

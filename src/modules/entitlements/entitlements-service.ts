@@ -61,6 +61,7 @@ export function createEntitlements(
     }
   };
   changes.subscribe(ENTITLEMENT_TOPIC, (change) => invalidate(change.key));
+  changes.onResync(() => invalidate(ANY_RESOURCE));
 
   const load = (subject: string): SubjectGrants | Promise<SubjectGrants> => {
     const cached = cache.get(subject);

@@ -43,6 +43,8 @@ export interface VerifiedKey {
   apis: readonly string[] | '*';
   /** Exempt from abuse auto-suspension (load-test plan). */
   abuseExempt: boolean;
+  /** The application's environment (DESIGN.md §5.4); absent means `production`. */
+  environment?: 'production' | 'sandbox';
 }
 
 export interface RatePlan {
@@ -195,6 +197,16 @@ export interface TokenAuthority {
   longestAccessTokenSeconds(): number;
 }
 
+/**
+ * Implemented by the identity module: a user's environment (DESIGN.md §5.4), fixed at creation, so the
+ * answer may be cached; synchronous once cached. Undefined for an unknown user.
+ */
+export interface SubjectEnvironments {
+  environmentOf(
+    userId: string,
+  ): 'production' | 'sandbox' | undefined | Promise<'production' | 'sandbox' | undefined>;
+}
+
 /** Implemented by the entitlements module. */
 export interface EntitlementService {
   has(subject: string, type: string, id: string, permission: string): Promise<boolean>;
@@ -213,9 +225,20 @@ export interface UsageEvent {
   /** The refusal reason when status is 401/403/404/429 (for abuse detection; never shown). */
   reason?: string;
   abuseExempt: boolean;
+  /**
+   * The verified access token, when the request carried a valid one — also when a later check refused it
+   * (row 6 wrong client, row 7 scope). Abuse detection counts only such *authenticated* refusals, per
+   * grant: refusals anyone can provoke with a public key and a bad token never count (DESIGN.md §5.1).
+   */
+  principal?: Principal;
 }
 
 /** Implemented by the developers module (metering + abuse detection). Must not block the hot path. */
 export interface UsageRecorder {
   record(event: UsageEvent): void;
+  /**
+   * Answers of `keyId` (429s aside) metered for the UTC day starting at `dayStart` (RFC 3339), flushed
+   * or not: the durable floor of its daily quota (DESIGN.md §5.2).
+   */
+  meteredToday?(keyId: string, dayStart: string): Promise<number>;
 }

@@ -91,6 +91,8 @@ export function createCredentialChecks(deps: { keys: KeyVerifier; tokens: TokenV
         if (!tokenResult.ok) refusal = tokenResult;
         else {
           principal = tokenResult.principal;
+          // Kept even if a later check refuses: abuse detection counts authenticated refusals per grant.
+          state.principal = principal;
           if (alternative.apiKey && state.key && principal.clientId !== state.key.clientId) {
             refusal = { reason: 'wrongClient', why: principal.clientId };
           } else {

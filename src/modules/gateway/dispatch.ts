@@ -50,8 +50,9 @@ export function createDispatch(deps: {
     async inProcess(request: FastifyRequest, reply: FastifyReply) {
       const state = stateOf(request);
       const { op, principal } = state;
+      if (op.checks.length > 0) entitlements.rejectMalformedIds(op, request.query, request.body);
       const input = validateRequest(request, op, false);
-      await entitlements.check(op, input, principal);
+      await entitlements.check(op, input, principal, state.key);
       const headers: Record<string, string | undefined> = {};
       for (const [name, value] of Object.entries(request.headers)) {
         if (CREDENTIAL_HEADERS.has(name)) continue;
@@ -67,7 +68,7 @@ export function createDispatch(deps: {
         contentType: input.contentType,
         principal,
         key: state.key as VerifiedKey,
-        entitlements: entitlements.view(principal),
+        entitlements: entitlements.view(principal, state.key),
         requestId: request.id,
         baseUrl,
         now: clock.now(),
@@ -77,15 +78,19 @@ export function createDispatch(deps: {
 
     /** The route handler of every operation of an upstream API. */
     upstream(api: CompiledApi, proxy: UpstreamProxy) {
+      const audience = `${baseUrl}/${api.name}`;
       return async (request: FastifyRequest, reply: FastifyReply) => {
         const { op, key, principal } = stateOf(request);
+        // Bodies are still bytes here: only query ids are checked before validation.
+        if (op.checks.length > 0) entitlements.rejectMalformedIds(op, request.query, undefined);
         const input = validateRequest(request, op, true);
-        await entitlements.check(op, input, principal);
+        await entitlements.check(op, input, principal, key);
         const raw = request.raw.url ?? '/';
         const queryAt = raw.indexOf('?');
         const pathname = (queryAt === -1 ? raw : raw.slice(0, queryAt)).slice(api.name.length + 1);
         const search = forwardedSearch(op, queryAt === -1 ? '' : raw.slice(queryAt));
-        const identity = await assertions.assert(api.name, `${baseUrl}/${api.name}`, key, principal);
+        const asserted = assertions.assert(api.name, audience, key, principal);
+        const identity = typeof asserted === 'string' ? asserted : await asserted;
         const upstream = await proxy.forward({
           method: request.method,
           pathAndQuery: pathname + search,

@@ -77,43 +77,60 @@ export function createIdentityAssertions(deps: {
       return { keys: keys.map((json) => JSON.parse(json) as Record<string, unknown>) };
     },
 
-    /** The assertion for one call to `api`; `audience` is the API's public URL. */
-    async assert(
+    /**
+     * The assertion for one call to `api`; `audience` is the API's public URL. A cached assertion comes
+     * back as a plain string (no promise, no microtask on the proxied hot path); signing is awaited.
+     */
+    assert(
       api: string,
       audience: string,
       key: VerifiedKey | undefined,
       principal: Principal | undefined,
-    ) {
+    ): string | Promise<string> {
       const now = Math.floor(clock.now() / 1000);
-      const cacheKey = `${api}|${key?.keyId ?? ''}|${principal?.tokenId ?? ''}`;
+      const environment = key?.environment ?? 'production';
+      const cacheKey = `${api}|${key?.keyId ?? ''}|${environment}|${principal?.tokenId ?? ''}`;
       const cached = cache.get(cacheKey);
       if (cached && cached.exp - now >= REUSE_MARGIN_SECONDS) return cached.jwt;
-      const { kid, key: privateKey } = await signingKey();
-      // Never outlive the access token it vouches for.
-      const exp = Math.min(now + LIFETIME_SECONDS, principal?.expiresAt ?? Number.POSITIVE_INFINITY);
-      const claims: Record<string, unknown> = {
-        client_id: principal?.clientId ?? key?.clientId,
-        application_id: key?.applicationId,
-        organization_id: key?.organizationId,
-        api_key_id: key?.keyId,
-        scope: principal ? [...principal.scopes].join(' ') : undefined,
-        grant_id: principal?.grantId,
-        token_jti: principal?.tokenId,
-      };
-      const jwt = await new SignJWT(JSON.parse(JSON.stringify(claims)) as Record<string, unknown>)
-        .setProtectedHeader({ alg: 'ES256', typ: IDENTITY_TYP, kid })
-        .setIssuer(deps.issuer)
-        .setAudience(audience)
-        .setSubject(principal?.subject ?? key?.clientId ?? 'anonymous')
-        .setIssuedAt(now)
-        .setExpirationTime(exp)
-        .setJti(randomUUID())
-        .sign(privateKey);
-      if (cache.size >= 10_000) cache.clear();
-      cache.set(cacheKey, { jwt, exp });
-      return jwt;
+      return sign(cacheKey, now, audience, key, principal, environment);
     },
   };
+
+  async function sign(
+    cacheKey: string,
+    now: number,
+    audience: string,
+    key: VerifiedKey | undefined,
+    principal: Principal | undefined,
+    environment: string,
+  ): Promise<string> {
+    const { kid, key: privateKey } = await signingKey();
+    // Never outlive the access token it vouches for.
+    const exp = Math.min(now + LIFETIME_SECONDS, principal?.expiresAt ?? Number.POSITIVE_INFINITY);
+    const claims: Record<string, unknown> = {
+      client_id: principal?.clientId ?? key?.clientId,
+      application_id: key?.applicationId,
+      organization_id: key?.organizationId,
+      api_key_id: key?.keyId,
+      // DESIGN.md §5.4: an upstream serves a sandbox key sandbox data only.
+      environment,
+      scope: principal ? [...principal.scopes].join(' ') : undefined,
+      grant_id: principal?.grantId,
+      token_jti: principal?.tokenId,
+    };
+    const jwt = await new SignJWT(JSON.parse(JSON.stringify(claims)) as Record<string, unknown>)
+      .setProtectedHeader({ alg: 'ES256', typ: IDENTITY_TYP, kid })
+      .setIssuer(deps.issuer)
+      .setAudience(audience)
+      .setSubject(principal?.subject ?? key?.clientId ?? 'anonymous')
+      .setIssuedAt(now)
+      .setExpirationTime(exp)
+      .setJti(randomUUID())
+      .sign(privateKey);
+    if (cache.size >= 10_000) cache.clear();
+    cache.set(cacheKey, { jwt, exp });
+    return jwt;
+  }
 }
 
 export type IdentityAssertions = ReturnType<typeof createIdentityAssertions>;

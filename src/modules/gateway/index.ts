@@ -7,6 +7,7 @@ import type {
   EntitlementService,
   KeyVerifier,
   OpenApiDocument,
+  SubjectEnvironments,
   TokenAuthority,
   UsageRecorder,
 } from './contract.ts';
@@ -14,6 +15,7 @@ import { createCors } from './cors.ts';
 import { createCredentialChecks } from './credentials.ts';
 import { createDispatch } from './dispatch.ts';
 import { createEntitlementChecks } from './entitlement-checks.ts';
+import { createFreshStateCheck } from './fresh-state.ts';
 import { createIdentityAssertions, GATEWAY_JWKS_PATH } from './identity-assertions.ts';
 import { compileApi } from './openapi-compiler.ts';
 import { createGatewayAjv } from './openapi-schemas.ts';
@@ -52,6 +54,8 @@ export function createGateway(
     tokens: TokenAuthority;
     entitlements: EntitlementService;
     usage: UsageRecorder;
+    /** Users' environments (DESIGN.md §5.4); without it every user counts as in the key's environment. */
+    subjects?: SubjectEnvironments;
   },
   options: GatewayOptions = {},
 ) {
@@ -66,8 +70,19 @@ export function createGateway(
     cacheSize: options.tokenCacheSize,
   });
   const onStoreError = (error: unknown) =>
-    logger.warn({ err: error }, 'gateway rate-limit store failed; allowing');
-  const rateLimits = createRateLimits({ shared: context.shared, onError: onStoreError });
+    logger.warn({ err: error }, 'gateway throttle store failed; counting in memory');
+  const rateLimits = createRateLimits({
+    shared: context.shared,
+    clock,
+    liveInstances: context.instances.live,
+    meteredToday: deps.usage.meteredToday?.bind(deps.usage),
+    onFallback: (error) =>
+      logger.warn(
+        { err: error, liveInstances: context.instances.live() },
+        'Redis failed: rate limits fall back to per-instance memory (quota ÷ live instances)',
+      ),
+    onRecovered: () => logger.info('Redis answers again: rate limits are shared again'),
+  });
   const throttle = createFailureThrottle({
     shared: context.shared,
     clock,
@@ -91,11 +106,12 @@ export function createGateway(
     rateLimits,
     throttle,
     usage: deps.usage,
+    requireFreshState: createFreshStateCheck({ changes: context.changes, signals: context.signals }),
   });
   const dispatch = createDispatch({
     baseUrl,
     clock,
-    entitlements: createEntitlementChecks(deps.entitlements),
+    entitlements: createEntitlementChecks(deps.entitlements, deps.subjects),
     assertions,
   });
   const published = createPublishedDocuments({ baseUrl, institutionName: config.institutionName });

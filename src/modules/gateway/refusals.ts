@@ -17,7 +17,9 @@ export type Refusal =
   | 'wrongClient'
   | 'insufficientScope'
   | 'rateLimited'
-  | 'notEntitled';
+  | 'notEntitled'
+  /** DESIGN.md §5.2: the change log is stale or a store failed; no verdict can be given. */
+  | 'stateUnavailable';
 
 export const REALM = 'strongroom';
 
@@ -117,4 +119,9 @@ export const ANSWERS: Record<Refusal, Answer> = {
     remediation: 'Wait for the time given in Retry-After, or ask the institution for a larger plan.',
   },
   notEntitled: { type: 'notFound', detail: NOT_FOUND_DETAIL },
+  stateUnavailable: {
+    type: 'serviceUnavailable',
+    detail: 'The request cannot be decided right now.',
+    remediation: 'Retry after the seconds given in Retry-After.',
+  },
 };

@@ -7,6 +7,8 @@ export interface GatewayState {
   op: CompiledOperation;
   key: VerifiedKey | undefined;
   principal: Principal | undefined;
+  /** Under an API's prefix but matching none of its operations (answered 404/405, metered, never abuse). */
+  unrouted?: boolean;
 }
 
 /** What a CORS preflight route answers for its path. */

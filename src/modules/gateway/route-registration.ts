@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CompiledApi } from './compiled-api.ts';
+import FindMyWay from 'find-my-way';
+import { AppError } from '../../errors/index.ts';
+import type { CompiledApi, CompiledOperation } from './compiled-api.ts';
 import { CORS_REQUEST_HEADERS, type Cors } from './cors.ts';
 import type { Dispatch } from './dispatch.ts';
 import type { PublishedDocuments } from './published-documents.ts';
@@ -60,7 +62,87 @@ export async function registerApiRoutes(
       addRoutes(scope, api, parts, parts.dispatch.upstream(api, proxy));
     });
   }
+  for (const api of compiled) await addUnroutedAnswers(app, api, parts.pipeline);
   return proxies;
+}
+
+/** The pseudo-operation of a request under an API's prefix that matches none of its routes. */
+const unroutedOperation = (api: CompiledApi): CompiledOperation => ({
+  api: api.name,
+  operationId: `${api.name}.unrouted`,
+  method: '*',
+  path: '/*',
+  url: `/${api.name}/*`,
+  kind: 'handler',
+  security: [{ apiKey: true, token: false, scopes: [], scopeText: '' }],
+  pathParams: [],
+  validatePath: undefined,
+  queryNames: new Set(),
+  requiredQuery: [],
+  validateQuery: undefined,
+  headerParams: [],
+  validateHeaders: undefined,
+  body: undefined,
+  checks: [],
+  handler: undefined,
+});
+
+const UNSUPPORTED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
+
+/**
+ * Issue 10 #13: answers under `/<api>` that fail routing (405 on a known path, 404 elsewhere) go through
+ * the gateway too, so a verified key's answer carries `RateLimit` headers and is metered. A not-found
+ * handler scoped to the API's prefix catches them; its `onRequest` hook answers before any body is read
+ * (so a bad body on a wrong path is still 404, never 400/415), with the same problems the server's
+ * generic not-found handler gives.
+ */
+async function addUnroutedAnswers(app: FastifyInstance, api: CompiledApi, pipeline: SecurityPipeline) {
+  const router = FindMyWay({ ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 2048 });
+  const methodsByUrl = new Map<string, string[]>();
+  for (const op of api.operations) {
+    let methods = methodsByUrl.get(op.url);
+    if (!methods) {
+      methods = [];
+      methodsByUrl.set(op.url, methods);
+      router.on('GET', op.url, () => {}, { url: op.url });
+    }
+    methods.push(op.method);
+  }
+  const op = unroutedOperation(api);
+  const routingAnswer = (request: FastifyRequest) => {
+    const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
+    const match = router.find('GET', path);
+    const methods = match && methodsByUrl.get((match.store as { url: string }).url);
+    if (methods) {
+      const allow = [...methods, 'OPTIONS'].join(', ');
+      return new AppError('methodNotAllowed', {
+        detail: `${request.method} is not allowed here; use ${allow}.`,
+        headers: { allow },
+        reason: 'unrouted',
+      });
+    }
+    if (UNSUPPORTED_METHODS.has(request.method)) {
+      return new AppError('methodNotAllowed', {
+        detail: `${request.method} is not supported.`,
+        reason: 'unrouted',
+      });
+    }
+    return new AppError('notFound', { detail: 'There is no resource at this address.', reason: 'unrouted' });
+  };
+  await app.register(
+    async (scope) => {
+      scope.addHook('onRequest', async (request, reply) => {
+        if (await pipeline.onUnrouted(request, reply, op)) return reply;
+        throw routingAnswer(request);
+      });
+      scope.addHook('onResponse', pipeline.onResponse);
+      // Never reached (the hook above answers); it only routes the API's unmatched paths to this scope.
+      scope.setNotFoundHandler((request) => {
+        throw routingAnswer(request);
+      });
+    },
+    { prefix: `/${api.name}` },
+  );
 }
 
 function guard(scope: FastifyInstance, pipeline: SecurityPipeline) {

@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type ProblemEnv, sendProblem } from '../../http/problem-reply.ts';
-import type { SecurityAlternative } from './compiled-api.ts';
+import type { CompiledOperation, SecurityAlternative } from './compiled-api.ts';
 import type { UsageRecorder } from './contract.ts';
 import type { Cors } from './cors.ts';
 import type { CredentialChecks, CredentialOutcome } from './credentials.ts';
+import type { createFreshStateCheck } from './fresh-state.ts';
 import type { FailureThrottle, RateLimits } from './rate-limits.ts';
 import { ANSWERS, type Refusal } from './refusals.ts';
 import type { GatewayState } from './request-state.ts';
@@ -36,7 +37,7 @@ const THROTTLED_FAILURES = new Set<Refusal>(['keyInvalid', 'tokenInvalid', 'toke
  * The gateway's security pipeline (DESIGN.md §1), run in Fastify's `onRequest` before any body is read, as
  * a list of small named steps in the order of the decision table:
  *
- *   rejectThrottledAddress → checkCredentials → identifyCaller → refuseBadCredentials → limitRate
+ *   rejectThrottledAddress → requireFreshState → checkCredentials → identifyCaller → refuseBadCredentials → limitRate
  *
  * then (in the route handler) validation, entitlements and dispatch; every answer to a request with a
  * verified key is metered in `onResponse`.
@@ -48,6 +49,7 @@ export function createSecurityPipeline(deps: {
   rateLimits: RateLimits;
   throttle: FailureThrottle;
   usage: UsageRecorder;
+  requireFreshState: ReturnType<typeof createFreshStateCheck>;
 }) {
   const { env, credentials, cors, rateLimits, throttle } = deps;
 
@@ -109,6 +111,7 @@ export function createSecurityPipeline(deps: {
 
   const steps: readonly Step[] = [
     rejectThrottledAddress,
+    deps.requireFreshState,
     checkCredentials,
     identifyCaller,
     refuseBadCredentials,
@@ -145,9 +148,39 @@ export function createSecurityPipeline(deps: {
       }
     },
 
-    async onResponse(request: FastifyRequest, reply: FastifyReply) {
+    /**
+     * A request under an API's prefix that matches none of its operations (issue 10 #13). Without an
+     * `API-Key` header nothing changes: routing answers 404/405. With a verified key the answer is
+     * rate-limited, carries the `RateLimit` headers and is metered like any other; a bad key still gets
+     * the routing answer (no credential oracle), but counts for the address throttle. Returns true when
+     * the request was answered here (address throttled, or the key's rate limit exceeded).
+     */
+    async onUnrouted(request: FastifyRequest, reply: FastifyReply, op: CompiledOperation): Promise<boolean> {
+      if (request.headers['api-key'] === undefined) return false;
+      const state: GatewayState = { op, key: undefined, principal: undefined, unrouted: true };
+      request.gateway = state;
+      const run: PipelineRun = { request, reply, state, credentials: PASSED };
+      const throttled = await rejectThrottledAddress(run);
+      if (throttled) {
+        refuse(request, reply, throttled);
+        return true;
+      }
+      run.credentials = await credentials.authenticate(request, state);
+      if (!run.credentials.ok && THROTTLED_FAILURES.has(run.credentials.reason))
+        throttle.recordFailure(request.ip);
+      identifyCaller(run);
+      const limited = await limitRate(run);
+      if (limited) {
+        refuse(request, reply, limited);
+        return true;
+      }
+      return false;
+    },
+
+    /** A callback hook (no promise per request): metering is a synchronous in-memory count. */
+    onResponse(request: FastifyRequest, reply: FastifyReply, done: () => void) {
       const state = request.gateway;
-      if (!state?.key) return;
+      if (!state?.key) return done();
       deps.usage.record({
         keyId: state.key.keyId,
         applicationId: state.key.applicationId,
@@ -156,8 +189,11 @@ export function createSecurityPipeline(deps: {
         status: reply.statusCode,
         at: env.clock.now(),
         reason: request.logContext.refusal,
-        abuseExempt: state.key.abuseExempt,
+        // A wrong path is no refusal of the caller's rights: it never counts toward abuse.
+        abuseExempt: state.key.abuseExempt || state.unrouted === true,
+        principal: state.principal,
       });
+      done();
     },
   };
 }

@@ -130,7 +130,8 @@ export function createUpstreamProxy(upstreamUrl: string, options: { timeoutMs?: 
         });
       }
     },
-    close: () => pool.close(),
+    // Called after the shutdown grace: requests still waiting on the upstream are abandoned, not awaited.
+    close: () => pool.destroy(),
   };
 }
 

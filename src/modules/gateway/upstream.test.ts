@@ -179,9 +179,33 @@ for (const dialect of testDialects()) {
       assert.equal(payload.client_id, 'client_a');
       assert.equal(payload.application_id, 'app_a');
       assert.equal(payload.api_key_id, 'key_a');
+      assert.equal(payload.environment, 'production');
       assert.equal(payload.scope, 'banking/read');
       assert.equal(payload.grant_id, 'grant_1');
       assert.ok((payload.exp as number) - (payload.iat as number) <= 60);
+    });
+
+    test("tells the upstream a sandbox key's environment, so it serves sandbox data only", async () => {
+      const sandboxKey = 'upstream-sandbox-key';
+      h.keys.set(sandboxKey, { ok: true, key: verifiedKey({ environment: 'sandbox' }) });
+      seen.length = 0;
+      const response = await h.http.inject({
+        method: 'GET',
+        url: '/loans/loans/loan1',
+        headers: { 'api-key': sandboxKey, authorization: `Bearer ${await h.sign()}` },
+      });
+      assert.equal(response.statusCode, 200);
+      const jwks = (await h.http.inject({ method: 'GET', url: GATEWAY_JWKS_PATH })).json();
+      const { payload } = await jwtVerify(
+        String(seen[0]?.headers['strongroom-identity']),
+        createLocalJWKSet(jwks),
+        {
+          issuer: 'https://gw.test/',
+          audience: 'https://gw.test/loans',
+          currentDate: new Date(h.clock.now()),
+        },
+      );
+      assert.equal(payload.environment, 'sandbox');
     });
 
     test('enforces the document before the upstream sees anything', async () => {

@@ -8,6 +8,13 @@ export type RoleCategory = (typeof ROLE_CATEGORIES)[number];
 export const USER_STATUSES = ['active', 'disabled', 'locked'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
 
+/**
+ * Where a user lives (DESIGN.md §5.4): `sandbox` test customers sign in only through sandbox applications
+ * and own only sandbox data; everyone else is `production`. Fixed when the user is created.
+ */
+export const USER_ENVIRONMENTS = ['production', 'sandbox'] as const;
+export type UserEnvironment = (typeof USER_ENVIRONMENTS)[number];
+
 export interface Role {
   name: string;
   category: RoleCategory;
@@ -22,6 +29,7 @@ export interface User {
   displayName: string | null;
   email: string | null;
   status: UserStatus;
+  environment: UserEnvironment;
   lockedUntil: string | null;
   roles: string[];
   mfaRequired: boolean;

@@ -25,6 +25,7 @@ export function createIdentityService(context: ModuleContext) {
     getUser: users.getUser,
     listUsers: users.listUsers,
     isActive: users.isActive,
+    environmentOf: users.environmentOf,
     setStatus: users.setStatus,
     unlock: users.unlock,
     setPassword: users.setPassword,

@@ -7,8 +7,10 @@ export {
   ROLE_CATEGORIES,
   type Role,
   type RoleCategory,
+  USER_ENVIRONMENTS,
   USER_STATUSES,
   type User,
+  type UserEnvironment,
   type UserStatus,
 } from './identity-model.ts';
 export { MFA_LIMITS, type OtpAttempt } from './mfa-service.ts';

@@ -5,7 +5,7 @@ import { type Clock, isoAt } from '../../lib/clock.ts';
 import { newId } from '../../lib/ids.ts';
 import type { ChangeFeed } from '../../store/index.ts';
 import type { AuditLog } from '../audit/index.ts';
-import { invalid, SYSTEM_ACTOR, type User, type UserStatus } from './identity-model.ts';
+import { invalid, SYSTEM_ACTOR, type User, type UserEnvironment, type UserStatus } from './identity-model.ts';
 import { identityRepository as repository, type UserRow } from './identity-repository.ts';
 import { hashPassword, passwordProblem } from './passwords.ts';
 import type { Roles } from './roles-service.ts';
@@ -19,6 +19,8 @@ interface NewUser {
   displayName?: string;
   email?: string;
   mfaRequired?: boolean;
+  /** Default `production`; sandbox test customers are `sandbox` (never changed afterwards). */
+  environment?: UserEnvironment;
 }
 
 /**
@@ -35,6 +37,9 @@ export function createUsers(deps: {
 }) {
   const { db, clock, audit, changes, roles } = deps;
   const revokedListeners = new Set<(userId: string, reason: string) => Promise<void>>();
+  // A user's environment never changes after creation, so cached answers never go stale (bounded).
+  const environments = new Map<string, UserEnvironment>();
+  const MAX_CACHED_ENVIRONMENTS = 100_000;
   const now = () => isoAt(clock.now());
 
   /** The stored status as callers see it: a lock that has run out is `active`. */
@@ -51,6 +56,7 @@ export function createUsers(deps: {
       displayName: row.display_name,
       email: row.email,
       status: effectiveStatus(row),
+      environment: row.environment as UserEnvironment,
       lockedUntil: row.locked_until,
       roles: names,
       mfaRequired: row.mfa_required === 1 || (await roles.requireMfa(ex, names)),
@@ -134,6 +140,7 @@ export function createUsers(deps: {
           password_changed_at: at,
           created_at: at,
           updated_at: at,
+          environment: input.environment ?? 'production',
         };
         await repository.insertUser(trx, row);
         await repository.setRoles(trx, row.id, [...new Set(input.roles)]);
@@ -142,7 +149,7 @@ export function createUsers(deps: {
             actor: SYSTEM_ACTOR,
             action: 'user.created',
             target: { type: 'user', id: row.id },
-            after: { username, roles: input.roles },
+            after: { username, roles: input.roles, environment: row.environment },
           },
           trx,
         );
@@ -158,6 +165,22 @@ export function createUsers(deps: {
 
     async listUsers(): Promise<User[]> {
       return Promise.all((await repository.listUsers(db)).map((row) => toUser(row)));
+    },
+
+    /**
+     * The user's environment (undefined for an unknown id). Synchronous once cached: the gateway asks on
+     * every request that carries a user token.
+     */
+    environmentOf(userId: string): UserEnvironment | undefined | Promise<UserEnvironment | undefined> {
+      const cached = environments.get(userId);
+      if (cached) return cached;
+      return repository.findUser(db, userId).then((row) => {
+        if (!row) return undefined;
+        const environment = row.environment as UserEnvironment;
+        if (environments.size >= MAX_CACHED_ENVIRONMENTS) environments.clear();
+        environments.set(userId, environment);
+        return environment;
+      });
     },
 
     /** True when the user may hold sessions and tokens (not disabled; a lock only blocks sign-in). */

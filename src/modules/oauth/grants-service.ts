@@ -48,7 +48,15 @@ export function createGrants(context: ModuleContext) {
     remember(kind, id, expiresAt ?? nowSeconds() + MAX_ACCESS_TOKEN_SECONDS);
   };
 
+  async function loadDenylist(): Promise<void> {
+    const rows = await denylist.listLive(db, nowSeconds());
+    for (const row of rows) remember(row.kind as DenialKind, row.id, Number(row.expires_at));
+    await denylist.deleteExpired(db, nowSeconds());
+  }
+
   const unsubscribe = [
+    // After a change-log gap (DESIGN.md §5.2) the denylist is reloaded before the next answer.
+    changes.onResync(loadDenylist),
     changes.subscribe(TOPICS.grantRevoked, (change) => {
       // Remember at once (the entry's exact expiry follows): the 1-second bound matters more.
       remember('grant', change.key, nowSeconds() + MAX_ACCESS_TOKEN_SECONDS);
@@ -91,14 +99,15 @@ export function createGrants(context: ModuleContext) {
       return revoked.has(`jti:${token.jti}`);
     },
 
-    /** Load the live denylist (at start). */
-    async load(): Promise<void> {
-      const rows = await denylist.listLive(db, nowSeconds());
-      for (const row of rows) remember(row.kind as DenialKind, row.id, Number(row.expires_at));
-      await denylist.deleteExpired(db, nowSeconds());
-    },
+    /** Load the live denylist (at start, and after a change-log gap). */
+    load: loadDenylist,
 
     revokeGrant,
+
+    /** Whether a grant of that id exists (and has not been revoked). */
+    async exists(grantId: string): Promise<boolean> {
+      return (await payloads.findBy(db, 'Grant', 'id', grantId)) !== undefined;
+    },
 
     /** Deny one access token (a client-credentials token has no grant). */
     async revokeTokenId(jti: string, reason: string, executor: Executor = db): Promise<void> {

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
+import { providerNotFoundAsProblem } from '../../http/edge-answers.ts';
+import { pinPublicOrigin, setMetadataCaching } from '../../http/public-origin.ts';
 import type { TokenAuthority } from '../gateway/contract.ts';
 import type { Identity } from '../identity/index.ts';
 import type { DemoSeeder, ModuleContext } from '../module-context.ts';
 import { createAdapterClass } from './adapter.ts';
 import { createClients } from './clients-service.ts';
+import { answerDependencyFailures, noteDependencyFailure } from './dependency-failures.ts';
 import { createGrants, TOPICS } from './grants-service.ts';
 import { AUTH_CSP, registerInteractionRoutes } from './interactions/index.ts';
 import { createKeys, type KeyMaterial, publicJwk } from './keys-service.ts';
@@ -50,6 +53,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     | { provider: Provider; handler: ReturnType<Provider['callback']>; material: KeyMaterial }
     | undefined;
   let initializing: Promise<void> | undefined;
+  // Set by the app once the developers module exists (apps carry the environment, DESIGN.md §5.4).
+  let clientEnvironment: (clientId: string) => Promise<'production' | 'sandbox'> = async () => 'production';
 
   // The longest access-token lifetime any client's override sets (the gateway bounds `exp − iat` by it);
   // kept in memory because the gateway asks synchronously, and reloaded on every client change. A token
@@ -108,7 +113,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       identity,
       lifetimes,
       clock: context.clock,
-      behindProxy: config.trustProxy.length > 0,
+      // Always: mount() overwrites every forwarded header from --public-url (http/public-origin.ts).
+      behindProxy: true,
       onAccessTokenLifetime: (seconds) => {
         if (seconds > longestIssuedAccessToken) longestIssuedAccessToken = seconds;
       },
@@ -121,15 +127,18 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     ) {
       return clients.verifySecret(this.clientId, actual);
     };
+    provider.use(answerDependencyFailures);
     provider.use(steps.interceptJwt(material));
     provider.use(steps.endGrantsOnLogout);
     provider.use(steps.slideRefreshTokenExpiry);
     provider.use(steps.throttleClientAuthFailures);
     provider.use(steps.keepOfflineAccess);
     provider.use(steps.echoGrantedScope);
-    provider.on('server_error', (_ctx: unknown, error: Error) =>
-      logger.error({ err: error }, 'authorization server error'),
-    );
+    provider.use(providerNotFoundAsProblem(context) as never);
+    provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
+      noteDependencyFailure(ctx, error);
+      logger.error({ err: error }, 'authorization server error');
+    });
     provider.on('grant.revoked', (_ctx: unknown, grantId: string) =>
       logger.info({ grantId, event: 'grant.revoked' }, 'grant revoked'),
     );
@@ -188,6 +197,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     // oidc-provider derives its mount path (and so every advertised URL) from originalUrl minus url.
     raw.originalUrl = mountPath ? `${mountPath}${path}` : raw.url;
     raw.url = path;
+    pinPublicOrigin(raw, context.baseUrl, request.ip);
+    setMetadataCaching(path, reply.raw);
     if (typeof request.body === 'string') raw.body = request.body;
     await handler(raw, reply.raw);
   }
@@ -235,6 +246,10 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
     /** The running oidc-provider (after start-up). */
     provider,
     ready,
+    /** Where a client's environment comes from (the developers module's applications). */
+    useClientEnvironment(lookup: (clientId: string) => Promise<'production' | 'sandbox'>): void {
+      clientEnvironment = lookup;
+    },
     register(app: FastifyInstance): void {
       // Our sign-in pages: their own scopes, with the web plumbing (cookies, forms, the form rule).
       registerInteractionRoutes(app, {
@@ -252,6 +267,7 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
           return createHash('sha256').update(`csrf|${key}`).digest();
         },
         interactionMs: () => lifetimes.global().interaction * 1000,
+        clientEnvironment: (clientId) => clientEnvironment(clientId),
       });
       app.register(async (scope) => {
         // oidc-provider parses bodies itself: it gets the raw text.

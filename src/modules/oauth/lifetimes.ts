@@ -55,6 +55,7 @@ export function createLifetimes(context: ModuleContext) {
   const unsubscribe = changes.subscribe('setting', (change) => {
     if (change.key === SETTING) void reload().catch(() => {});
   });
+  const unsubscribeResync = changes.onResync(reload);
 
   return {
     load: reload,
@@ -87,6 +88,7 @@ export function createLifetimes(context: ModuleContext) {
     },
     stop() {
       unsubscribe();
+      unsubscribeResync();
     },
   };
 }

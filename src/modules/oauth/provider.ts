@@ -123,6 +123,15 @@ export function buildProvider(deps: ProviderDeps): Provider {
       ],
     },
     pkce: { required: () => true },
+    // oidc-provider's default, plus: the platform's own pages (the portal's API reference, same origin)
+    // may redeem a code from the browser for any client that registers a redirect page there; a
+    // confidential client still authenticates with its secret.
+    clientBasedCORS: (ctx, origin, client) =>
+      origin !== 'null' &&
+      (ctx.oidc.route === 'userinfo' ||
+        client.clientAuthMethod === 'none' ||
+        origin === new URL(issuer).origin) &&
+      (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     allowOmittingSingleRegisteredRedirectUri: false,
     features: {
       devInteractions: { enabled: false },

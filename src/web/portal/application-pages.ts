@@ -64,6 +64,7 @@ export function applicationPage(input: ApplicationPageInput): SafeHtml {
   const live = (k: KeyRow) => k.state === 'active' || k.state === 'pending';
   return html`<p class="small"><a href="/portal/organizations/${app.organizationId}">← Organization</a></p>
 <h1>${app.name} ${badge(app.state)}</h1>
+${app.state !== 'deleted' ? html`<p class="app-links"><a class="button" href="/portal/applications/${app.id}/getting-started">Getting started</a> <a class="button button-secondary" href="/portal/apis/${referenceApiOf(app.apis)}?app=${app.id}">Try it in the API reference</a></p>` : ''}
 ${input.error ? html`<div class="error" role="alert">${input.error}</div>` : ''}
 ${
   input.fresh
@@ -207,6 +208,12 @@ ${csrfField(input.csrf)}
 <button type="submit">Apply</button>
 </form>
 </section>`;
+}
+
+/** The API the "Try it" link opens: the accounts API when the app may call it, else its first API. */
+function referenceApiOf(apis: string[]): string {
+  if (apis.includes('*') || apis.includes('accounts')) return 'accounts';
+  return apis[0] ?? 'accounts';
 }
 
 function overlapSelect(id: string): SafeHtml {

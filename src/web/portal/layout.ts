@@ -23,6 +23,7 @@ export function portalLayout(frame: PortalFrame, body: SafeHtml): string {
 <ul>
 <li><a href="/portal">Dashboard</a></li>
 <li><a href="/portal/apis">API reference</a></li>
+<li><a href="/portal/sandbox">Sandbox</a></li>
 <li><span class="muted">Signed in as <strong>${frame.user.username}</strong>${frame.user.institution ? ' (institution administrator)' : ''}</span></li>
 <li><form method="post" action="/portal/logout" class="inline-form">${csrfField(frame.csrf ?? '')}<button type="submit" class="button-link">Sign out</button></form></li>
 </ul>

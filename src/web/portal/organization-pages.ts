@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../html.ts';
+import { html, raw, type SafeHtml } from '../html.ts';
 import { badge, csrfField, secretBox } from './layout.ts';
 
 /** The portal's landing page, dashboard, organization and invitation pages. */
@@ -95,6 +95,51 @@ ${csrfField(input.csrf)}
 </section>`;
 }
 
+/** What a developer typed into the application form, shown again after a refusal. */
+export interface ApplicationDraft {
+  name: string;
+  description: string;
+  kind: string;
+  redirectUris: string;
+  corsOrigins: string;
+  apis: string[];
+}
+
+/** One refused field (`redirectUris.0`, `name` …) and why. */
+export interface FormError {
+  name: string;
+  message: string;
+}
+
+const FIELD_LABELS: Record<string, string> = {
+  name: 'Name',
+  description: 'Description',
+  kind: 'Kind',
+  redirectUris: 'Redirect URIs',
+  corsOrigins: 'Allowed browser origins',
+  apis: 'APIs',
+};
+
+/** "Redirect URIs, line 2: must use https …" for `redirectUris.1`. */
+function describeError(error: FormError, draft: ApplicationDraft): string {
+  const [field = '', index] = error.name.split('.');
+  if (!FIELD_LABELS[field]) return error.message;
+  const label = FIELD_LABELS[field] ?? field;
+  if (index === undefined) return `${label}: ${error.message}`;
+  const lines = (field === 'corsOrigins' ? draft.corsOrigins : draft.redirectUris)
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
+  return `${label}, ${lines[Number(index)] ?? `line ${Number(index) + 1}`}: ${error.message}`;
+}
+
+const KINDS = [
+  ['web', 'Web application with a server (confidential: gets a client secret)'],
+  ['spa', 'Single-page application (public, in the browser)'],
+  ['native', 'Native or mobile application (public)'],
+  ['service', 'Back-office service (client credentials)'],
+] as const;
+
 export interface ApiChoice {
   name: string;
   title: string;
@@ -111,7 +156,21 @@ export function organizationPage(input: {
   applications: { id: string; name: string; kind: string; state: string; environment: string }[];
   apis: ApiChoice[];
   error?: string;
+  draft?: ApplicationDraft;
+  errors?: FormError[];
 }): SafeHtml {
+  const draft: ApplicationDraft = input.draft ?? {
+    name: '',
+    description: '',
+    kind: 'web',
+    redirectUris: '',
+    corsOrigins: '',
+    apis: [],
+  };
+  const invalid = (field: string) =>
+    input.errors?.some((e) => e.name === field || e.name.startsWith(`${field}.`))
+      ? raw(' aria-invalid="true" aria-describedby="register-errors"')
+      : '';
   return html`<p class="small"><a href="/portal">← Dashboard</a></p>
 <h1>${input.org.name}</h1>
 ${input.error ? html`<div class="error" role="alert">${input.error}</div>` : ''}
@@ -130,30 +189,34 @@ ${input.applications.map(
 </section>
 <section class="card" aria-labelledby="register">
 <h2 id="register">Register an application</h2>
+${
+  input.errors?.length && input.draft
+    ? html`<div class="error" role="alert" id="register-errors"><p>The application was not registered. Please correct:</p><ul>${input.errors.map(
+        (error) => html`<li>${describeError(error, input.draft as ApplicationDraft)}</li>`,
+      )}</ul></div>`
+    : ''
+}
 <form method="post" action="/portal/organizations/${input.org.id}/applications" class="stack">
 ${csrfField(input.csrf)}
 <div class="field"><label for="app-name">Name</label>
-<input id="app-name" name="name" type="text" required maxlength="100">
+<input id="app-name" name="name" type="text" required maxlength="100" value="${draft.name}"${invalid('name')}>
 <p class="hint">Shown to users on the consent page.</p></div>
 <div class="field"><label for="app-description">Description</label>
-<input id="app-description" name="description" type="text" maxlength="1000"></div>
+<input id="app-description" name="description" type="text" maxlength="1000" value="${draft.description}"></div>
 <div class="field"><label for="app-kind">Kind</label>
 <select id="app-kind" name="kind">
-<option value="web">Web application with a server (confidential: gets a client secret)</option>
-<option value="spa">Single-page application (public, in the browser)</option>
-<option value="native">Native or mobile application (public)</option>
-<option value="service">Back-office service (client credentials)</option>
+${KINDS.map(([value, label]) => html`<option value="${value}"${value === draft.kind ? raw(' selected') : ''}>${label}</option>`)}
 </select></div>
 <div class="field"><label for="app-redirects">Redirect URIs</label>
-<textarea id="app-redirects" name="redirectUris" rows="2" aria-describedby="app-redirects-hint"></textarea>
+<textarea id="app-redirects" name="redirectUris" rows="2" aria-describedby="app-redirects-hint"${invalid('redirectUris')}>${draft.redirectUris}</textarea>
 <p class="hint" id="app-redirects-hint">One per line, exact (https; native apps may use http://127.0.0.1:port/…). Not needed for services.</p></div>
 <div class="field"><label for="app-origins">Allowed browser origins (CORS)</label>
-<textarea id="app-origins" name="corsOrigins" rows="2" aria-describedby="app-origins-hint"></textarea>
+<textarea id="app-origins" name="corsOrigins" rows="2" aria-describedby="app-origins-hint"${invalid('corsOrigins')}>${draft.corsOrigins}</textarea>
 <p class="hint" id="app-origins-hint">Single-page applications only, one origin per line, e.g. https://app.example.</p></div>
 <fieldset><legend>APIs this application calls</legend>
 ${input.apis.map(
   (api) =>
-    html`<div class="checkbox"><input type="checkbox" id="api-${api.name}" name="apis" value="${api.name}" checked><label for="api-${api.name}">${api.title} <span class="muted small">(/${api.name})</span></label></div>`,
+    html`<div class="checkbox"><input type="checkbox" id="api-${api.name}" name="apis" value="${api.name}"${input.draft && !draft.apis.includes(api.name) ? '' : raw(' checked')}><label for="api-${api.name}">${api.title} <span class="muted small">(/${api.name})</span></label></div>`,
 )}
 </fieldset>
 <p class="muted small">New applications start in the sandbox. Production access and extra scopes are granted by the institution.</p>

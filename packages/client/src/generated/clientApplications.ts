@@ -214,6 +214,15 @@ export interface components {
             scopes: components["schemas"]["scope"][];
             /** @description Scopes awaiting the institution's approval. */
             readonly requestedScopes: components["schemas"]["scope"][];
+            /** @description Changes waiting for the institution's decision (scope, production and redirect-URI requests); the fields they would change keep their current values until then. */
+            readonly pendingChanges: {
+                /** @description The request's id (approved or rejected by the institution). */
+                requestId: string;
+                /** @enum {string} */
+                kind: "scope" | "production" | "redirectUris";
+                /** @description The scopes or redirect URIs asked for (empty for production). */
+                requested: string[];
+            }[];
             /** @description APIs the application may call (`*` for all). */
             apis: string[];
             /** @description Rate plan name (privileged: institution only). */
@@ -304,6 +313,15 @@ export interface components {
             scopes: components["schemas"]["scope"][];
             /** @description Scopes awaiting the institution's approval. */
             readonly requestedScopes: components["schemas"]["scope"][];
+            /** @description Changes waiting for the institution's decision (scope, production and redirect-URI requests); the fields they would change keep their current values until then. */
+            readonly pendingChanges?: {
+                /** @description The request's id (approved or rejected by the institution). */
+                requestId: string;
+                /** @enum {string} */
+                kind: "scope" | "production" | "redirectUris";
+                /** @description The scopes or redirect URIs asked for (empty for production). */
+                requested: string[];
+            }[];
             /** @description APIs the application may call (`*` for all). */
             apis: string[];
             /** @description Rate plan name (privileged: institution only). */
@@ -506,6 +524,17 @@ export interface components {
                  *       "occurredAt": "2026-11-29T08:00:00.000Z"
                  *     }
                  */
+                "application/problem+json": components["schemas"]["problem"];
+            };
+        };
+        /** @description A setting is well-formed but unusable (a redirect URI not in canonical form, an API that does not exist or is the institution's own); `errors` names each field. */
+        unprocessableEntity: {
+            headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                [name: string]: unknown;
+            };
+            content: {
                 "application/problem+json": components["schemas"]["problem"];
             };
         };
@@ -746,6 +775,7 @@ export interface operations {
             404: components["responses"]["notFound"];
             413: components["responses"]["payloadTooLarge"];
             415: components["responses"]["unsupportedMediaType"];
+            422: components["responses"]["unprocessableEntity"];
             429: components["responses"]["tooManyRequests"];
             500: components["responses"]["internalError"];
         };
@@ -887,6 +917,19 @@ export interface operations {
                     "application/json": components["schemas"]["clientApplication"];
                 };
             };
+            /** @description Accepted: part of the change (scopes beyond the default set, a production application's redirect URIs) waits for the institution and shows in `pendingChanges`; the rest is applied. */
+            202: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description Version of the resource, for `If-Match`. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["clientApplication"];
+                };
+            };
             400: components["responses"]["badRequest"];
             401: components["responses"]["unauthorized"];
             403: components["responses"]["forbidden"];
@@ -895,6 +938,7 @@ export interface operations {
             412: components["responses"]["preconditionFailed"];
             413: components["responses"]["payloadTooLarge"];
             415: components["responses"]["unsupportedMediaType"];
+            422: components["responses"]["unprocessableEntity"];
             429: components["responses"]["tooManyRequests"];
             500: components["responses"]["internalError"];
         };

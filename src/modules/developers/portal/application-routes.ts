@@ -3,6 +3,7 @@ import { AppError } from '../../../errors/index.ts';
 import { postForm } from '../../../http/web/index.ts';
 import { applicationPage } from '../../../web/portal/application-pages.ts';
 import { ALL_SCOPES, DEFAULT_SCOPES, ENVIRONMENTS } from '../model.ts';
+import { showOrganization } from './organization-routes.ts';
 import { idParam, type Portal } from './portal-context.ts';
 import { forms, linesOf, SETTABLE_STATES } from './portal-forms.ts';
 import { keyUsageCharts } from './usage-charts.ts';
@@ -19,18 +20,31 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
       const { session, actor } = await portal.user(request);
       const organizationId = idParam(request, 'orgId');
       const { kind, ...values } = request.body;
-      const created = await applications.create(
-        {
-          organizationId,
-          name: values.name,
-          description: values.description,
-          kind,
-          redirectUris: kind === 'service' ? [] : linesOf(values.redirectUris),
-          corsOrigins: kind === 'spa' ? linesOf(values.corsOrigins) : [],
-          apis: values.apis,
-        },
-        actor,
-      );
+      let created: Awaited<ReturnType<typeof applications.create>>;
+      try {
+        created = await applications.create(
+          {
+            organizationId,
+            name: values.name,
+            description: values.description,
+            kind,
+            redirectUris: kind === 'service' ? [] : linesOf(values.redirectUris),
+            corsOrigins: kind === 'spa' ? linesOf(values.corsOrigins) : [],
+            apis: values.apis,
+          },
+          actor,
+        );
+      } catch (error) {
+        // A refused form comes back with the developer's input and every error at once (no dead end).
+        if (!(error instanceof AppError) || error.status !== 400) throw error;
+        const errors = error.errors?.length
+          ? error.errors.map((e) => ({ name: e.name, message: e.message }))
+          : [{ name: 'form', message: error.detail ?? 'is not valid' }];
+        return showOrganization(portal, request, reply, organizationId, {
+          draft: { ...values, kind },
+          errors,
+        });
+      }
       await portal.flash.set(session, {
         applicationId: created.application.id,
         clientSecret: created.clientSecret,
@@ -86,7 +100,11 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
     const appId = idParam(request, 'appId');
     const values = request.body;
     const current = await applications.get(appId, actor);
-    const everyApi = [...portal.documents().keys()];
+    // The form lists the public APIs only: an app keeps the APIs it has beyond them, and "every API"
+    // ('*') stays only if it was already there — ticking every box never widens an app to future APIs.
+    const listed = [...portal.documents().keys()];
+    const keepAll = current.apis.includes('*') && listed.every((api) => values.apis.includes(api));
+    const unlisted = current.apis.filter((api) => api !== '*' && !listed.includes(api));
     await applications.update(
       appId,
       {
@@ -94,7 +112,7 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
         description: values.description,
         ...(current.kind !== 'service' ? { redirectUris: linesOf(values.redirectUris) } : {}),
         ...(current.kind === 'spa' ? { corsOrigins: linesOf(values.corsOrigins) } : {}),
-        apis: everyApi.every((api) => values.apis.includes(api)) ? ['*'] : values.apis,
+        apis: keepAll ? ['*'] : [...values.apis, ...unlisted],
         scopes: values.scopes,
       },
       actor,

@@ -3,10 +3,12 @@ import { AppError } from '../../../errors/index.ts';
 import { registerWebPlumbing } from '../../../http/web/index.ts';
 import { errorPage } from '../../../web/portal/layout.ts';
 import { registerApplications } from './application-routes.ts';
+import { registerGettingStarted } from './getting-started-routes.ts';
 import { registerKeys } from './key-routes.ts';
 import { registerDashboard, registerOrganizations } from './organization-routes.ts';
 import { createPortal, type Portal, type PortalDeps } from './portal-context.ts';
 import { registerReference, registerReferenceAssets } from './reference-routes.ts';
+import { registerSandbox } from './sandbox-routes.ts';
 import { registerSignIn, registerSignOut } from './sign-in-routes.ts';
 
 export type { PortalDeps } from './portal-context.ts';
@@ -45,7 +47,9 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
       registerSignOut(signedIn, portal);
       registerOrganizations(signedIn, portal);
       registerApplications(signedIn, portal);
+      registerGettingStarted(signedIn, portal);
       registerKeys(signedIn, portal);
+      registerSandbox(signedIn, portal);
     });
   });
 }

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { postForm } from '../../../http/web/index.ts';
 import {
+  type ApplicationDraft,
   dashboardPage,
+  type FormError,
   invitationPage,
   landingPage,
   organizationPage,
@@ -46,9 +48,41 @@ export function registerDashboard(scope: FastifyInstance, portal: Portal): void 
   scope.get('/portal/', dashboard);
 }
 
+/**
+ * The organization page; after a refused application form, with the developer's input and every error
+ * (status 400), so nothing has to be typed again.
+ */
+export async function showOrganization(
+  portal: Portal,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  orgId: string,
+  form?: { draft: ApplicationDraft; errors: FormError[] },
+): Promise<FastifyReply> {
+  const { organizations, applications } = portal.deps;
+  const { session, actor } = await portal.user(request);
+  const org = await organizations.get(orgId, actor);
+  const role = (await organizations.rolesOf(session.data.userId)).get(orgId);
+  const canManage = actor.institution || role === 'owner' || role === 'admin';
+  const flash = form ? undefined : await portal.flash.take(session);
+  const page = organizationPage({
+    csrf: session.csrf,
+    org,
+    role: role ?? 'institution',
+    canManage,
+    members: await organizations.members(orgId, actor),
+    invitations: canManage ? await organizations.openInvitations(orgId, actor) : [],
+    invitationLink: flash?.invitationLink,
+    applications: await applications.list({ organizationId: orgId }, actor),
+    apis: portal.apiChoices(),
+    ...form,
+  });
+  return portal.send(request, reply, form ? 400 : 200, org.name, page);
+}
+
 /** Organizations (create, show, invite) and joining one through an invitation link. */
 export function registerOrganizations(signedIn: FastifyInstance, portal: Portal): void {
-  const { organizations, applications } = portal.deps;
+  const { organizations } = portal.deps;
 
   postForm(signedIn, '/portal/organizations', forms.createOrganization, async (request, reply) => {
     const { session, actor } = await portal.user(request);
@@ -57,26 +91,9 @@ export function registerOrganizations(signedIn: FastifyInstance, portal: Portal)
     return reply.redirect(`/portal/organizations/${org.id}`, 303);
   });
 
-  signedIn.get('/portal/organizations/:orgId', async (request, reply) => {
-    const { session, actor } = await portal.user(request);
-    const orgId = idParam(request, 'orgId');
-    const org = await organizations.get(orgId, actor);
-    const role = (await organizations.rolesOf(session.data.userId)).get(orgId);
-    const canManage = actor.institution || role === 'owner' || role === 'admin';
-    const flash = await portal.flash.take(session);
-    const page = organizationPage({
-      csrf: session.csrf,
-      org,
-      role: role ?? 'institution',
-      canManage,
-      members: await organizations.members(orgId, actor),
-      invitations: canManage ? await organizations.openInvitations(orgId, actor) : [],
-      invitationLink: flash?.invitationLink,
-      applications: await applications.list({ organizationId: orgId }, actor),
-      apis: portal.apiChoices(),
-    });
-    return portal.send(request, reply, 200, org.name, page);
-  });
+  signedIn.get('/portal/organizations/:orgId', async (request, reply) =>
+    showOrganization(portal, request, reply, idParam(request, 'orgId')),
+  );
 
   postForm(signedIn, '/portal/organizations/:orgId/invitations', forms.invite, async (request, reply) => {
     const { session, actor } = await portal.user(request);

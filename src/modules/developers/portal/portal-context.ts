@@ -15,6 +15,7 @@ import type { Plans } from '../plans-service.ts';
 import type { PortalSessions } from '../portal-sessions-service.ts';
 import type { UsageReports } from '../usage-reports.ts';
 import { type PortalSessionData, portalSessionStore } from './portal-session-store.ts';
+import type { SandboxPortal } from './sandbox-routes.ts';
 
 export interface PortalDeps {
   context: ModuleContext;
@@ -29,6 +30,8 @@ export interface PortalDeps {
   tokenAuthority: { issuer: string; audience: string; jwks(): Promise<{ keys: Record<string, unknown>[] }> };
   /** Every API the gateway serves (for the API reference and the application form). */
   apiCatalog: () => ApiModule[];
+  /** The sandbox institution, once the app has built it (`/portal/sandbox`). */
+  sandbox?: () => SandboxPortal | undefined;
 }
 
 export type PortalSession = Session<PortalSessionData>;

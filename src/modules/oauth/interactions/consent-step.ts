@@ -21,6 +21,9 @@ export function createConsentStep(ctx: InteractionContext) {
     const { provider, interaction } = live;
     const details = interaction.prompt.details as PromptDetails;
     const accountId = interaction.session?.accountId;
+    // A session opened through an app of one environment must not yield a code for the other (§5.4).
+    const wrongEnvironment = accountId && (await ctx.environmentRefusal(live, accountId));
+    if (wrongEnvironment) return ctx.fail(request, reply, 403, wrongEnvironment);
     const clientId = String(interaction.params.client_id);
     const grant =
       (interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined) ??

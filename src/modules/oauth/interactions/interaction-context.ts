@@ -28,7 +28,13 @@ export interface InteractionDeps {
   csrfKey: () => Promise<Buffer>;
   /** Interaction lifetime (ms), for pending MFA state. */
   interactionMs: () => number;
+  /** The environment of a client's application (DESIGN.md §5.4); clients of no application are `production`. */
+  clientEnvironment: (clientId: string) => Promise<'production' | 'sandbox'>;
 }
+
+/** Shown when a user signs in through an application of the other environment (DESIGN.md §5.4). */
+export const WRONG_ENVIRONMENT =
+  'This account cannot sign in to this application: sandbox test customers sign in only through sandbox applications, and customers only through production applications.';
 
 /** Second-factor state of an interaction between its password step and its end. */
 export interface Pending {
@@ -101,6 +107,15 @@ export function createInteractionContext(deps: InteractionDeps) {
         if (error instanceof errors.SessionNotFound) return undefined;
         throw error;
       }
+    },
+
+    /** The refusal message when the user and the interaction's client live in different environments. */
+    async environmentRefusal(live: Live, userId: string): Promise<string | undefined> {
+      const [user, client] = await Promise.all([
+        deps.identity.environmentOf(userId),
+        deps.clientEnvironment(String(live.interaction.params.client_id)),
+      ]);
+      return user === client ? undefined : WRONG_ENVIRONMENT;
     },
 
     async clientOf(provider: Provider, clientId: string) {

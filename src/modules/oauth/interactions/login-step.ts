@@ -44,6 +44,11 @@ export function createLoginStep(ctx: InteractionContext) {
       const result = await identity.authenticate({ username, password, address: request.ip });
       if (!result.ok) return refuse(request, reply, live, username, result);
       request.logContext.userId = result.user.id;
+      const wrongEnvironment = await ctx.environmentRefusal(live, result.user.id);
+      if (wrongEnvironment) {
+        request.logContext.refusal = 'signin.wrongEnvironment';
+        return page(reply, live, 403, { username, error: wrongEnvironment });
+      }
       if (result.mfa === 'none') return ctx.finishLogin(request, reply, live, result.user.id, ['pwd']);
       if (result.mfa === 'verify') {
         await ctx.pending.write(live.uid, { userId: result.user.id, mode: 'verify', failures: 0 });
