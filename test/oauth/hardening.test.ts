@@ -513,5 +513,58 @@ for (const dialect of testDialects()) {
       assert.equal(none.status, 401);
       assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="strongroom"');
     });
+
+    it('offline_access pushed through PAR is kept and echoed too', async () => {
+      const { verifier, challenge } = pkcePair();
+      const basic = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`;
+      const pushed = await fetch(`${baseUrl}/auth/oauth2/par`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+        body: new URLSearchParams({
+          response_type: 'code',
+          client_id: client.clientId,
+          redirect_uri: REDIRECT,
+          scope: 'openid offline_access banking/read',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        }).toString(),
+      });
+      assert.equal(pushed.status, 201);
+      const { request_uri } = (await pushed.json()) as { request_uri: string };
+      const url = new URL(`${baseUrl}/auth/oauth2/authorize`);
+      url.searchParams.set('client_id', client.clientId);
+      url.searchParams.set('request_uri', request_uri);
+      const alice = demoUser('alice');
+      const done = await followAuthorization(createCookieJar(), url.href, {
+        baseUrl,
+        redirectUri: REDIRECT,
+        username: alice.username,
+        password: alice.password,
+      });
+      const tokens = await tokenRequest(
+        { baseUrl, ...client },
+        {
+          grant_type: 'authorization_code',
+          code: done.searchParams.get('code') as string,
+          redirect_uri: REDIRECT,
+          code_verifier: verifier,
+        },
+      );
+      assert.deepEqual(scopeSet(tokens.scope), new Set(['openid', 'offline_access', 'banking/read']));
+    });
+
+    it('accepts a token that follows a client override longer than the institution default', async () => {
+      const clients = t.app.services.oauth.clients;
+      const mobile = demoApp('mobile');
+      const before = (await clients.get(mobile.clientId))?.lifetimes ?? {};
+      await clients.update(mobile.clientId, { lifetimes: { ...before, accessToken: 3600 } });
+      try {
+        const tokens = await mobileTokens('banking/read');
+        assert.equal(tokens.expires_in, 3600);
+        assert.equal((await callApi(tokens.access_token)).status, 200);
+      } finally {
+        await clients.update(mobile.clientId, { lifetimes: before });
+      }
+    });
   });
 }

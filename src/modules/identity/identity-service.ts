@@ -35,6 +35,8 @@ export function createIdentityService(context: ModuleContext) {
     getRole: roles.get,
     saveRole: roles.save,
     authenticate: signIn.authenticate,
+    addressRetryAfter: signIn.addressRetryAfter,
+    countAddressFailure: signIn.countAddressFailure,
     verifyOtp: mfa.verifyOtp,
     attemptOtp: mfa.attemptOtp,
     newTotpEnrolment: mfa.newTotpEnrolment,

@@ -157,6 +157,20 @@ for (const dialect of testDialects()) {
       assert.equal(result.ok === false && result.reason, 'throttled');
     });
 
+    it('wrong second factors count against the address like wrong passwords (one throttle)', async () => {
+      const from = '192.0.2.77';
+      for (let i = 0; i < 100; i++) await identity().countAddressFailure(from);
+      assert.ok(((await identity().addressRetryAfter(from)) ?? 0) > 0);
+      const user = await newUser();
+      const result = await identity().authenticate({
+        username: user.username,
+        password: PASSWORD,
+        address: from,
+      });
+      assert.equal(result.ok === false && result.reason, 'throttled');
+      assert.equal(await identity().addressRetryAfter('192.0.2.78'), undefined);
+    });
+
     it('a disabled user cannot sign in', async () => {
       const user = await newUser();
       await identity().setStatus(user.id, 'disabled', 'test');

@@ -86,6 +86,20 @@ export function createSignIn(deps: {
   }
 
   return {
+    /**
+     * The per-address throttle for other steps of signing in (a wrong second factor counts like a wrong
+     * password): seconds to wait while the address is throttled, else undefined.
+     */
+    async addressRetryAfter(address: string): Promise<number | undefined> {
+      const state = await addressLimiter.get(address).catch(() => null);
+      return state && state.consumedPoints >= SIGN_IN_LIMITS.addressFailuresPerMinute
+        ? Math.max(1, Math.ceil(state.msBeforeNext / 1000))
+        : undefined;
+    },
+    async countAddressFailure(address: string): Promise<void> {
+      await addressLimiter.consume(address).catch(() => {});
+    },
+
     /** Check a username and password from `address`. */
     async authenticate(input: {
       username: string;

@@ -57,8 +57,11 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
   let clientEnvironment: (clientId: string) => Promise<'production' | 'sandbox'> = async () => 'production';
 
   // The longest access-token lifetime any client's override sets (the gateway bounds `exp − iat` by it);
-  // kept in memory because the gateway asks synchronously, and reloaded on every client change.
+  // kept in memory because the gateway asks synchronously, and reloaded on every client change. A token
+  // this process issued raises it at once, so a fresh override is never refused here while the change
+  // feed catches up.
   let longestClientAccessToken = 0;
+  let longestIssuedAccessToken = 0;
   const loadLongestClientAccessToken = async () => {
     const all = await clients.list();
     longestClientAccessToken = Math.max(0, ...all.map((c) => c.lifetimes?.accessToken ?? 0));
@@ -112,6 +115,9 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       clock: context.clock,
       // Always: mount() overwrites every forwarded header from --public-url (http/public-origin.ts).
       behindProxy: true,
+      onAccessTokenLifetime: (seconds) => {
+        if (seconds > longestIssuedAccessToken) longestIssuedAccessToken = seconds;
+      },
     });
     // Secrets are stored hashed: compare against the hashes (current, and previous during an overlap).
     const ClientClass = provider.Client as unknown as { prototype: Record<string, unknown> };
@@ -209,7 +215,8 @@ export async function createOauth(context: ModuleContext, deps: { identity: Iden
       return () => keyListeners.delete(listener);
     },
     isRevoked: (token) => grants.isRevoked(token),
-    longestAccessTokenSeconds: () => Math.max(lifetimes.global().accessToken, longestClientAccessToken),
+    longestAccessTokenSeconds: () =>
+      Math.max(lifetimes.global().accessToken, longestClientAccessToken, longestIssuedAccessToken),
   };
 
   // The portal client follows the public URL, so a refresh writes exactly what seeding wrote.

@@ -24,6 +24,8 @@ export interface ProviderDeps {
    */
   clock: Clock;
   behindProxy: boolean;
+  /** Told the lifetime of every access token issued (the gateway's bound on `exp − iat` follows it). */
+  onAccessTokenLifetime?: (seconds: number) => void;
 }
 
 export function clientLifetimes(client: AnyClient | undefined): ClientLifetimes | undefined {
@@ -64,6 +66,11 @@ export function buildProvider(deps: ProviderDeps): Provider {
   const page = (title: string, body: ReturnType<typeof html>) =>
     layout({ institutionName: deps.institutionName, title }, body);
   const lifetimesOf = (client: AnyClient | undefined) => lifetimes.forClient(clientLifetimes(client));
+  const accessTokenTtl = (client: unknown) => {
+    const seconds = lifetimesOf(client as AnyClient).accessToken;
+    deps.onAccessTokenLifetime?.(seconds);
+    return seconds;
+  };
 
   const configuration: Configuration = {
     adapter: deps.Adapter,
@@ -181,7 +188,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
             scope: scopes.join(' '),
             audience,
             accessTokenFormat: 'jwt',
-            accessTokenTTL: lifetimesOf(client as unknown as AnyClient).accessToken,
+            accessTokenTTL: accessTokenTtl(client),
             jwt: { sign: { alg: 'ES256' } },
           };
         },
@@ -212,8 +219,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
       return t.kind === 'AccessToken' && t.grantId ? { grant_id: t.grantId } : undefined;
     },
     ttl: {
-      AccessToken: (_ctx, _token, client) => lifetimesOf(client as unknown as AnyClient).accessToken,
-      ClientCredentials: (_ctx, _token, client) => lifetimesOf(client as unknown as AnyClient).accessToken,
+      AccessToken: (_ctx, _token, client) => accessTokenTtl(client),
+      ClientCredentials: (_ctx, _token, client) => accessTokenTtl(client),
       AuthorizationCode: (_ctx, _token, client) => lifetimesOf(client as unknown as AnyClient).code,
       IdToken: (_ctx, _token, client) => lifetimesOf(client as unknown as AnyClient).accessToken,
       RefreshToken: (_ctx, token, client) => {

@@ -67,11 +67,16 @@ export function createMfaStep(ctx: InteractionContext) {
       const live = await ctx.live(request, reply);
       const pending = live && (await ctx.pending.read(live.uid));
       if (!live || pending?.mode !== 'verify') return ctx.expired(request, reply);
-      // Counted per account in the store (not per interaction): a new interaction gets no new budget.
-      const attempt = await identity.attemptOtp(pending.userId, request.body.otp);
+      // The address throttle of sign-in applies too; then the account's own count, in the store (not per
+      // interaction): a new interaction gets no new budget.
+      const throttled = await identity.addressRetryAfter(request.ip);
+      const attempt = throttled
+        ? ({ ok: false, reason: 'locked', retryAfterSeconds: throttled } as const)
+        : await identity.attemptOtp(pending.userId, request.body.otp);
       if (attempt.ok) return ctx.finishLogin(request, reply, live, pending.userId, ['pwd', 'otp']);
+      if (!throttled) await identity.countAddressFailure(request.ip);
       const locked = attempt.reason === 'locked';
-      request.logContext.refusal = locked ? 'mfa.locked' : 'mfa.failed';
+      request.logContext.refusal = throttled ? 'mfa.throttled' : locked ? 'mfa.locked' : 'mfa.failed';
       if (locked) reply.header('retry-after', String(attempt.retryAfterSeconds));
       const body = mfaPage({
         action: `/auth/interaction/${live.uid}/mfa`,
