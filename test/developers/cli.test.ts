@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { cliActor, type Developers } from '../../src/modules/developers/index.ts';
-import { createTestApp, type TestApp, testDialects } from '../helpers/test-app.ts';
+import { createTestApp, TEST_KEK, type TestApp, testDialects } from '../helpers/test-app.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { readDemo } from './helpers.ts';
 
@@ -23,7 +23,8 @@ async function run(t: TestApp, args: string[]) {
     stdout,
     stderr,
     stdin: Readable.from([]),
-    env: {},
+    // On PostgreSQL the key-encryption key must come from the environment.
+    env: t.config.databaseUrl ? { STRONGROOM_KEK: TEST_KEK } : {},
     cwd: process.cwd(),
   });
   return { code, stdout: out.join(''), stderr: err.join('') };

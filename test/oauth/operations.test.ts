@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { readDemoFile } from '../../src/demo/demo-file.ts';
 import { authorizationCodeFlow, clientCredentials, decodeJwt } from '../helpers/oauth-flow.ts';
-import { startDemoServer, type TestApp, testDialects } from '../helpers/test-app.ts';
+import { startDemoServer, TEST_KEK, type TestApp, testDialects } from '../helpers/test-app.ts';
 import { timeUntil } from '../helpers/wait.ts';
 
 const REDIRECT = 'https://client.example/cb';
@@ -45,7 +45,8 @@ for (const dialect of testDialects()) {
             err += s;
           }),
           stdin: Readable.from([stdin]),
-          env: {},
+          // On PostgreSQL the key-encryption key must come from the environment.
+          env: t.config.databaseUrl ? { STRONGROOM_KEK: TEST_KEK } : {},
           cwd: process.cwd(),
         },
       );

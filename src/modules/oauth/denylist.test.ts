@@ -56,7 +56,9 @@ for (const dialect of testDialects()) {
       ]);
       assert.deepEqual(ka, kb);
       assert.ok(ka.keys.length >= 1);
-      assert.ok(ka.keys.every((k) => k.alg === 'ES256' && k.d === undefined));
+      // Public halves only: the EC key signs access tokens, the RSA key RS256 ID tokens.
+      assert.ok(ka.keys.some((k) => k.alg === 'ES256'));
+      assert.ok(ka.keys.every((k) => ['ES256', 'RS256'].includes(String(k.alg)) && k.d === undefined));
     });
   });
 }
