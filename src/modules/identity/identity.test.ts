@@ -119,7 +119,7 @@ for (const dialect of testDialects()) {
         });
       assert.deepEqual(
         await identity().authenticate({ username: user.username, password: PASSWORD, address }),
-        { ok: false, reason: 'locked' },
+        { ok: false, reason: 'locked', retryAfterSeconds: 900 },
       );
       clock.advance(15 * 60_000 + 1000);
       assert.equal(
