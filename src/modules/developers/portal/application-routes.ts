@@ -39,13 +39,15 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
         );
       } catch (error) {
         // A refused form comes back with the developer's input and every error at once (no dead end).
-        if (!(error instanceof AppError) || error.status !== 400) throw error;
+        // 400: outside the form's rules; 422: well-formed but unusable (an http redirect URI, say).
+        if (!(error instanceof AppError) || (error.status !== 400 && error.status !== 422)) throw error;
         const errors = error.errors?.length
           ? error.errors.map((e) => ({ name: e.name, message: e.message }))
           : [{ name: 'form', message: error.detail ?? 'is not valid' }];
         return showOrganization(portal, request, reply, organizationId, {
           draft: { ...values, kind },
           errors,
+          status: error.status,
         });
       }
       await portal.flash.set(session, {

@@ -52,14 +52,14 @@ export function registerDashboard(scope: FastifyInstance, portal: Portal): void 
 
 /**
  * The organization page; after a refused application form, with the developer's input and every error
- * (status 400), so nothing has to be typed again.
+ * (400 or 422, as the service refused it), so nothing has to be typed again.
  */
 export async function showOrganization(
   portal: Portal,
   request: FastifyRequest,
   reply: FastifyReply,
   orgId: string,
-  form?: { draft: ApplicationDraft; errors: FormError[] },
+  form?: { draft: ApplicationDraft; errors: FormError[]; status: number },
 ): Promise<FastifyReply> {
   const { organizations, applications } = portal.deps;
   const { session, actor } = await portal.user(request);
@@ -77,9 +77,10 @@ export async function showOrganization(
     invitationLink: flash?.invitationLink,
     applications: await applications.list({ organizationId: orgId }, actor),
     apis: portal.apiChoices(),
-    ...form,
+    draft: form?.draft,
+    errors: form?.errors,
   });
-  return portal.send(request, reply, form ? 400 : 200, org.name, page);
+  return portal.send(request, reply, form?.status ?? 200, org.name, page);
 }
 
 /** Organizations (create, show, invite) and joining one through an invitation link. */
