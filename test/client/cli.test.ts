@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Profile } from '@strongroom/client/node';
 import type { DemoApp, DemoDocument, DemoUser } from '../../src/demo/demo-file.ts';
 import { createCookieJar, followAuthorization, OAuthFlowError, refresh } from '../helpers/oauth-flow.ts';
-import { startDemoServer, type TestApp, testDialects } from '../helpers/test-app.ts';
+import { startDemoServer, TEST_KEK, type TestApp, testDialects } from '../helpers/test-app.ts';
 import { cli, demoApp, demoUser, runCli, viewableAccounts } from './helpers.ts';
 
 /**
@@ -63,7 +63,8 @@ describe("API consumers' CLI", { concurrency: true }, () => {
             String(ACCESS_TOKEN_SECONDS),
             ...serverFlags(),
           ],
-          {},
+          // On PostgreSQL the key-encryption key must come from the environment.
+          t.config.databaseUrl ? { STRONGROOM_KEK: TEST_KEK } : {},
         );
         assert.equal(set.code, 0, set.stderr);
         // A client's own lifetimes are part of its metadata, which the authorization server reads from the
