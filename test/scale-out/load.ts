@@ -26,8 +26,20 @@ export interface SendOptions {
 
 /** An HTTP(S) client for 127.0.0.1 that trusts the cluster's CA; keeps connections alive like a real client. */
 export function createHttp(caPem: string) {
-  const agent = new Agent({ connect: { ca: caPem }, connections: 256, keepAliveTimeout: 4000 });
+  const agentFrom = (localAddress?: string) =>
+    new Agent({ connect: { ca: caPem, localAddress }, connections: 256, keepAliveTimeout: 4000 });
+  let agent = agentFrom();
+  let retired: Agent[] = [];
   return {
+    /**
+     * Send from another loopback address (127.0.0.0/8 is all local on Linux), as another client would: the
+     * instances' per-address pre-authentication throttle (DESIGN.md §1 row 9) then counts one scenario's
+     * refusals only, instead of carrying one scenario's 401s into the next as 429s.
+     */
+    useClientAddress(localAddress: string) {
+      retired.push(agent);
+      agent = agentFrom(localAddress);
+    },
     async send(url: string, options: SendOptions = {}): Promise<Outcome> {
       const sentAt = Date.now();
       const started = performance.now();
@@ -68,7 +80,10 @@ export function createHttp(caPem: string) {
         };
       }
     },
-    close: () => agent.close(),
+    async close() {
+      await Promise.all([agent, ...retired].map((a) => a.close()));
+      retired = [];
+    },
   };
 }
 
