@@ -53,6 +53,19 @@ export const invitationsRepository = {
     return Number(result.numUpdatedRows) === 1;
   },
 
+  /** Ends an open invitation now (its expiry becomes `at`); false when it was not open. */
+  async revoke(ex: Executor, organizationId: string, id: string, at: string): Promise<boolean> {
+    const result = await ex
+      .updateTable('organization_invitations')
+      .set({ expires_at: at })
+      .where('id', '=', id)
+      .where('organization_id', '=', organizationId)
+      .where('accepted_at', 'is', null)
+      .where('expires_at', '>', at)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
   /** Invitations neither used nor expired at `now`, newest first (the portal's shape, snake_case). */
   async listOpen(ex: Executor, organizationId: string, now: string) {
     return ex

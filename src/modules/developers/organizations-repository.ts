@@ -58,6 +58,15 @@ export const organizationsRepository = {
       .execute();
   },
 
+  async setMemberRole(ex: Executor, organizationId: string, userId: string, role: MemberRole): Promise<void> {
+    await ex
+      .updateTable('organization_members')
+      .set({ role })
+      .where('organization_id', '=', organizationId)
+      .where('user_id', '=', userId)
+      .execute();
+  },
+
   async deleteMember(ex: Executor, organizationId: string, userId: string): Promise<void> {
     await ex
       .deleteFrom('organization_members')
