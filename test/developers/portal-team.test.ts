@@ -137,6 +137,20 @@ for (const dialect of testDialects()) {
       assert.equal(await roleOf(orgId, 'olga'), 'developer');
     });
 
+    it('keeps an owner when two owners demote each other at the same moment (one 409)', async () => {
+      const orgId = await team('Race Co');
+      await organizations().changeRole(orgId, ids.rita ?? '', 'owner', cliActor);
+      const results = await Promise.allSettled([
+        organizations().changeRole(orgId, ids.olga ?? '', 'developer', userActor(ids.rita ?? '')),
+        organizations().changeRole(orgId, ids.rita ?? '', 'developer', userActor(ids.olga ?? '')),
+      ]);
+      assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+      const rejected = results.find((r) => r.status === 'rejected');
+      assert.equal((rejected?.reason as { status?: number } | undefined)?.status, 409);
+      const owners = (await organizations().members(orgId, cliActor)).filter((m) => m.role === 'owner');
+      assert.equal(owners.length, 1);
+    });
+
     it('removes a member, who loses access at once (404 on the organization page)', async () => {
       const orgId = await team('Removal Co');
       const path = `/portal/organizations/${orgId}`;

@@ -58,6 +58,14 @@ export const organizationsRepository = {
       .execute();
   },
 
+  /**
+   * Touch the organization (its `updated_at`) inside a transaction: on PostgreSQL this locks its row, so
+   * concurrent member changes of one organization serialize (SQLite transactions are serialized already).
+   */
+  async lock(ex: Executor, id: string, at: string): Promise<void> {
+    await ex.updateTable('organizations').set({ updated_at: at }).where('id', '=', id).execute();
+  },
+
   async setMemberRole(ex: Executor, organizationId: string, userId: string, role: MemberRole): Promise<void> {
     await ex
       .updateTable('organization_members')

@@ -134,6 +134,7 @@ export function createOrganizations(deps: {
     async removeMember(organizationId: string, userId: string, actor: Actor): Promise<void> {
       await access.requireOrganization(actor, organizationId, 'manage');
       await db.transaction().execute(async (trx) => {
+        await organizations.lock(trx, organizationId, isoAt(now()));
         const target = await memberOrOwnerGuard(trx, organizationId, userId, 'removed');
         await organizations.deleteMember(trx, organizationId, userId);
         await audit.record(
@@ -153,6 +154,7 @@ export function createOrganizations(deps: {
       await access.requireOrganization(actor, organizationId, 'manage');
       const next = oneOf('role', MEMBER_ROLES, role);
       await db.transaction().execute(async (trx) => {
+        await organizations.lock(trx, organizationId, isoAt(now()));
         const target =
           next === 'owner'
             ? await memberOf(trx, organizationId, userId)
