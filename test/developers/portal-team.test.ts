@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { isoAt } from '../../src/lib/clock.ts';
 import { cliActor } from '../../src/modules/developers/index.ts';
+import { invitationsRepository } from '../../src/modules/developers/invitations-repository.ts';
 import { type CookieJar, createCookieJar, followAuthorization, jarFetch } from '../helpers/oauth-flow.ts';
 import { type DemoServer, startDemoServer, testDialects } from '../helpers/test-app.ts';
 import { userActor } from './helpers.ts';
@@ -182,6 +184,17 @@ for (const dialect of testDialects()) {
       assert.equal((await submit('olga', path, revokePath)).status, 404);
       const audit = await t.app.context.audit.list({ targetType: 'organization', targetId: orgId });
       assert.equal(audit.filter((e) => e.action === 'organization.invitationRevoked').length, 1);
+    });
+
+    it('refuses, at the SQL step, an acceptance racing a revocation (the link was read while still open)', async () => {
+      const orgId = await team('Revoke Race Co');
+      const invitation = await organizations().invite(orgId, 'developer', userActor(ids.olga ?? ''));
+      await organizations().revokeInvitation(orgId, invitation.id, userActor(ids.olga ?? ''));
+      const at = isoAt(t.app.context.clock.now());
+      assert.equal(
+        await invitationsRepository.accept(t.app.context.db, invitation.id, ids.sam ?? '', at),
+        false,
+      );
     });
 
     it('does not let a developer revoke an invitation (403)', async () => {
