@@ -42,13 +42,30 @@ export const invitationsRepository = {
     );
   },
 
-  /** Marks an open invitation accepted; false when it was already used (single use, race-safe). */
+  /**
+   * Marks an open invitation accepted; false when it was already used, or expired or revoked meanwhile
+   * (single use, race-safe).
+   */
   async accept(ex: Executor, id: string, userId: string, at: string): Promise<boolean> {
     const result = await ex
       .updateTable('organization_invitations')
       .set({ accepted_at: at, accepted_by: userId })
       .where('id', '=', id)
       .where('accepted_at', 'is', null)
+      .where('expires_at', '>', at)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  /** Ends an open invitation now (its expiry becomes `at`); false when it was not open. */
+  async revoke(ex: Executor, organizationId: string, id: string, at: string): Promise<boolean> {
+    const result = await ex
+      .updateTable('organization_invitations')
+      .set({ expires_at: at })
+      .where('id', '=', id)
+      .where('organization_id', '=', organizationId)
+      .where('accepted_at', 'is', null)
+      .where('expires_at', '>', at)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   },

@@ -58,6 +58,23 @@ export const organizationsRepository = {
       .execute();
   },
 
+  /**
+   * Touch the organization (its `updated_at`) inside a transaction: on PostgreSQL this locks its row, so
+   * concurrent member changes of one organization serialize (SQLite transactions are serialized already).
+   */
+  async lock(ex: Executor, id: string, at: string): Promise<void> {
+    await ex.updateTable('organizations').set({ updated_at: at }).where('id', '=', id).execute();
+  },
+
+  async setMemberRole(ex: Executor, organizationId: string, userId: string, role: MemberRole): Promise<void> {
+    await ex
+      .updateTable('organization_members')
+      .set({ role })
+      .where('organization_id', '=', organizationId)
+      .where('user_id', '=', userId)
+      .execute();
+  },
+
   async deleteMember(ex: Executor, organizationId: string, userId: string): Promise<void> {
     await ex
       .deleteFrom('organization_members')

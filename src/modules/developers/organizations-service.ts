@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/index.ts';
+import type { Database, Executor } from '../../db/index.ts';
 import { AppError, problems } from '../../errors/index.ts';
 import { type Clock, isoAt, parseIso } from '../../lib/clock.ts';
 import { sha256Hex } from '../../lib/hash.ts';
@@ -12,6 +12,29 @@ import { organizationsRepository as organizations } from './organizations-reposi
 import { oneOf } from './rules.ts';
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/** The member, or 404. */
+async function memberOf(ex: Executor, organizationId: string, userId: string): Promise<Member> {
+  const member = (await organizations.listMembers(ex, organizationId)).find((m) => m.userId === userId);
+  if (!member) throw problems.notFound('This person is not a member of the organization.');
+  return member;
+}
+
+/** The member, unless they are its last owner (409: an organization keeps at least one owner). */
+async function memberOrOwnerGuard(
+  ex: Executor,
+  organizationId: string,
+  userId: string,
+  change: 'removed' | 'demoted',
+): Promise<Member> {
+  const members = await organizations.listMembers(ex, organizationId);
+  const target = members.find((m) => m.userId === userId);
+  if (!target) throw problems.notFound('This person is not a member of the organization.');
+  if (target.role === 'owner' && members.filter((m) => m.role === 'owner').length === 1) {
+    throw problems.conflict(`The last owner cannot be ${change}: an organization keeps at least one owner.`);
+  }
+  return target;
+}
 
 /** Organizations, their members and invitation links (the token is shown once; only its hash is kept). */
 export function createOrganizations(deps: {
@@ -107,15 +130,12 @@ export function createOrganizations(deps: {
       });
     },
 
+    /** Remove a member (their access ends at once); the last owner stays (409). */
     async removeMember(organizationId: string, userId: string, actor: Actor): Promise<void> {
       await access.requireOrganization(actor, organizationId, 'manage');
-      const members = await organizations.listMembers(db, organizationId);
-      const target = members.find((m) => m.userId === userId);
-      if (!target) throw problems.notFound();
-      if (target.role === 'owner' && members.filter((m) => m.role === 'owner').length === 1) {
-        throw problems.conflict('An organization keeps at least one owner.');
-      }
       await db.transaction().execute(async (trx) => {
+        await organizations.lock(trx, organizationId, isoAt(now()));
+        const target = await memberOrOwnerGuard(trx, organizationId, userId, 'removed');
         await organizations.deleteMember(trx, organizationId, userId);
         await audit.record(
           {
@@ -123,6 +143,50 @@ export function createOrganizations(deps: {
             action: 'organization.memberRemoved',
             target: { type: 'organization', id: organizationId },
             before: { userId, role: target.role },
+          },
+          trx,
+        );
+      });
+    },
+
+    /** Change a member's role; the last owner cannot be demoted (409). */
+    async changeRole(organizationId: string, userId: string, role: MemberRole, actor: Actor): Promise<void> {
+      await access.requireOrganization(actor, organizationId, 'manage');
+      const next = oneOf('role', MEMBER_ROLES, role);
+      await db.transaction().execute(async (trx) => {
+        await organizations.lock(trx, organizationId, isoAt(now()));
+        const target =
+          next === 'owner'
+            ? await memberOf(trx, organizationId, userId)
+            : await memberOrOwnerGuard(trx, organizationId, userId, 'demoted');
+        if (target.role === next) return;
+        await organizations.setMemberRole(trx, organizationId, userId, next);
+        await audit.record(
+          {
+            ...auditedBy(actor),
+            action: 'organization.memberRoleChanged',
+            target: { type: 'organization', id: organizationId },
+            before: { userId, role: target.role },
+            after: { userId, role: next },
+          },
+          trx,
+        );
+      });
+    },
+
+    /** Revoke an open invitation: its link stops working at once; 404 for used, expired or unknown ones. */
+    async revokeInvitation(organizationId: string, invitationId: string, actor: Actor): Promise<void> {
+      await access.requireOrganization(actor, organizationId, 'manage');
+      await db.transaction().execute(async (trx) => {
+        if (!(await invitations.revoke(trx, organizationId, invitationId, isoAt(now())))) {
+          throw problems.notFound('This invitation is not open (unknown, already used, expired or revoked).');
+        }
+        await audit.record(
+          {
+            ...auditedBy(actor),
+            action: 'organization.invitationRevoked',
+            target: { type: 'organization', id: organizationId },
+            before: { invitationId },
           },
           trx,
         );

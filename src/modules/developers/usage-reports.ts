@@ -83,6 +83,26 @@ export function createUsageReports(deps: {
         items: rows.map(toItem),
       };
     },
+
+    /**
+     * Daily buckets of some keys from `fromDay` to `toDay` (UTC days, both included; the portal's date
+     * range), each with its key. A failed flush is not an error: the chart shows what is stored.
+     */
+    async range(
+      keyIds: string[],
+      fromDay: number,
+      toDay: number,
+    ): Promise<{ days: string[]; items: (UsageItem & { keyId: string })[] }> {
+      if (keyIds.length > 0) await recorder.flush().catch(() => {});
+      const rows = await usageRepository.list(db, { keyIds, granularity: 'day', since: isoAt(fromDay) });
+      const last = isoAt(toDay);
+      return {
+        days: Array.from({ length: Math.round((toDay - fromDay) / DAY) + 1 }, (_, i) =>
+          isoAt(fromDay + i * DAY),
+        ),
+        items: rows.filter((row) => row.bucket <= last).map((row) => ({ ...toItem(row), keyId: row.keyId })),
+      };
+    },
   };
 }
 

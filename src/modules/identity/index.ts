@@ -26,6 +26,7 @@ export {
   isApiScope,
 } from './scopes.ts';
 export { SIGN_IN_LIMITS } from './sign-in.ts';
+export { newUserProblems } from './users-service.ts';
 
 /**
  * Identity: users, argon2id passwords, roles → scopes, TOTP MFA with recovery codes, lockout and

@@ -12,6 +12,17 @@ import type { Roles } from './roles-service.ts';
 
 const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._@-]{1,63}$/;
 
+/** Why a new account's username or password is refused: every problem at once, by field (none: fine). */
+export function newUserProblems(username: string, password: string): { name: string; message: string }[] {
+  const name = username.trim().toLowerCase();
+  const found: { name: string; message: string }[] = [];
+  if (!USERNAME_PATTERN.test(name))
+    found.push({ name: 'username', message: 'Usernames have 2–64 characters: letters, digits, and . _ @ -' });
+  const problem = passwordProblem(password, name);
+  if (problem) found.push({ name: 'password', message: problem });
+  return found;
+}
+
 interface NewUser {
   username: string;
   password: string;
@@ -116,10 +127,8 @@ export function createUsers(deps: {
     async createUser(input: NewUser, executor?: Executor): Promise<User> {
       await roles.ensureDefaults();
       const username = input.username.trim().toLowerCase();
-      if (!USERNAME_PATTERN.test(username))
-        throw invalid('Usernames have 2–64 characters: letters, digits, and . _ @ -', 'username');
-      const problem = passwordProblem(input.password, username);
-      if (problem) throw invalid(problem, 'password');
+      const [problem] = newUserProblems(username, input.password);
+      if (problem) throw invalid(problem.message, problem.name);
       const passwordHash = await hashPassword(input.password);
       const run = async (trx: Executor) => {
         await roles.checkExist(trx, input.roles);

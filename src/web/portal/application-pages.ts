@@ -53,6 +53,8 @@ export interface ApplicationPageInput {
   canManage: boolean;
   institution: boolean;
   charts: SafeHtml;
+  /** The period (and key) the charts show: `YYYY-MM-DD` days, both included. */
+  usageRange?: { from: string; to: string; key?: string };
   apiChoices: ApiChoice[];
   allScopes: readonly string[];
   defaultScopes: readonly string[];
@@ -144,7 +146,8 @@ ${csrfField(input.csrf)}
 }
 </section>
 <section class="card" aria-labelledby="usage">
-<h2 id="usage">Usage (last 14 days)</h2>
+<h2 id="usage">Usage</h2>
+${usageRangeForm(input)}
 ${input.charts}
 </section>
 ${app.state !== 'deleted' ? settingsForm(input) : ''}
@@ -226,4 +229,19 @@ function overlapSelect(id: string): SafeHtml {
   return html`<select id="${id}" name="overlapSeconds">
 <option value="86400">24 hours</option><option value="3600">1 hour</option><option value="604800">7 days</option><option value="0">no overlap (stop now)</option>
 </select>`;
+}
+
+/** The usage period and key (a GET form: the page's address keeps the choice). */
+function usageRangeForm(input: ApplicationPageInput): SafeHtml {
+  const range = input.usageRange;
+  if (!range) return html``;
+  return html`<form method="get" action="/portal/applications/${input.app.id}#usage" class="row usage-range">
+<div class="field"><label for="usage-from">From</label><input id="usage-from" name="from" type="date" value="${range.from}" max="${range.to}"></div>
+<div class="field"><label for="usage-to">To</label><input id="usage-to" name="to" type="date" value="${range.to}"></div>
+<div class="field"><label for="usage-key">Key</label><select id="usage-key" name="key"><option value="">All keys</option>
+${input.keys.map((k) => html`<option value="${k.id}"${k.id === range.key ? raw(' selected') : ''}>${k.prefix}…${k.last4}${k.label ? ` (${k.label})` : ''}</option>`)}
+</select></div>
+<button type="submit" class="button-secondary">Show</button>
+</form>
+<p class="muted small">${range.from} to ${range.to} (UTC days), ${range.key ? 'one key' : 'all keys'}; at most 92 days.</p>`;
 }

@@ -150,8 +150,10 @@ export function organizationPage(input: {
   org: { id: string; name: string };
   role: string;
   canManage: boolean;
-  members: { displayName: string; role: string; createdAt: string }[];
-  invitations: { role: string; expires_at: string }[];
+  members: { userId: string; displayName: string; role: string; createdAt: string }[];
+  /** The signed-in user's id (their own row says "you"). */
+  self?: string;
+  invitations: { id: string; role: string; expires_at: string }[];
   invitationLink?: string;
   applications: { id: string; name: string; kind: string; state: string; environment: string }[];
   apis: ApiChoice[];
@@ -225,9 +227,7 @@ ${input.apis.map(
 </section>
 <section class="card" aria-labelledby="members">
 <h2 id="members">Members</h2>
-<div class="table-wrap"><table><thead><tr><th scope="col">Member</th><th scope="col">Role</th><th scope="col">Since</th></tr></thead><tbody>
-${input.members.map((m) => html`<tr><td>${m.displayName}</td><td>${m.role}</td><td>${m.createdAt.slice(0, 10)}</td></tr>`)}
-</tbody></table></div>
+${membersTable(input)}
 ${
   input.canManage
     ? html`${
@@ -241,10 +241,52 @@ ${csrfField(input.csrf)}
 <select id="invite-role" name="role"><option value="developer">developer</option><option value="admin">admin</option><option value="owner">owner</option></select></div>
 <button type="submit" class="button-secondary">Create invitation link</button>
 </form>
-${input.invitations.length > 0 ? html`<p class="muted small">${input.invitations.length} open invitation(s).</p>` : ''}`
+${invitationsTable(input)}`
     : ''
 }
 </section>`;
+}
+
+const ROLES = ['developer', 'admin', 'owner'] as const;
+
+/** Members; an owner or admin may change a role or remove a member (the service keeps the last owner). */
+function membersTable(input: {
+  csrf: string;
+  org: { id: string };
+  canManage: boolean;
+  self?: string;
+  members: { userId: string; displayName: string; role: string; createdAt: string }[];
+}): SafeHtml {
+  const base = `/portal/organizations/${input.org.id}/members`;
+  return html`<div class="table-wrap"><table><thead><tr><th scope="col">Member</th><th scope="col">Role</th><th scope="col">Since</th>${input.canManage ? html`<th scope="col">Actions</th>` : ''}</tr></thead><tbody>
+${input.members.map((m, i) => {
+  const who =
+    m.userId === input.self ? html`${m.displayName} <span class="muted small">(you)</span>` : m.displayName;
+  if (!input.canManage)
+    return html`<tr><td>${who}</td><td>${m.role}</td><td>${m.createdAt.slice(0, 10)}</td></tr>`;
+  return html`<tr><td>${who}</td><td><form method="post" action="${base}/${m.userId}/role" class="row">${csrfField(input.csrf)}
+<label class="visually-hidden" for="member-role-${i}">Role of ${m.displayName}</label>
+<select id="member-role-${i}" name="role">${ROLES.map((role) => html`<option value="${role}"${role === m.role ? raw(' selected') : ''}>${role}</option>`)}</select>
+<button type="submit" class="button-secondary">Change role</button></form></td><td>${m.createdAt.slice(0, 10)}</td>
+<td><form method="post" action="${base}/${m.userId}/remove">${csrfField(input.csrf)}<button type="submit" class="button-danger" aria-label="Remove ${m.displayName}">Remove</button></form></td></tr>`;
+})}
+</tbody></table></div>`;
+}
+
+/** Open invitations, each with a revoke button (its link stops working at once). */
+function invitationsTable(input: {
+  csrf: string;
+  org: { id: string };
+  invitations: { id: string; role: string; expires_at: string }[];
+}): SafeHtml {
+  if (input.invitations.length === 0) return html``;
+  return html`<h3>Open invitations</h3>
+<div class="table-wrap"><table><thead><tr><th scope="col">Role</th><th scope="col">Expires (UTC)</th><th scope="col">Action</th></tr></thead><tbody>
+${input.invitations.map(
+  (inv) => html`<tr><td>${inv.role}</td><td>${inv.expires_at.slice(0, 16).replace('T', ' ')}</td>
+<td><form method="post" action="/portal/organizations/${input.org.id}/invitations/${inv.id}/revoke">${csrfField(input.csrf)}<button type="submit" class="button-secondary">Revoke invitation</button></form></td></tr>`,
+)}
+</tbody></table></div>`;
 }
 
 export function invitationPage(input: {

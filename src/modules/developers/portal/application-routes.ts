@@ -7,7 +7,7 @@ import { ALL_SCOPES, DEFAULT_SCOPES, ENVIRONMENTS } from '../model.ts';
 import { showOrganization } from './organization-routes.ts';
 import { idParam, type Portal } from './portal-context.ts';
 import { forms, linesOf, SETTABLE_STATES } from './portal-forms.ts';
-import { keyUsageCharts } from './usage-charts.ts';
+import { keyUsageCharts, usageRange } from './usage-charts.ts';
 
 const EXPIRY_WARNING_MS = 7 * 86_400_000;
 
@@ -65,6 +65,11 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
     const application = await applications.get(appId, actor);
     const view = await applications.view(application);
     const keys = await apiKeys.list({ clientApplicationId: appId }, actor);
+    const range = usageRange(
+      request,
+      portal.deps.context.clock.now(),
+      keys.map((key) => key.id),
+    );
     const flash = await portal.flash.take(session);
     const role = (await organizations.rolesOf(session.data.userId)).get(application.organizationId);
     const page = applicationPage({
@@ -82,10 +87,8 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
       notice: flash?.applicationId === appId ? flash.notice : undefined,
       canManage: actor.institution || role === 'owner' || role === 'admin',
       institution: actor.institution,
-      charts: await keyUsageCharts(
-        portal,
-        keys.map((key) => key.id),
-      ),
+      usageRange: range,
+      charts: await keyUsageCharts(portal, keys, range),
       apiChoices: portal.apiChoices(),
       allScopes: ALL_SCOPES,
       defaultScopes: DEFAULT_SCOPES,

@@ -73,6 +73,7 @@ export async function showOrganization(
     role: role ?? 'institution',
     canManage,
     members: await organizations.members(orgId, actor),
+    self: session.data.userId,
     invitations: canManage ? await organizations.openInvitations(orgId, actor) : [],
     invitationLink: flash?.invitationLink,
     applications: await applications.list({ organizationId: orgId }, actor),
@@ -105,6 +106,45 @@ export function registerOrganizations(signedIn: FastifyInstance, portal: Portal)
     await portal.flash.set(session, { invitationLink: invitation.link });
     return reply.redirect(`/portal/organizations/${orgId}`, 303);
   });
+
+  postForm(
+    signedIn,
+    '/portal/organizations/:orgId/members/:userId/role',
+    forms.changeRole,
+    async (request, reply) => {
+      const { actor } = await portal.user(request);
+      const orgId = idParam(request, 'orgId');
+      await organizations.changeRole(orgId, idParam(request, 'userId'), request.body.role, actor);
+      return reply.redirect(`/portal/organizations/${orgId}#members`, 303);
+    },
+  );
+
+  postForm(
+    signedIn,
+    '/portal/organizations/:orgId/members/:userId/remove',
+    forms.button,
+    async (request, reply) => {
+      const { session, actor } = await portal.user(request);
+      const orgId = idParam(request, 'orgId');
+      const userId = idParam(request, 'userId');
+      await organizations.removeMember(orgId, userId, actor);
+      // Leaving an organization oneself ends one's access to its page too.
+      const to = userId === session.data.userId ? '/portal' : `/portal/organizations/${orgId}#members`;
+      return reply.redirect(to, 303);
+    },
+  );
+
+  postForm(
+    signedIn,
+    '/portal/organizations/:orgId/invitations/:invitationId/revoke',
+    forms.button,
+    async (request, reply) => {
+      const { actor } = await portal.user(request);
+      const orgId = idParam(request, 'orgId');
+      await organizations.revokeInvitation(orgId, idParam(request, 'invitationId'), actor);
+      return reply.redirect(`/portal/organizations/${orgId}#members`, 303);
+    },
+  );
 
   signedIn.get('/portal/invitations/:token', async (request, reply) => {
     const { session } = await portal.user(request);

@@ -21,6 +21,7 @@ export const forms = {
   button: form({}),
   createOrganization: form({ name: field.text(200) }),
   invite: form({ role: withDefault(field.oneOf(MEMBER_ROLES), 'developer') }),
+  changeRole: form({ role: field.oneOf(MEMBER_ROLES) }),
   createApplication: form({
     name: field.text(100),
     description: withDefault(field.text(1000), ''),

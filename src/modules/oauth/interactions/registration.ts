@@ -4,6 +4,7 @@ import { AppError } from '../../../errors/index.ts';
 import { boundToken, field, form, postForm, withDefault } from '../../../http/web/index.ts';
 import { safeEqualHex } from '../../../lib/hash.ts';
 import { registeredPage, registerPage } from '../../../web/auth/pages.ts';
+import { newUserProblems } from '../../identity/index.ts';
 import type { InteractionContext } from './interaction-context.ts';
 
 /** The nonce that registration's form token is bound to (there is no session or interaction yet). */
@@ -11,12 +12,25 @@ const NONCE_COOKIE = '__Host-sr_csrf';
 const NONCE = /^[A-Za-z0-9_-]{43}$/;
 const NONCE_COOKIE_OPTIONS = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } as const;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const TAKEN = 'This username is taken.';
+const FIELD_LABELS: [string, string][] = [
+  ['username', 'Username'],
+  ['email', 'E-mail'],
+  ['password', 'Password'],
+];
+
+/** The box above the form: how many fields to correct (each says why beside it). */
+const summary = (fieldErrors: Record<string, string>) => {
+  const fields = FIELD_LABELS.filter(([name]) => fieldErrors[name]).map(([, label]) => label);
+  return `The account was not created. Please correct: ${fields.join(', ')}.`;
+};
 
 // Bounded here; the identity service judges the values and the page shows its answer next to the field.
+// A field left out counts as empty, so the page lists it with the others instead of a bare 400.
 const registrationForm = form({
-  username: field.text(256),
+  username: withDefault(field.text(256), ''),
   email: withDefault(field.text(254), ''),
-  password: field.text(1024),
+  password: withDefault(field.text(1024), ''),
 });
 
 /** The nonce cookie of a request, if well-formed. */
@@ -74,12 +88,17 @@ export function registerRegistration(scope: FastifyInstance, ctx: InteractionCon
       reply.header('retry-after', String(Math.max(1, Math.ceil(ms / 1000))));
       return ctx.fail(request, reply, 429, 'Too many registrations from your network. Try again later.');
     }
-    if (email && !EMAIL.test(email))
-      return page(request, reply, 400, {
+    const fieldErrors = await refusals(username, email, request.body.password);
+    if (Object.keys(fieldErrors).length > 0) {
+      // Only a taken name is a conflict (409); anything else is the form's own fault (400).
+      const taken = Object.keys(fieldErrors).length === 1 && fieldErrors.username === TAKEN;
+      return page(request, reply, taken ? 409 : 400, {
         username,
         email,
-        fieldErrors: { email: 'Enter a valid e-mail address.' },
+        fieldErrors,
+        error: summary(fieldErrors),
       });
+    }
     const reserved = await identity.registrations.reserve(request.ip);
     if (!reserved.ok) {
       reply.header('retry-after', String(reserved.retryAfterSeconds));
@@ -103,9 +122,28 @@ export function registerRegistration(scope: FastifyInstance, ctx: InteractionCon
       // A taken username is reported: registration cannot hide it (the username is the identifier).
       const field = error.errors?.[0]?.name ?? 'username';
       const fieldErrors = { [field]: error.detail ?? 'Invalid value.' };
-      return page(request, reply, error.status, { username, email, fieldErrors });
+      return page(request, reply, error.status, {
+        username,
+        email,
+        fieldErrors,
+        error: summary(fieldErrors),
+      });
     }
   });
+
+  /** Every refusal of the form at once, by field: e-mail, username (rules, then taken), password. */
+  async function refusals(
+    username: string,
+    email: string,
+    password: string,
+  ): Promise<Record<string, string>> {
+    const fieldErrors: Record<string, string> = {};
+    for (const problem of newUserProblems(username, password)) fieldErrors[problem.name] = problem.message;
+    if (email && !EMAIL.test(email)) fieldErrors.email = 'Enter a valid e-mail address.';
+    if (!fieldErrors.username && (await identity.getUser(username.toLowerCase())))
+      fieldErrors.username = TAKEN;
+    return fieldErrors;
+  }
 
   // The page greets the new user by name only when the name is signed for this browser: a link with
   // `?u=<any name>` must not make the institution's page greet whoever the link names.
