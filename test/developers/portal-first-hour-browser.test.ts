@@ -106,6 +106,12 @@ describe('a new developer’s first hour in a real browser', () => {
     // The API reference, for this app.
     await page.getByRole('link', { name: 'Try it in the API reference' }).click();
     await page.waitForSelector('.swagger-ui .opblock', { timeout: 60_000 });
+    // Its version badges are readable: white text on each badge's background at ≥ 4.5:1 (WCAG AA).
+    const badges = (await page.evaluate(
+      `[...document.querySelectorAll('.swagger-ui .info .title small')].map((el) => getComputedStyle(el).backgroundColor)`,
+    )) as string[];
+    assert.ok(badges.length > 0, 'the reference shows version badges');
+    for (const colour of badges) assert.ok(contrastWithWhite(colour) >= 4.5, `badge background ${colour}`);
     await page.locator('.swagger-ui button.authorize').first().click();
     const dialog = page.locator('.swagger-ui .modal-ux');
     const keySection = dialog.locator('.auth-container').filter({ hasText: 'API-Key' });
@@ -161,3 +167,13 @@ describe('a new developer’s first hour in a real browser', () => {
     assert.deepEqual(cspViolations, []);
   });
 });
+
+/** WCAG contrast ratio of white text on an `rgb(r, g, b)` background. */
+function contrastWithWhite(colour: string): number {
+  const [r, g, b] = (colour.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((c) => {
+    const v = Number(c) / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  }) as [number, number, number];
+  const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  return 1.05 / (luminance + 0.05);
+}
