@@ -16,6 +16,7 @@ for (const dialect of testDialects()) {
     let page: string;
     const keys: { id: string; name: string }[] = [];
     let today: number;
+    let recordedAt: number;
     const day = (offset: number) => isoAt(today + offset * DAY).slice(0, 10);
 
     const show = async (query = '') => {
@@ -36,6 +37,7 @@ for (const dialect of testDialects()) {
         keys.push({ id: view.id, name: `${view.prefix}…${view.last4}` });
       }
       const now = t.app.context.clock.now();
+      recordedAt = now;
       today = Math.floor(now / DAY) * DAY;
       const record = (key: number, operationId: string, at: number, times = 1) => {
         for (let i = 0; i < times; i++)
@@ -111,6 +113,22 @@ for (const dialect of testDialects()) {
         assert.equal(response.status, 400, query);
         assert.match(body, message, query);
       }
+    });
+
+    it('shows when each key was last used (its latest minute), and "never" for a key not used yet', async () => {
+      const idle = await t.app.services.developers.apiKeys.create(
+        { clientApplicationId: appId, label: 'idle' },
+        cliActor,
+      );
+      const { page } = await show();
+      const lastUsed = (id: string) =>
+        new RegExp(`<tr id="key-${id}">[\\s\\S]*?data-label="Last used">([^<]*)<`).exec(page)?.[1];
+      const minute = isoAt(Math.floor(recordedAt / 60_000) * 60_000)
+        .slice(0, 16)
+        .replace('T', ' ');
+      assert.equal(lastUsed(keys[0]?.id ?? ''), minute);
+      assert.equal(lastUsed(keys[1]?.id ?? ''), minute);
+      assert.equal(lastUsed(idle.view.id), 'never');
     });
   });
 }

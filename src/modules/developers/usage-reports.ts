@@ -47,6 +47,15 @@ export function createUsageReports(deps: {
   const { db, clock, recorder } = deps;
 
   return {
+    /**
+     * When each key was last used (RFC 3339, minute precision; absent: never), this process's pending
+     * counts included. A failed flush is not an error: the answer then reflects what is stored.
+     */
+    async lastUse(keyIds: readonly string[]): Promise<Map<string, string>> {
+      await recorder.flush().catch(() => {});
+      return usageRepository.lastUse(db, keyIds);
+    },
+
     /** Usage of some keys per bucket, API, operation and status since `since` (default: a span per granularity). */
     async report(filter: { keyIds: string[]; granularity?: string; since?: string }): Promise<UsageReport> {
       const granularity = oneOf('granularity', USAGE_GRANULARITIES, filter.granularity ?? 'day', 'query');

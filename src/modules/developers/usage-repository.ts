@@ -45,6 +45,21 @@ export const usageRepository = {
     return Number(row?.n ?? 0);
   },
 
+  /**
+   * When each of these keys was last used: the latest bucket it has (minute buckets are the finest; the
+   * coarser ones outlive them), as RFC 3339. Keys never used are absent.
+   */
+  async lastUse(ex: Executor, keyIds: readonly string[]): Promise<Map<string, string>> {
+    if (keyIds.length === 0) return new Map();
+    const rows = await ex
+      .selectFrom('usage_counters')
+      .select((eb) => ['key_id', eb.fn.max<string>('bucket').as('last')])
+      .where('key_id', 'in', [...keyIds])
+      .groupBy('key_id')
+      .execute();
+    return new Map(rows.map((row) => [row.key_id, String(row.last)]));
+  },
+
   /** The buckets of these keys from `since` on, oldest first. */
   async list(
     ex: Executor,

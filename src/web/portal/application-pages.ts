@@ -15,6 +15,8 @@ export interface KeyRow {
   expiresAt: string | null;
   /** Live and expiring within the warning period. */
   expiresSoon?: boolean;
+  /** When the key was last used (RFC 3339, minute precision); null: never. */
+  lastUsedAt?: string | null;
 }
 
 export interface FreshSecrets {
@@ -113,12 +115,12 @@ ${overlapSelect('secret-overlap')}</div>
 <section class="card" aria-labelledby="keys">
 <h2 id="keys">API keys</h2>
 <div class="table-wrap"><table class="keys-table"><caption class="visually-hidden">API keys of ${app.name}</caption>
-<thead><tr><th scope="col">Key</th><th scope="col">Label</th><th scope="col">State</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">Actions</th></tr></thead><tbody>
+<thead><tr><th scope="col">Key</th><th scope="col">Label</th><th scope="col">State</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Actions</th></tr></thead><tbody>
 ${input.keys.map(
   (k) => html`<tr id="key-${k.id}">
 <td data-label="Key"><code>${k.prefix}…${k.last4}</code></td><td data-label="Label">${k.label}</td>
 <td data-label="State">${badge(k.state)}${k.stateReason ? html`<br><span class="small muted">${k.stateReason}</span>` : ''}</td>
-<td data-label="Created">${k.createdAt.slice(0, 16).replace('T', ' ')}</td><td data-label="Expires">${k.expiresAt ? k.expiresAt.slice(0, 16).replace('T', ' ') : '—'}${k.expiresSoon ? html`<br><span class="badge badge-expiring">expires soon: rotate it</span>` : ''}</td>
+<td data-label="Created">${k.createdAt.slice(0, 16).replace('T', ' ')}</td><td data-label="Last used">${k.lastUsedAt ? k.lastUsedAt.slice(0, 16).replace('T', ' ') : 'never'}</td><td data-label="Expires">${k.expiresAt ? k.expiresAt.slice(0, 16).replace('T', ' ') : '—'}${k.expiresSoon ? html`<br><span class="badge badge-expiring">expires soon: rotate it</span>` : ''}</td>
 <td class="key-actions">${
     live(k)
       ? html`<form method="post" action="/portal/keys/${k.id}/rotate" class="row">${csrfField(input.csrf)}

@@ -72,12 +72,14 @@ export function registerApplications(signedIn: FastifyInstance, portal: Portal):
     );
     const flash = await portal.flash.take(session);
     const role = (await organizations.rolesOf(session.data.userId)).get(application.organizationId);
+    const lastUse = await portal.deps.usageReports.lastUse(keys.map((key) => key.id));
     const page = applicationPage({
       csrf: session.csrf,
       app: view,
       // A live key that expires within a week is flagged, so it can be rotated in time.
       keys: keys.map((key) => ({
         ...key,
+        lastUsedAt: lastUse.get(key.id) ?? null,
         expiresSoon:
           (key.state === 'active' || key.state === 'pending') &&
           key.expiresAt !== null &&
