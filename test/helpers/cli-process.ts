@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { waitFor } from './wait.ts';
@@ -70,15 +69,5 @@ export async function runCliToEnd(args: string[], env: Record<string, string> = 
   return { code, stdout: cli.stdout(), stderr: cli.stderr() };
 }
 
-/** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!address || typeof address !== 'object') throw new Error('no port');
-  return address.port;
-}
+/** One free-port helper for every test (it lives beside the server fixture). */
+export { freePort } from './test-app.ts';

@@ -265,8 +265,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   };
 }
 
-/** A TCP port nobody listens on right now. */
-async function freePort(): Promise<number> {
+/** A TCP port nobody listens on right now (on 127.0.0.1). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -97,19 +96,6 @@ export async function waitForOutput(proc: Proc, pattern: RegExp, timeoutMs: numb
   }
 }
 
-/** A TCP port nobody listens on right now on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!address || typeof address !== 'object') throw new Error('no free port');
-  return address.port;
-}
-
 /** Run a command to completion; resolves with its exit code and output. */
 export async function run(
   command: string,
@@ -135,3 +121,6 @@ export async function run(
     stderr: Buffer.concat(stderr).toString('utf8'),
   };
 }
+
+/** One free-port helper for every test (it lives beside the server fixture). */
+export { freePort } from '../helpers/test-app.ts';

@@ -60,6 +60,10 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
   const keyVerifier = createKeyVerifier({ db, clock, changes });
   const plans = createPlans({ db, clock, audit, changes, verifier: keyVerifier });
   const apiKeys = createApiKeys({ db, access, clock, audit, changes, verifier: keyVerifier });
+  const clients = () => {
+    if (!deps.oauth.clients) throw new Error('the oauth module provides no client registry');
+    return deps.oauth.clients;
+  };
   const applications = createApplications({
     db,
     access,
@@ -71,10 +75,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     plans,
     baseUrl,
     apiNames: () => apiCatalog().map((api) => api.name),
-    clients: () => {
-      if (!deps.oauth.clients) throw new Error('the oauth module provides no client registry');
-      return deps.oauth.clients;
-    },
+    clients,
   });
   let apiCatalog: () => ApiModule[] = () => apis;
   const requests = createRequests({
@@ -85,10 +86,7 @@ export function createDevelopers(context: ModuleContext, deps: { oauth: Oauth; i
     changes,
     verifier: keyVerifier,
     apiKeys,
-    clients: () => {
-      if (!deps.oauth.clients) throw new Error('the oauth module provides no client registry');
-      return deps.oauth.clients;
-    },
+    clients,
   });
   const organizations = createOrganizations({ db, access, clock, audit, baseUrl });
   const abuseSettings = createAbuseSettings({ db, settings, audit });
