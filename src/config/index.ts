@@ -8,6 +8,6 @@ export {
   loadConfig,
   OPTIONS,
   optionsHelp,
-  redactUrl,
 } from './config.ts';
+export { redactUrl } from './option-values.ts';
 export { resolveUpstreamApis, type UpstreamApi, type UpstreamApiSources } from './upstream-apis.ts';
