@@ -11,6 +11,7 @@ import {
   applicationSnapshot,
   createApplicationStates,
 } from './application-states.ts';
+import type { ApplicationPatch, ApplicationView, CreateApplicationInput } from './applications-model.ts';
 import { applicationsRepository as applications } from './applications-repository.ts';
 import { TOPICS } from './key-verifier.ts';
 import type { ChangeRequest, RequestKind } from './model.ts';
@@ -18,18 +19,16 @@ import {
   APP_KINDS,
   APP_STATES,
   type AppKind,
-  type AppState,
   type ClientApplication,
   DEFAULT_SCOPES,
   ENVIRONMENTS,
-  type Environment,
   TOKEN_ENDPOINT_AUTH_METHODS,
 } from './model.ts';
 import { organizationsRepository } from './organizations-repository.ts';
 import type { Plans } from './plans-service.ts';
 import { withReferenceRedirect } from './portal/oauth2-redirect.ts';
 import { requestsRepository } from './requests-repository.ts';
-import { fileRequest, type PendingChange } from './requests-service.ts';
+import { fileRequest } from './requests-service.ts';
 import {
   assertAppTransition,
   fieldsSet,
@@ -47,47 +46,7 @@ import {
   validateRedirectUris,
 } from './rules.ts';
 
-/**
- * An application as callers see it (never a secret or hash): the stored record without its internal
- * fields, with the rate plan by name. `view()` copies field by field, as an allowlist.
- */
-export type ApplicationView = Omit<ClientApplication, 'planId' | 'version' | 'createdBy'> & {
-  ratePlan: string;
-  /** Changes waiting for the institution (DESIGN.md §5.1). */
-  pendingChanges: PendingChange[];
-};
-
-export interface CreateApplicationInput {
-  organizationId: string;
-  name: string;
-  description?: string;
-  kind: AppKind;
-  redirectUris?: string[];
-  corsOrigins?: string[];
-  tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
-  scopes?: string[];
-  apis?: string[];
-  // Privileged (institution only):
-  environment?: Environment;
-  ratePlan?: string;
-  state?: AppState;
-  firstParty?: boolean;
-  clientId?: string;
-}
-
-export interface ApplicationPatch {
-  name?: string;
-  description?: string;
-  redirectUris?: string[];
-  corsOrigins?: string[];
-  apis?: string[];
-  scopes?: string[];
-  state?: AppState;
-  stateReason?: string;
-  environment?: Environment;
-  ratePlan?: string;
-  organizationId?: string;
-}
+export type { ApplicationPatch, ApplicationView, CreateApplicationInput } from './applications-model.ts';
 
 interface ApplicationsDeps extends ApplicationStatesDeps {
   plans: Plans;
